@@ -1,0 +1,615 @@
+//! The [`App`] builder and server: the one place that orders torn's layers.
+//!
+//! ```no_run
+//! use torn::{App, Settings};
+//!
+//! async fn hello() -> &'static str {
+//!     "Hello world! Welcome to torn"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     torn::run(|settings: Settings| {
+//!         Ok(App::new(settings).named("home", "/", axum::routing::get(hello)))
+//!     })
+//!     .await
+//! }
+//! ```
+//!
+//! Around every route, from the outside in: the request log, security headers, compression,
+//! error pages, panic recovery, the body limit, then torn's request context (XSRF check, the
+//! `_xsrf` and flash cookies). Any axum or tower layer can be added with [`App::layer`]; it
+//! runs inside torn's.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, Route, get};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use tokio::net::TcpListener;
+use tower::{Layer, Service};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::Settings;
+use crate::cookies::apply_defaults;
+use crate::error::{self, Error, ErrorInfo, ErrorRenderer};
+use crate::page::{FlashMessage, FlashState, RequestState, XsrfState};
+use crate::routing::{Handler, RouteInfo, Urls};
+use crate::static_files::StaticFiles;
+use crate::xsrf::{self, RawToken, XSRF_NAME};
+
+/// Name of the signed cookie that carries flash messages to the next page.
+pub const FLASH_COOKIE: &str = "_flash";
+
+/// What every request can reach: settings, named routes, static files, the error renderer.
+pub(crate) struct Shared {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) urls: Urls,
+    pub(crate) statics: StaticFiles,
+    pub(crate) error_renderer: ErrorRenderer,
+    pub(crate) xsrf_exempt: Vec<String>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("env", &self.settings.env)
+            .field("routes", &self.urls.all().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn from_parts(parts: &Parts) -> Result<Arc<Shared>, Error> {
+        parts
+            .extensions
+            .get::<Arc<Shared>>()
+            .cloned()
+            .ok_or_else(|| {
+                Error::internal(
+                    "torn's context is missing: build the router with torn::App (App::into_router)",
+                )
+            })
+    }
+
+    fn is_xsrf_exempt(&self, matched: Option<&str>) -> bool {
+        let Some(matched) = matched else {
+            return false;
+        };
+        self.xsrf_exempt
+            .iter()
+            .any(|p| p == matched || p.ends_with('/') && matched.starts_with(p.as_str()))
+    }
+}
+
+/// A torn application: an axum router plus named routes, settings and torn's layers.
+pub struct App<S = ()> {
+    settings: Arc<Settings>,
+    router: Router<S>,
+    routes: Vec<RouteInfo>,
+    xsrf_exempt: Vec<String>,
+    error_renderer: ErrorRenderer,
+    state: S,
+}
+
+impl App<()> {
+    /// An app without shared state.
+    pub fn new(settings: Settings) -> Self {
+        App::with_state(settings, ())
+    }
+}
+
+impl<S> App<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// An app whose handlers can extract `State<S>`.
+    pub fn with_state(settings: Settings, state: S) -> Self {
+        App {
+            settings: Arc::new(settings),
+            router: Router::new(),
+            routes: Vec::new(),
+            xsrf_exempt: Vec::new(),
+            error_renderer: Arc::new(error::default_error_page),
+            state,
+        }
+    }
+
+    /// The settings the app was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Add an unnamed route (axum's `Router::route`).
+    pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
+        self.routes
+            .push(RouteInfo::new("", path, Vec::new(), String::new()));
+        self.router = self.router.route(path, method_router);
+        self
+    }
+
+    /// Add a named route; `reverse_url(name, …)` gives its URL.
+    ///
+    /// # Panics
+    /// If the name is already taken (a programming error, found at start-up).
+    pub fn named(mut self, name: &str, path: &str, method_router: MethodRouter<S>) -> Self {
+        self.add_name(name, path, Vec::new(), String::new());
+        self.router = self.router.route(path, method_router);
+        self
+    }
+
+    /// Mount a handler type (Tornado's `(r"/path", Handler)` with `name=`).
+    ///
+    /// # Panics
+    /// If the name is already taken.
+    pub fn handler<H: Handler<S>>(mut self, name: &str, path: &str) -> Self {
+        self.add_name(
+            name,
+            path,
+            H::methods(),
+            std::any::type_name::<H>().to_string(),
+        );
+        self.router = self.router.route(path, H::method_router());
+        self
+    }
+
+    fn add_name(&mut self, name: &str, path: &str, methods: Vec<String>, handler: String) {
+        assert!(
+            !name.is_empty(),
+            "a route name cannot be empty (path {path})"
+        );
+        assert!(
+            !self.routes.iter().any(|r| r.name == name),
+            "two routes are named {name:?}; route names must be unique"
+        );
+        self.routes
+            .push(RouteInfo::new(name, path, methods, handler));
+    }
+
+    /// Nest an axum router under a path prefix (its routes are not named).
+    pub fn nest(mut self, path: &str, router: Router<S>) -> Self {
+        self.routes.push(RouteInfo::new(
+            "",
+            &format!("{path}/…"),
+            Vec::new(),
+            String::new(),
+        ));
+        self.router = self.router.nest(path, router);
+        self
+    }
+
+    /// Merge an axum router (its routes are not named).
+    pub fn merge(mut self, router: Router<S>) -> Self {
+        self.router = self.router.merge(router);
+        self
+    }
+
+    /// Add a tower layer around the routes added so far (it runs inside torn's own layers).
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<std::convert::Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.router = self.router.layer(layer);
+        self
+    }
+
+    /// Turn off the XSRF check for a route pattern, exactly as it was registered
+    /// (`"/api/webhook"`), or for every route under a prefix ending in `/` (`"/api/"`).
+    /// Only for routes that authenticate requests another way.
+    pub fn xsrf_exempt(mut self, pattern: &str) -> Self {
+        self.xsrf_exempt.push(pattern.to_string());
+        self
+    }
+
+    /// Render error pages (404, 405, 500, …) with the app's own template.
+    pub fn error_page<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&ErrorInfo) -> Result<String, askama::Error> + Send + Sync + 'static,
+    {
+        self.error_renderer = Arc::new(render);
+        self
+    }
+
+    /// The named routes registered so far.
+    pub fn urls(&self) -> Urls {
+        Urls::new(self.routes.clone())
+    }
+
+    /// The finished axum router, with torn's layers in their order.
+    pub fn into_router(self) -> Router {
+        let settings = self.settings.clone();
+        let mut routes = self.routes;
+        routes.push(RouteInfo::new(
+            "static",
+            "/static/{*path}",
+            vec!["GET".into(), "HEAD".into()],
+            "torn::static_files".into(),
+        ));
+        let shared = Arc::new(Shared {
+            settings: settings.clone(),
+            urls: Urls::new(routes),
+            statics: StaticFiles::new(settings.static_dir.clone()),
+            error_renderer: self.error_renderer,
+            xsrf_exempt: self.xsrf_exempt,
+        });
+        let limit = settings.body_limit;
+        self.router
+            .route("/static/{*path}", get(crate::static_files::serve))
+            .fallback(|| async { Error::not_found() })
+            .with_state(self.state)
+            .layer(middleware::from_fn(request_context))
+            .layer(DefaultBodyLimit::max(limit))
+            .layer(RequestBodyLimitLayer::new(limit))
+            .layer(CatchPanicLayer::custom(error::panic_response))
+            .layer(middleware::from_fn(error::error_pages))
+            .layer(CompressionLayer::new())
+            .layer(middleware::from_fn(security_headers))
+            .layer(axum::Extension(shared))
+            .layer(middleware::from_fn(request_log))
+    }
+
+    /// Bind (`PORT`, or a socket inherited through `LISTEN_FDS`) and serve until SIGINT or
+    /// SIGTERM, then let in-flight requests finish (bounded by `shutdown_timeout`).
+    pub async fn serve(self) -> Result<(), ServeError> {
+        let listener = bind(&self.settings).await?;
+        let timeout = self.settings.shutdown_timeout;
+        let addr = listener.local_addr().map_err(ServeError::Io)?;
+        tracing::info!(env = %self.settings.env, "serving http://{addr}");
+        serve_router(listener, self.into_router(), shutdown_signal(), timeout)
+            .await
+            .map_err(ServeError::Io)
+    }
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address is taken.
+    #[error(
+        "cannot listen on {addr}: the port is already in use. Stop the other server, or choose \
+         another port with PORT=<number>"
+    )]
+    AddrInUse {
+        /// The address.
+        addr: String,
+    },
+    /// Binding failed otherwise.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An I/O error while serving.
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+/// The listening socket: inherited from `LISTEN_FDS` (systemd, listenfd, `torn run`), or bound
+/// to `host:port` from settings.
+pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if let Ok(Some(std_listener)) = fds.take_tcp_listener(0) {
+        let addr = std_listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|source| ServeError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        return TcpListener::from_std(std_listener)
+            .map_err(|source| ServeError::Bind { addr, source });
+    }
+    let addr = format!("{}:{}", settings.host, settings.port);
+    TcpListener::bind(&addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::AddrInUse { addr }
+        } else {
+            ServeError::Bind { addr, source }
+        }
+    })
+}
+
+/// Serve `router` on `listener` until `signal` resolves; then stop accepting, let in-flight
+/// requests finish, and give up on them after `timeout`.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let notify = stopping.clone();
+    let signal = async move {
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        notify.notify_one();
+    };
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
+    let deadline = async move {
+        stopping.notified().await;
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("shutdown timed out after {timeout:?}; closing the remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// The entry point of a torn app's `main`: load settings, set up logging, build the app and
+/// answer the command line (`serve`, the default, or `routes`). Problems are printed as plain
+/// messages with a non-zero exit code.
+pub async fn run<S, F>(build: F) -> ExitCode
+where
+    S: Clone + Send + Sync + 'static,
+    F: FnOnce(Settings) -> Result<App<S>, Error>,
+{
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
+        .try_init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "-h" | "--help" | "help") {
+        println!(
+            "usage: <app> [serve | routes]\n\n  serve   run the server (default)\n  routes  list the routes"
+        );
+        return ExitCode::SUCCESS;
+    }
+    if !matches!(command, "serve" | "routes") || args.len() > 1 {
+        eprintln!(
+            "error: unknown command {:?}; the app answers `serve` (the default) and `routes`",
+            args.join(" ")
+        );
+        return ExitCode::from(2);
+    }
+    let app = match build(settings) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: the app could not be built: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if command == "routes" {
+        print!("{}", routes_table(&app.urls()));
+        return ExitCode::SUCCESS;
+    }
+    match app.serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The routes as an aligned text table (method, path, name, handler).
+pub fn routes_table(urls: &Urls) -> String {
+    let rows: Vec<[String; 4]> = urls
+        .all()
+        .iter()
+        .map(|r| {
+            [
+                if r.methods.is_empty() {
+                    "*".to_string()
+                } else {
+                    r.methods.join(",")
+                },
+                r.path.clone(),
+                r.name.clone(),
+                r.handler.clone(),
+            ]
+        })
+        .collect();
+    let header = ["METHODS", "PATH", "NAME", "HANDLER"].map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Log each request: method, path, status, latency.
+async fn request_log(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(target: "torn::request", %method, %path, status, latency_ms = format_args!("{latency_ms:.1}"));
+    } else {
+        tracing::info!(target: "torn::request", %method, %path, status, latency_ms = format_args!("{latency_ms:.1}"));
+    }
+    response
+}
+
+/// `X-Content-Type-Options`, `Referrer-Policy`, CSP, framing and HSTS, unless the handler set
+/// its own.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let shared = req.extensions().get::<Arc<Shared>>().cloned();
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &str| {
+        if !headers.contains_key(&name)
+            && let Ok(v) = HeaderValue::from_str(value)
+        {
+            headers.insert(name, v);
+        }
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    set(header::X_FRAME_OPTIONS, "SAMEORIGIN");
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if let Some(shared) = shared {
+        set(
+            header::CONTENT_SECURITY_POLICY,
+            &shared.settings.content_security_policy,
+        );
+        if shared.settings.hsts {
+            set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+        }
+    }
+    response
+}
+
+/// torn's per-request context: reads the `_xsrf` and flash cookies, checks XSRF for unsafe
+/// methods, and writes the cookies back on the response.
+async fn request_context(mut req: Request, next: Next) -> Response {
+    let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
+        return Error::internal("torn's context is missing").into_response();
+    };
+    let jar = CookieJar::from_headers(req.headers());
+    let from_cookie = jar.get(XSRF_NAME).and_then(|c| RawToken::decode(c.value()));
+    let flash_cookie = jar.get(FLASH_COOKIE).map(|c| c.value().to_string());
+    let flash_in: Vec<FlashMessage> = flash_cookie
+        .as_deref()
+        .and_then(|v| shared.settings.keys.verify(FLASH_COOKIE, v, 1.0))
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let state = Arc::new(RequestState {
+        xsrf: Mutex::new(XsrfState {
+            from_cookie: from_cookie.clone(),
+            generated: None,
+        }),
+        flash_in,
+        flash: Mutex::new(FlashState::default()),
+    });
+    req.extensions_mut().insert(state.clone());
+
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    if shared.settings.xsrf_cookies
+        && xsrf::is_unsafe(req.method())
+        && !shared.is_xsrf_exempt(matched.as_deref())
+    {
+        let checked = match xsrf::check_origin(req.headers()) {
+            Ok(()) => {
+                xsrf::check_token(req, from_cookie.as_ref(), shared.settings.body_limit).await
+            }
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(r) => req = r,
+            Err(e) => {
+                tracing::warn!(reason = e.message(), "XSRF check refused a request");
+                return finish(e.into_response(), &state, &shared, flash_cookie.is_some());
+            }
+        }
+    }
+    let response = next.run(req).await;
+    finish(response, &state, &shared, flash_cookie.is_some())
+}
+
+fn finish(
+    mut response: Response,
+    state: &RequestState,
+    shared: &Shared,
+    had_flash_cookie: bool,
+) -> Response {
+    let secure = shared.settings.secure_cookies;
+    let mut cookies: Vec<Cookie<'static>> = Vec::new();
+    if let Some(token) = state.xsrf.lock().expect("xsrf state").generated.take() {
+        let mut c = Cookie::new(XSRF_NAME, token.masked());
+        apply_defaults(&mut c, secure, None);
+        cookies.push(c);
+    }
+    let flash = std::mem::take(&mut *state.flash.lock().expect("flash state"));
+    let mut keep: Vec<FlashMessage> = if flash.taken {
+        Vec::new()
+    } else {
+        state.flash_in.clone()
+    };
+    let changed = !flash.outgoing.is_empty() || flash.taken;
+    keep.extend(flash.outgoing);
+    if !keep.is_empty() && changed {
+        let json = serde_json::to_vec(&keep).expect("flash messages serialize");
+        let mut c = Cookie::new(FLASH_COOKIE, shared.settings.keys.sign(FLASH_COOKIE, &json));
+        apply_defaults(&mut c, secure, None);
+        cookies.push(c);
+    } else if keep.is_empty() && had_flash_cookie && (changed || state.flash_in.is_empty()) {
+        let mut c = Cookie::new(FLASH_COOKIE, "");
+        apply_defaults(&mut c, secure, None);
+        c.make_removal();
+        cookies.push(c);
+    }
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c.encoded().to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}

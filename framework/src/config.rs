@@ -1,0 +1,513 @@
+//! Settings: `torn.toml` profiles (`[dev]`, `[test]`, `[prod]`), overridden by the environment.
+//!
+//! ```toml
+//! [default]            # shared by every profile
+//! static_dir = "static"
+//!
+//! [dev]
+//! port = 8888
+//!
+//! [prod]
+//! host = "0.0.0.0"
+//! ```
+//!
+//! The profile is chosen by `TORN_ENV` (`dev` when unset). Environment variables win over the
+//! file: `TORN_ENV`, `HOST`, `PORT`, `DATABASE_URL`, `TORN_COOKIE_SECRET`, `TORN_LOG`.
+//! Outside `dev`, a missing or weak cookie secret stops start-up with a message that says how to
+//! make one. In `dev` without a secret, one is generated once into `.torn/dev-secret` (ignored by
+//! git) so logins survive restarts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use rand::RngCore as _;
+use serde::Deserialize;
+
+use crate::signing::Keys;
+
+/// Shortest cookie secret accepted outside dev, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+const HOW_TO_MAKE_A_SECRET: &str = "make one with `head -c 48 /dev/urandom | base64` and set it as \
+     TORN_COOKIE_SECRET (or `cookie_secret` in the profile's section of torn.toml)";
+
+/// Which profile of `torn.toml` is in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Env {
+    /// Local development: detailed error pages, plain-HTTP cookies, no HSTS.
+    Dev,
+    /// Automated tests.
+    Test,
+    /// Production: secure cookies, HSTS, a strong secret required.
+    Prod,
+}
+
+impl Env {
+    /// `dev`, `test` or `prod`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Env::Dev => "dev",
+            Env::Test => "test",
+            Env::Prod => "prod",
+        }
+    }
+}
+
+impl fmt::Display for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Env {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dev" | "development" => Ok(Env::Dev),
+            "test" => Ok(Env::Test),
+            "prod" | "production" => Ok(Env::Prod),
+            other => Err(ConfigError::Invalid(format!(
+                "TORN_ENV is {other:?}; expected dev, test or prod"
+            ))),
+        }
+    }
+}
+
+/// A settings problem found at start-up. The message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The settings file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The settings file is not valid TOML or has unknown keys.
+    #[error("{path} is not valid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// No cookie secret outside dev.
+    #[error("no cookie secret is set for the {0} profile: {HOW_TO_MAKE_A_SECRET}")]
+    MissingSecret(Env),
+    /// A cookie secret that is too short or a known placeholder.
+    #[error(
+        "the cookie secret (key version {version}) is too weak for the {env} profile: it needs at \
+         least {MIN_SECRET_LEN} random bytes; {HOW_TO_MAKE_A_SECRET}"
+    )]
+    WeakSecret {
+        /// The profile.
+        env: Env,
+        /// The key version of the weak secret.
+        version: u32,
+    },
+}
+
+/// One profile's keys as written in `torn.toml`. Every key is optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    host: Option<String>,
+    port: Option<u16>,
+    database_url: Option<String>,
+    cookie_secret: Option<String>,
+    cookie_secrets: Option<BTreeMap<String, String>>,
+    static_dir: Option<PathBuf>,
+    secure_cookies: Option<bool>,
+    xsrf_cookies: Option<bool>,
+    body_limit: Option<usize>,
+    shutdown_timeout_secs: Option<u64>,
+    hsts: Option<bool>,
+    content_security_policy: Option<String>,
+    log: Option<String>,
+}
+
+impl Profile {
+    fn overlay(self, top: Profile) -> Profile {
+        Profile {
+            host: top.host.or(self.host),
+            port: top.port.or(self.port),
+            database_url: top.database_url.or(self.database_url),
+            cookie_secret: top.cookie_secret.or(self.cookie_secret),
+            cookie_secrets: top.cookie_secrets.or(self.cookie_secrets),
+            static_dir: top.static_dir.or(self.static_dir),
+            secure_cookies: top.secure_cookies.or(self.secure_cookies),
+            xsrf_cookies: top.xsrf_cookies.or(self.xsrf_cookies),
+            body_limit: top.body_limit.or(self.body_limit),
+            shutdown_timeout_secs: top.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
+            hsts: top.hsts.or(self.hsts),
+            content_security_policy: top.content_security_policy.or(self.content_security_policy),
+            log: top.log.or(self.log),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    default: Profile,
+    #[serde(default)]
+    dev: Profile,
+    #[serde(default)]
+    test: Profile,
+    #[serde(default)]
+    prod: Profile,
+}
+
+/// The Content-Security-Policy sent by default. Generated pages satisfy it: no inline scripts or
+/// styles, no plugins, no `<base>`, framing only by the same origin.
+pub const DEFAULT_CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
+
+/// Everything the framework reads from settings, resolved for one profile.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The profile in force.
+    pub env: Env,
+    /// Address to bind (default `127.0.0.1`).
+    pub host: String,
+    /// Port to bind (default 8888, like Tornado's hello world).
+    pub port: u16,
+    /// Database URL, used by the accounts layer (`sqlite://…` or `postgres://…`).
+    pub database_url: Option<String>,
+    /// Cookie signing keys.
+    pub keys: Keys,
+    /// Folder of static files, served under `/static/`.
+    pub static_dir: PathBuf,
+    /// Mark cookies `Secure` (default: on in prod, off in dev and test, which run on plain HTTP).
+    pub secure_cookies: bool,
+    /// XSRF protection for unsafe methods (default on).
+    pub xsrf_cookies: bool,
+    /// Largest request body accepted, in bytes (default 2 MiB).
+    pub body_limit: usize,
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// Send `Strict-Transport-Security` (default: on in prod).
+    pub hsts: bool,
+    /// The Content-Security-Policy header value.
+    pub content_security_policy: String,
+    /// The log filter (`tracing` env-filter syntax), overridden by `TORN_LOG`.
+    pub log: String,
+    /// The app's root folder (where `torn.toml` is), for relative paths.
+    pub root: PathBuf,
+}
+
+impl Settings {
+    /// Load `torn.toml` from the current directory (if present) and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let root = std::env::current_dir().map_err(|source| ConfigError::Read {
+            path: PathBuf::from("."),
+            source,
+        })?;
+        Self::load_from(&root, |k| std::env::var(k).ok())
+    }
+
+    /// Load from `root/torn.toml` with the given environment lookup (tests pass a closure).
+    pub fn load_from(
+        root: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let path = root.join("torn.toml");
+        let file: File = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.message().to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => File::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let profile = match env("TORN_ENV").filter(|s| !s.trim().is_empty()) {
+            Some(name) => name.parse()?,
+            None => Env::Dev,
+        };
+        let chosen = match profile {
+            Env::Dev => file.dev,
+            Env::Test => file.test,
+            Env::Prod => file.prod,
+        };
+        let mut p = file.default.overlay(chosen);
+        if let Some(host) = env("HOST").filter(|s| !s.is_empty()) {
+            p.host = Some(host);
+        }
+        if let Some(port) = env("PORT").filter(|s| !s.is_empty()) {
+            p.port = Some(port.trim().parse().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "PORT is {port:?}; expected a number from 0 to 65535"
+                ))
+            })?);
+        }
+        if let Some(url) = env("DATABASE_URL").filter(|s| !s.is_empty()) {
+            p.database_url = Some(url);
+        }
+        if let Some(log) = env("TORN_LOG").filter(|s| !s.is_empty()) {
+            p.log = Some(log);
+        }
+        let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
+            Some(value) => Some(parse_secret_list(&value)?),
+            None => secrets_from_profile(&p)?,
+        };
+        let keys = match keys {
+            Some(keys) => {
+                if profile != Env::Dev {
+                    check_strength(profile, &keys)?;
+                }
+                keys
+            }
+            None => match profile {
+                Env::Dev => Keys::single(dev_secret(root)?),
+                Env::Test => Keys::single(random_secret()),
+                Env::Prod => return Err(ConfigError::MissingSecret(profile)),
+            },
+        };
+        let prod = profile == Env::Prod;
+        Ok(Settings {
+            env: profile,
+            host: p.host.unwrap_or_else(|| "127.0.0.1".into()),
+            port: p.port.unwrap_or(8888),
+            database_url: p.database_url,
+            keys,
+            static_dir: root.join(p.static_dir.unwrap_or_else(|| "static".into())),
+            secure_cookies: p.secure_cookies.unwrap_or(prod),
+            xsrf_cookies: p.xsrf_cookies.unwrap_or(true),
+            body_limit: p.body_limit.unwrap_or(2 * 1024 * 1024),
+            shutdown_timeout: Duration::from_secs(p.shutdown_timeout_secs.unwrap_or(30)),
+            hsts: p.hsts.unwrap_or(prod),
+            content_security_policy: p
+                .content_security_policy
+                .unwrap_or_else(|| DEFAULT_CSP.to_string()),
+            log: p.log.unwrap_or_else(|| default_log(profile).to_string()),
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Settings for tests: the `test` profile, a random secret, the given app root
+    /// (for `static/`), and no file or environment read.
+    pub fn for_test(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        let mut s = Self::load_from(&root, |k| (k == "TORN_ENV").then(|| "test".to_string()))
+            .expect("test settings");
+        s.root = root;
+        s
+    }
+
+    /// Is this the dev profile?
+    pub fn is_dev(&self) -> bool {
+        self.env == Env::Dev
+    }
+}
+
+fn default_log(env: Env) -> &'static str {
+    match env {
+        Env::Dev => "info,tower_http=warn",
+        Env::Test => "warn",
+        Env::Prod => "info",
+    }
+}
+
+/// `TORN_COOKIE_SECRET`: either one secret, or `VERSION:SECRET` pairs separated by commas for
+/// rotation (`2:new-secret,1:old-secret`).
+fn parse_secret_list(value: &str) -> Result<Keys, ConfigError> {
+    let versioned: Option<Vec<(u32, &str)>> = value
+        .split(',')
+        .map(|part| {
+            let (v, s) = part.trim().split_once(':')?;
+            let v = v.parse().ok()?;
+            (!s.is_empty()).then_some((v, s))
+        })
+        .collect();
+    Ok(match versioned {
+        Some(pairs) => Keys::versioned(pairs),
+        None => Keys::single(value),
+    })
+}
+
+fn secrets_from_profile(p: &Profile) -> Result<Option<Keys>, ConfigError> {
+    if let Some(map) = &p.cookie_secrets {
+        if map.is_empty() {
+            return Err(ConfigError::Invalid("cookie_secrets is empty".into()));
+        }
+        let mut pairs = Vec::new();
+        for (version, secret) in map {
+            let v: u32 = version.parse().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "cookie_secrets key {version:?} is not a key version number"
+                ))
+            })?;
+            pairs.push((v, secret.clone()));
+        }
+        return Ok(Some(Keys::versioned(pairs)));
+    }
+    Ok(p.cookie_secret
+        .as_ref()
+        .filter(|s| !s.is_empty())
+        .map(Keys::single))
+}
+
+fn check_strength(env: Env, keys: &Keys) -> Result<(), ConfigError> {
+    for (version, secret) in keys.iter() {
+        let distinct = secret
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let placeholder = std::str::from_utf8(secret)
+            .map(|s| {
+                let s = s.to_ascii_lowercase();
+                s.contains("change") || s.contains("secret") || s.contains("example")
+            })
+            .unwrap_or(false);
+        if secret.len() < MIN_SECRET_LEN || distinct < 10 || placeholder {
+            return Err(ConfigError::WeakSecret { env, version });
+        }
+    }
+    Ok(())
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The dev profile's secret: made once and kept in `.torn/dev-secret`.
+fn dev_secret(root: &Path) -> Result<String, ConfigError> {
+    let path = root.join(".torn").join("dev-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if s.len() >= MIN_SECRET_LEN {
+            return Ok(s.to_string());
+        }
+    }
+    let secret = random_secret();
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+        std::fs::write(&path, format!("{secret}\n"))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = write() {
+        // Not fatal in dev: the secret lives as long as the process.
+        tracing::warn!(
+            "could not keep the dev cookie secret in {}: {e}",
+            path.display()
+        );
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("torn.toml"), toml).unwrap();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(dir.path(), |k| {
+            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    const STRONG: &str = "Vb3kq8Zr1xWm9Lp2Tn7Yc4Hs6Gd0Jf5Qa8Ue3Ri1Oo";
+
+    #[test]
+    fn profiles_and_environment_overrides() {
+        let toml = "[default]\nport = 9000\n[dev]\nport = 9001\n[prod]\nhost = \"0.0.0.0\"\n";
+        let dev = load(toml, &[]).unwrap();
+        assert_eq!(
+            (dev.env, dev.port, dev.host.as_str()),
+            (Env::Dev, 9001, "127.0.0.1")
+        );
+        assert!(!dev.secure_cookies && !dev.hsts);
+        let prod = load(
+            toml,
+            &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", STRONG)],
+        )
+        .unwrap();
+        assert_eq!((prod.port, prod.host.as_str()), (9000, "0.0.0.0"));
+        assert!(prod.secure_cookies && prod.hsts);
+        let env_port = load(toml, &[("PORT", "7000")]).unwrap();
+        assert_eq!(env_port.port, 7000);
+    }
+
+    #[test]
+    fn prod_refuses_missing_and_weak_secrets_with_instructions() {
+        let err = load("", &[("TORN_ENV", "prod")]).unwrap_err().to_string();
+        assert!(
+            err.contains("no cookie secret") && err.contains("/dev/urandom"),
+            "{err}"
+        );
+        for weak in [
+            "short",
+            "change-me-change-me-change-me-change-me",
+            &"a".repeat(64),
+        ] {
+            let err = load("", &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", weak)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("too weak"), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(
+            load("", &[("TORN_ENV", "staging")])
+                .unwrap_err()
+                .to_string()
+                .contains("TORN_ENV")
+        );
+        assert!(
+            load("", &[("PORT", "http")])
+                .unwrap_err()
+                .to_string()
+                .contains("PORT")
+        );
+        let err = load("[dev]\nprot = 1\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("torn.toml") && err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn secret_rotation_from_environment() {
+        let s = load(
+            "",
+            &[
+                ("TORN_ENV", "prod"),
+                (
+                    "TORN_COOKIE_SECRET",
+                    &format!("2:{STRONG},1:{}", STRONG.to_lowercase()),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.keys.current_version(), 2);
+        assert_eq!(s.keys.iter().count(), 2);
+    }
+
+    #[test]
+    fn dev_secret_is_kept_between_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Settings::load_from(dir.path(), |_| None).unwrap();
+        let b = Settings::load_from(dir.path(), |_| None).unwrap();
+        let signed = a.keys.sign("n", b"v");
+        assert_eq!(b.keys.verify("n", &signed, 1.0), Some(b"v".to_vec()));
+    }
+}

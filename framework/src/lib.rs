@@ -1,0 +1,56 @@
+//! torn: Tornado's ideas, in Rust, on axum.
+//!
+//! ```no_run
+//! use torn::{App, Settings};
+//!
+//! struct Index;
+//!
+//! impl Index {
+//!     async fn get() -> axum::response::Html<&'static str> {
+//!         axum::response::Html("<h1>Hello world! Welcome to torn</h1>")
+//!     }
+//! }
+//!
+//! torn::handler!(Index => get);
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     torn::run(|settings: Settings| Ok(App::new(settings).handler::<Index>("home", "/"))).await
+//! }
+//! ```
+//!
+//! - [`App`]: the builder and server (`PORT`, `LISTEN_FDS`, graceful shutdown).
+//! - [`Handler`] and [`handler!`]: one type per URL, as Tornado's `RequestHandler`.
+//! - [`Urls`]: named routes and `reverse_url`.
+//! - [`Page`] and [`PageContext`]: askama pages with `static_url`, `reverse_url`,
+//!   `xsrf_form_html` and flash messages.
+//! - [`Cookies`]: plain and signed cookies in Tornado's format ([`signing`]).
+//! - [`xsrf`]: XSRF protection, on by default.
+//! - [`Settings`]: `torn.toml` profiles and environment overrides.
+//! - [`Error`]: HTTP errors and error pages.
+
+pub mod app;
+pub mod config;
+pub mod cookies;
+pub mod error;
+pub mod page;
+pub mod routing;
+pub mod signing;
+pub mod static_files;
+#[cfg(feature = "testing")]
+pub mod test;
+pub mod xsrf;
+
+pub use app::{App, ServeError, run};
+pub use config::{ConfigError, Env, Settings};
+pub use cookies::Cookies;
+pub use error::{Error, ErrorInfo};
+pub use page::{Flash, FlashMessage, Page, PageContext};
+pub use routing::{Handler, RouteInfo, Urls};
+
+/// Re-exported so apps and the `handler!` macro use the same versions as torn.
+pub use askama;
+pub use axum;
+
+/// `Result` with torn's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,239 @@
+//! Pages: askama templates rendered with a shared page context.
+//!
+//! A page template is an askama struct with a `ctx: PageContext` field; the handler takes the
+//! [`PageContext`] extractor and returns [`Page`]:
+//!
+//! ```
+//! use askama::Template;
+//! use torn::{Page, PageContext};
+//!
+//! #[derive(Template)]
+//! #[template(source = r#"<a href="{{ ctx.url("home")? }}">home</a>
+//! <form method="post">{{ ctx.xsrf_form_html()|safe }}</form>"#, ext = "html")]
+//! struct Home {
+//!     ctx: PageContext,
+//! }
+//!
+//! async fn home(ctx: PageContext) -> Page<Home> {
+//!     Page(Home { ctx })
+//! }
+//! ```
+//!
+//! In templates, `ctx` offers `static_url(path)`, `url(name)`, `reverse_url(name, [params])`,
+//! `xsrf_form_html()`, `xsrf_token()`, `flashes()`, `is_dev()` and `path()`. Autoescaping is on;
+//! only `xsrf_form_html()` needs `|safe`. An app extends the context by adding its own fields
+//! to its template structs, or by wrapping `PageContext` in its own extractor.
+
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::app::Shared;
+use crate::error::Error;
+use crate::xsrf::{RawToken, XSRF_NAME};
+
+/// A rendered askama template as an HTML response; a render failure becomes a 500 page.
+pub struct Page<T>(pub T);
+
+impl<T: Template> IntoResponse for Page<T> {
+    fn into_response(self) -> Response {
+        match self.0.render() {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => Error::internal(e).into_response(),
+        }
+    }
+}
+
+/// A message shown once on the next page (after a redirect, typically).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlashMessage {
+    /// `info`, `success`, `warning` or `error` (used as a CSS class by the generated layout).
+    pub level: String,
+    /// The text.
+    pub message: String,
+}
+
+/// Per-request state kept by torn's request middleware.
+#[derive(Debug, Default)]
+pub(crate) struct RequestState {
+    pub(crate) xsrf: Mutex<XsrfState>,
+    pub(crate) flash_in: Vec<FlashMessage>,
+    pub(crate) flash: Mutex<FlashState>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct XsrfState {
+    /// The token from the `_xsrf` cookie, if it was valid.
+    pub(crate) from_cookie: Option<RawToken>,
+    /// A token made for this response because the cookie had none.
+    pub(crate) generated: Option<RawToken>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct FlashState {
+    pub(crate) taken: bool,
+    pub(crate) outgoing: Vec<FlashMessage>,
+}
+
+impl RequestState {
+    /// The browser's token, making one (to be set as a cookie) if it has none.
+    pub(crate) fn xsrf_raw(&self) -> RawToken {
+        let mut state = self.xsrf.lock().expect("xsrf state");
+        if let Some(t) = &state.from_cookie {
+            return t.clone();
+        }
+        state
+            .generated
+            .get_or_insert_with(RawToken::generate)
+            .clone()
+    }
+}
+
+fn request_state(parts: &Parts) -> Result<Arc<RequestState>, Error> {
+    parts
+        .extensions
+        .get::<Arc<RequestState>>()
+        .cloned()
+        .ok_or_else(|| {
+            Error::internal(
+                "torn's request state is missing: build the router with torn::App so its \
+                 middleware runs",
+            )
+        })
+}
+
+/// The shared context of every page.
+#[derive(Clone, Debug)]
+pub struct PageContext {
+    shared: Arc<Shared>,
+    state: Arc<RequestState>,
+    path: String,
+}
+
+impl PageContext {
+    /// `/static/<path>?v=<content hash>`; Tornado's `static_url`. A missing file gets no
+    /// version (and a warning in the log).
+    pub fn static_url(&self, path: &str) -> String {
+        self.shared.statics.url(path)
+    }
+
+    /// The URL of the named route without parameters.
+    pub fn url(&self, name: &str) -> Result<String, Error> {
+        self.shared.urls.url(name)
+    }
+
+    /// The URL of the named route with its parameters, in order.
+    pub fn reverse_url<I>(&self, name: &str, params: I) -> Result<String, Error>
+    where
+        I: IntoIterator,
+        I::Item: std::fmt::Display,
+    {
+        self.shared.urls.reverse_url(name, params)
+    }
+
+    /// The hidden form field with a freshly masked XSRF token. Use with `|safe`.
+    pub fn xsrf_form_html(&self) -> String {
+        format!(
+            r#"<input type="hidden" name="{XSRF_NAME}" value="{}">"#,
+            self.xsrf_token()
+        )
+    }
+
+    /// A freshly masked XSRF token, for the `X-XSRFToken` header of scripts.
+    pub fn xsrf_token(&self) -> String {
+        self.state.xsrf_raw().masked()
+    }
+
+    /// The flash messages for this page; they are shown once.
+    pub fn flashes(&self) -> Vec<FlashMessage> {
+        self.state.flash.lock().expect("flash state").taken = true;
+        self.state.flash_in.clone()
+    }
+
+    /// Is the app running with the dev profile?
+    pub fn is_dev(&self) -> bool {
+        self.shared.settings.is_dev()
+    }
+
+    /// The request's path, e.g. to mark the current navigation link.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        Ok(PageContext {
+            shared: Shared::from_parts(parts)?,
+            state: request_state(parts)?,
+            path: parts.uri.path().to_string(),
+        })
+    }
+}
+
+/// Add flash messages, shown once on the next page that renders `ctx.flashes()`.
+///
+/// ```
+/// use axum::response::Redirect;
+/// use torn::Flash;
+///
+/// async fn save(flash: Flash) -> Redirect {
+///     flash.success("Saved.");
+///     Redirect::to("/")
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Flash {
+    state: Arc<RequestState>,
+}
+
+impl Flash {
+    /// Add a message with a level (`info`, `success`, `warning`, `error`).
+    pub fn push(&self, level: &str, message: impl Into<String>) {
+        self.state
+            .flash
+            .lock()
+            .expect("flash state")
+            .outgoing
+            .push(FlashMessage {
+                level: level.to_string(),
+                message: message.into(),
+            });
+    }
+
+    /// An `info` message.
+    pub fn info(&self, message: impl Into<String>) {
+        self.push("info", message);
+    }
+
+    /// A `success` message.
+    pub fn success(&self, message: impl Into<String>) {
+        self.push("success", message);
+    }
+
+    /// A `warning` message.
+    pub fn warning(&self, message: impl Into<String>) {
+        self.push("warning", message);
+    }
+
+    /// An `error` message.
+    pub fn error(&self, message: impl Into<String>) {
+        self.push("error", message);
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Flash {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        Ok(Flash {
+            state: request_state(parts)?,
+        })
+    }
+}

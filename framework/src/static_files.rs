@@ -1,0 +1,239 @@
+//! Static files from the app's `static/` folder, with content-hash URLs (Tornado's `static_url`).
+//!
+//! `static_url("css/app.css")` is `/static/css/app.css?v=<hash of the file's content>`. A URL
+//! with `?v=` is served with a year-long `immutable` cache header: when the file changes, its
+//! URL changes. A URL without it is served with `no-cache`, so browsers revalidate with the
+//! `ETag` and get `304 Not Modified` when nothing changed.
+//!
+//! Only regular files inside the folder are served: `..`, encoded `%2e%2e`, absolute paths,
+//! backslashes, hidden files and symbolic links that lead outside all answer 404.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::app::Shared;
+use crate::error::Error;
+
+/// The URL prefix static files are served under.
+pub const STATIC_PREFIX: &str = "/static/";
+
+/// A year, in seconds: the lifetime of versioned static URLs.
+const ONE_YEAR: u32 = 365 * 24 * 3600;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    modified: Option<SystemTime>,
+    len: u64,
+    hash: String,
+}
+
+/// The static folder and a cache of content hashes (refreshed when a file's modification time
+/// or size changes, so edits in dev show at once).
+#[derive(Clone, Debug)]
+pub struct StaticFiles {
+    root: PathBuf,
+    cache: Arc<Mutex<HashMap<PathBuf, Entry>>>,
+}
+
+impl StaticFiles {
+    /// Serve files from `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            cache: Arc::default(),
+        }
+    }
+
+    /// The versioned URL of a file; without `?v=` (and a warning) if the file cannot be read.
+    pub fn url(&self, path: &str) -> String {
+        let clean = path.trim_start_matches('/');
+        let base = format!("{STATIC_PREFIX}{clean}");
+        match self.resolve(clean).and_then(|p| self.hash(&p).ok()) {
+            Some(hash) => format!("{base}?v={hash}"),
+            None => {
+                tracing::warn!(path = clean, root = %self.root.display(), "static_url: no such static file");
+                base
+            }
+        }
+    }
+
+    /// A safe path inside the folder, or `None`.
+    fn resolve(&self, path: &str) -> Option<PathBuf> {
+        if path.is_empty() || path.contains('\\') || path.contains('\0') || path.contains(':') {
+            return None;
+        }
+        let rel = Path::new(path);
+        for component in rel.components() {
+            match component {
+                Component::Normal(part) => {
+                    let part = part.to_str()?;
+                    if part.starts_with('.') {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        let full = self.root.join(rel);
+        // Symbolic links may not lead outside the folder.
+        let root = self.root.canonicalize().ok()?;
+        let real = full.canonicalize().ok()?;
+        if !real.starts_with(&root) || !real.is_file() {
+            return None;
+        }
+        Some(real)
+    }
+
+    fn hash(&self, path: &Path) -> std::io::Result<String> {
+        let meta = std::fs::metadata(path)?;
+        let modified = meta.modified().ok();
+        if let Some(entry) = self.cache.lock().expect("static cache").get(path)
+            && entry.modified == modified
+            && entry.len == meta.len()
+        {
+            return Ok(entry.hash.clone());
+        }
+        let bytes = std::fs::read(path)?;
+        let hash = content_hash(&bytes);
+        self.cache.lock().expect("static cache").insert(
+            path.to_path_buf(),
+            Entry {
+                modified,
+                len: meta.len(),
+                hash: hash.clone(),
+            },
+        );
+        Ok(hash)
+    }
+}
+
+fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..8])
+}
+
+/// The handler for `GET /static/{*path}`.
+pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Response {
+    let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
+        return Error::not_found().into_response();
+    };
+    let statics = shared.statics.clone();
+    let Some(file) = statics.resolve(&path) else {
+        return Error::not_found().into_response();
+    };
+    let bytes = match tokio::fs::read(&file).await {
+        Ok(b) => b,
+        Err(_) => return Error::not_found().into_response(),
+    };
+    let hash = content_hash(&bytes);
+    let etag = format!("\"{hash}\"");
+    let versioned = req
+        .uri()
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "v"));
+    let cache_control = if versioned {
+        format!("public, max-age={ONE_YEAR}, immutable")
+    } else {
+        "no-cache".to_string()
+    };
+    let mut response = if etag_matches(req.headers().get(header::IF_NONE_MATCH), &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mime = mime_guess::from_path(&file).first_or_octet_stream();
+        let mut r = if req.method() == Method::HEAD {
+            let mut r = Response::new(Body::empty());
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            r
+        } else {
+            Response::new(Body::from(bytes))
+        };
+        let ct = if mime.type_() == "text" || mime.essence_str() == "application/javascript" {
+            format!("{}; charset=utf-8", mime.essence_str())
+        } else {
+            mime.essence_str().to_string()
+        };
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&ct).expect("mime is ascii"),
+        );
+        r
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("hex is ascii"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&cache_control).expect("ascii"),
+    );
+    response
+}
+
+fn etag_matches(if_none_match: Option<&HeaderValue>, etag: &str) -> bool {
+    let Some(value) = if_none_match.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("static/css")).unwrap();
+        std::fs::write(dir.path().join("static/css/app.css"), "body{}").unwrap();
+        std::fs::write(dir.path().join("static/.env"), "SECRET").unwrap();
+        std::fs::write(dir.path().join("outside.txt"), "no").unwrap();
+        let s = StaticFiles::new(dir.path().join("static"));
+        assert!(s.resolve("css/app.css").is_some());
+        for bad in [
+            "../outside.txt",
+            "css/../../outside.txt",
+            "/etc/passwd",
+            "css\\..\\..\\outside.txt",
+            ".env",
+            "css",
+            "",
+            "nope.css",
+        ] {
+            assert!(s.resolve(bad).is_none(), "{bad:?}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(
+                dir.path().join("outside.txt"),
+                dir.path().join("static/link.txt"),
+            )
+            .unwrap();
+            assert!(s.resolve("link.txt").is_none());
+        }
+    }
+
+    #[test]
+    fn url_has_a_content_hash_that_follows_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.css");
+        std::fs::write(&file, "a{}").unwrap();
+        let s = StaticFiles::new(dir.path());
+        let first = s.url("app.css");
+        assert!(first.starts_with("/static/app.css?v="), "{first}");
+        std::fs::write(&file, "a{color:red}").unwrap();
+        assert_ne!(s.url("app.css"), first);
+        assert_eq!(s.url("missing.css"), "/static/missing.css");
+    }
+}

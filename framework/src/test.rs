@@ -1,0 +1,178 @@
+//! Testing a torn app over real HTTP (feature `testing`).
+//!
+//! [`TestServer`] runs the app on `127.0.0.1:0` and talks to it with a client that keeps
+//! cookies like a browser and does not follow redirects, so tests can check them.
+//!
+//! ```no_run
+//! # async fn demo(app: torn::App) {
+//! use torn::test::TestServer;
+//!
+//! let server = TestServer::start(app).await;
+//! let page = server.get("/").await;
+//! assert_eq!(page.status, 200);
+//! // Read the XSRF token from the rendered form, then submit it.
+//! let token = page.form_field("_xsrf").unwrap();
+//! let done = server.post_form("/", &[("_xsrf", &token), ("name", "Ada")]).await;
+//! assert_eq!(done.status, 303);
+//! # }
+//! ```
+
+use std::net::SocketAddr;
+
+use axum::http::HeaderMap;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::App;
+
+/// The app, served on an ephemeral local port for the duration of a test.
+pub struct TestServer {
+    addr: SocketAddr,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// A response, read whole.
+#[derive(Clone, Debug)]
+pub struct TestResponse {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl TestResponse {
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `value` of the first `<input name="…">` with this name in the body.
+    pub fn form_field(&self, name: &str) -> Option<String> {
+        form_field(&self.text, name)
+    }
+}
+
+/// The `value` of the first `<input name="…">` with this name in an HTML page.
+pub fn form_field(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    let tag = &html[start..end];
+    let value_at = tag.find("value=\"")? + "value=\"".len();
+    let value_end = value_at + tag[value_at..].find('"')?;
+    Some(unescape(&tag[value_at..value_end]))
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x7c;", "|")
+        .replace("&#124;", "|")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl TestServer {
+    /// Serve `app` on `127.0.0.1:0`.
+    pub async fn start<S>(app: App<S>) -> Self
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        Self::start_router(app.into_router()).await
+    }
+
+    /// Serve a finished router on `127.0.0.1:0`.
+    pub async fn start_router(router: axum::Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(crate::app::serve_router(
+            listener,
+            router,
+            async move {
+                let _ = stopped.await;
+            },
+            std::time::Duration::from_secs(5),
+        ));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        TestServer {
+            addr,
+            client,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The absolute URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The client (with its cookie jar), for requests the helpers do not cover.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        read(self.client.get(self.url(path)).send().await).await
+    }
+
+    /// `POST path` with an urlencoded form.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        read(self.client.post(self.url(path)).form(fields).send().await).await
+    }
+
+    /// Send any request built with [`TestServer::client`].
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        read(request.send().await).await
+    }
+
+    /// Stop the server, letting in-flight requests finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn read(response: reqwest::Result<reqwest::Response>) -> TestResponse {
+    let response = response.expect("request to the test server");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("response body");
+    TestResponse {
+        status,
+        headers,
+        text,
+    }
+}

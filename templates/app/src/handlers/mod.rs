@@ -1,0 +1,19 @@
+//! The app's handlers, one module per URL, and its error page.
+
+pub mod greet;
+pub mod home;
+
+use askama::Template;
+use torn::ErrorInfo;
+
+/// The page shown for 404, 405, 500 and every other error (`templates/error.html`).
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    info: &'a ErrorInfo,
+}
+
+/// Render an error page; torn calls it for every error response.
+pub fn error_page(info: &ErrorInfo) -> askama::Result<String> {
+    ErrorPage { info }.render()
+}
