@@ -43,7 +43,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Settings;
-use crate::cookies::apply_defaults;
+use crate::cookies::{apply_defaults, set_cookie_value};
 use crate::error::{self, Error, ErrorInfo, ErrorRenderer};
 use crate::page::{FlashMessage, FlashState, RequestState, XsrfState};
 use crate::routing::{Handler, RouteInfo, Urls};
@@ -136,7 +136,7 @@ where
     pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
         self.routes
             .push(RouteInfo::new("", path, Vec::new(), String::new()));
-        self.router = self.router.route(path, method_router);
+        self.router = self.router.route(path, with_xsrf(method_router));
         self
     }
 
@@ -146,7 +146,7 @@ where
     /// If the name is already taken (a programming error, found at start-up).
     pub fn named(mut self, name: &str, path: &str, method_router: MethodRouter<S>) -> Self {
         self.add_name(name, path, Vec::new(), String::new());
-        self.router = self.router.route(path, method_router);
+        self.router = self.router.route(path, with_xsrf(method_router));
         self
     }
 
@@ -161,7 +161,7 @@ where
             H::methods(),
             std::any::type_name::<H>().to_string(),
         );
-        self.router = self.router.route(path, H::method_router());
+        self.router = self.router.route(path, with_xsrf(H::method_router()));
         self
     }
 
@@ -186,13 +186,13 @@ where
             Vec::new(),
             String::new(),
         ));
-        self.router = self.router.nest(path, router);
+        self.router = self.router.nest(path, router_with_xsrf(router));
         self
     }
 
     /// Merge an axum router (its routes are not named).
     pub fn merge(mut self, router: Router<S>) -> Self {
-        self.router = self.router.merge(router);
+        self.router = self.router.merge(router_with_xsrf(router));
         self
     }
 
@@ -402,6 +402,7 @@ where
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .try_init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
@@ -524,8 +525,8 @@ async fn security_headers(req: Request, next: Next) -> Response {
     response
 }
 
-/// torn's per-request context: reads the `_xsrf` and flash cookies, checks XSRF for unsafe
-/// methods, and writes the cookies back on the response.
+/// torn's per-request context: reads the `_xsrf` and flash cookies, and writes them back on
+/// the response.
 async fn request_context(mut req: Request, next: Next) -> Response {
     let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
         return Error::internal("torn's context is missing").into_response();
@@ -548,6 +549,39 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     });
     req.extensions_mut().insert(state.clone());
 
+    let response = next.run(req).await;
+    finish(response, &state, &shared, flash_cookie.is_some())
+}
+
+/// The XSRF check, added to each route's method router with `route_layer`, so that a method
+/// the route does not answer gets its 405 first, as in Tornado.
+fn with_xsrf<S>(method_router: MethodRouter<S>) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    method_router.route_layer(middleware::from_fn(xsrf_check))
+}
+
+/// The XSRF check around every route of a nested or merged router.
+fn router_with_xsrf<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    if router.has_routes() {
+        router.route_layer(middleware::from_fn(xsrf_check))
+    } else {
+        router
+    }
+}
+
+async fn xsrf_check(mut req: Request, next: Next) -> Response {
+    let (Some(shared), Some(state)) = (
+        req.extensions().get::<Arc<Shared>>().cloned(),
+        req.extensions().get::<Arc<RequestState>>().cloned(),
+    ) else {
+        return Error::internal("torn's context is missing: build the router with torn::App")
+            .into_response();
+    };
     let matched = req
         .extensions()
         .get::<MatchedPath>()
@@ -556,22 +590,20 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         && xsrf::is_unsafe(req.method())
         && !shared.is_xsrf_exempt(matched.as_deref())
     {
+        let cookie = state.xsrf.lock().expect("xsrf state").from_cookie.clone();
         let checked = match xsrf::check_origin(req.headers()) {
-            Ok(()) => {
-                xsrf::check_token(req, from_cookie.as_ref(), shared.settings.body_limit).await
-            }
+            Ok(()) => xsrf::check_token(req, cookie.as_ref(), shared.settings.body_limit).await,
             Err(e) => Err(e),
         };
         match checked {
             Ok(r) => req = r,
             Err(e) => {
                 tracing::warn!(reason = e.message(), "XSRF check refused a request");
-                return finish(e.into_response(), &state, &shared, flash_cookie.is_some());
+                return e.into_response();
             }
         }
     }
-    let response = next.run(req).await;
-    finish(response, &state, &shared, flash_cookie.is_some())
+    next.run(req).await
 }
 
 fn finish(
@@ -607,7 +639,7 @@ fn finish(
         cookies.push(c);
     }
     for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c.encoded().to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&set_cookie_value(&c)) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }

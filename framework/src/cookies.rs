@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponseParts, ResponseParts};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
@@ -39,13 +40,19 @@ pub const DEFAULT_EXPIRES_DAYS: i64 = 30;
 #[derive(Clone, Debug)]
 pub struct Cookies {
     jar: CookieJar,
+    outgoing: Vec<Cookie<'static>>,
     keys: Keys,
     secure: bool,
 }
 
 impl Cookies {
     pub(crate) fn new(jar: CookieJar, keys: Keys, secure: bool) -> Self {
-        Self { jar, keys, secure }
+        Self {
+            jar,
+            outgoing: Vec::new(),
+            keys,
+            secure,
+        }
     }
 
     /// A plain cookie's value.
@@ -71,43 +78,53 @@ impl Cookies {
         let name = name.into();
         let signed = self.keys.sign(&name, value.as_ref());
         let cookie = self.defaults(Cookie::new(name, signed), Some(DEFAULT_EXPIRES_DAYS));
-        Self {
-            jar: self.jar.add(cookie),
-            ..self
-        }
+        self.add_cookie(cookie)
     }
 
     /// Set a plain cookie with torn's defaults (HttpOnly, SameSite=Lax, Path=/, Secure per
     /// settings), for the browser session only.
     pub fn set(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let cookie = self.defaults(Cookie::new(name.into(), value.into()), None);
-        Self {
-            jar: self.jar.add(cookie),
-            ..self
-        }
+        self.add_cookie(cookie)
     }
 
     /// Add a cookie exactly as given (no defaults applied).
-    pub fn add_cookie(self, cookie: Cookie<'static>) -> Self {
-        Self {
-            jar: self.jar.add(cookie),
-            ..self
-        }
+    pub fn add_cookie(mut self, cookie: Cookie<'static>) -> Self {
+        self.jar = self.jar.add(cookie.clone());
+        self.outgoing.retain(|c| c.name() != cookie.name());
+        self.outgoing.push(cookie);
+        self
     }
 
     /// Remove a cookie from the browser.
-    pub fn remove(self, name: impl Into<String>) -> Self {
-        let cookie = Cookie::build(name.into()).path("/").build();
-        Self {
-            jar: self.jar.remove(cookie),
-            ..self
-        }
+    pub fn remove(mut self, name: impl Into<String>) -> Self {
+        let mut cookie = Cookie::build(name.into()).path("/").build();
+        self.jar = self.jar.remove(cookie.clone());
+        cookie.make_removal();
+        self.outgoing.retain(|c| c.name() != cookie.name());
+        self.outgoing.push(cookie);
+        self
     }
 
     /// torn's cookie defaults.
     pub fn defaults(&self, mut cookie: Cookie<'static>, days: Option<i64>) -> Cookie<'static> {
         apply_defaults(&mut cookie, self.secure, days);
         cookie
+    }
+}
+
+/// A `Set-Cookie` value. Values made only of cookie-octets (RFC 6265), such as signed values
+/// and XSRF tokens, are written as they are, as Tornado writes them, so a Tornado app sharing
+/// the domain reads them; anything else is percent-encoded.
+pub(crate) fn set_cookie_value(cookie: &Cookie<'_>) -> String {
+    let plain = cookie
+        .value()
+        .bytes()
+        .all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E));
+    if plain {
+        cookie.to_string()
+    } else {
+        cookie.encoded().to_string()
     }
 }
 
@@ -137,7 +154,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Cookies {
 impl IntoResponseParts for Cookies {
     type Error = Infallible;
 
-    fn into_response_parts(self, res: ResponseParts) -> Result<ResponseParts, Infallible> {
-        self.jar.into_response_parts(res)
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Infallible> {
+        for cookie in &self.outgoing {
+            if let Ok(value) = HeaderValue::from_str(&set_cookie_value(cookie)) {
+                res.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        Ok(res)
     }
 }

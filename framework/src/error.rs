@@ -268,7 +268,7 @@ pub(crate) async fn error_pages(req: Request, next: Next) -> Response {
         );
         let mut error = serde_json::json!({
             "status": info.status,
-            "error": info.title,
+            "title": info.title,
             "message": info.message,
         });
         if let Some(details) = &info.details {

@@ -1,0 +1,127 @@
+//! A fresh app from `torn new`: it builds without warnings, passes clippy and its own tests,
+//! and serves its pages and XSRF-protected form over HTTP. It is built in the workspace's
+//! target directory, with the workspace's Cargo.lock, so dependencies compile once.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+/// Start a built app binary on an ephemeral port and return it with its base URL.
+pub fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
+    let mut child = Command::new(binary)
+        .current_dir(dir)
+        .env("TORN_ENV", "test")
+        .env("PORT", "0")
+        .env("TORN_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the app");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the app printed its address")
+            .expect("read the app's output");
+        if let Some(at) = line.find("serving http://") {
+            break line[at + "serving ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+        }
+    };
+    // Keep draining the log so the app never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
+    let root = common::workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        Command::new(common::torn_bin())
+            .args(["new", "freshapp", "--no-git", "--torn-path"])
+            .arg(&root)
+            .current_dir(dir.path()),
+        "torn new",
+    );
+    let app = dir.path().join("freshapp");
+    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+
+    let build = run(
+        common::cargo()
+            .args(["build", "--message-format", "short"])
+            .current_dir(&app),
+        "cargo build",
+    );
+    assert!(
+        !build.contains("warning"),
+        "the generated app builds without warnings:\n{build}"
+    );
+    run(
+        common::cargo()
+            .args(["clippy", "--all-targets", "--", "-D", "warnings"])
+            .current_dir(&app),
+        "cargo clippy -D warnings",
+    );
+    let tests = run(common::cargo().arg("test").current_dir(&app), "cargo test");
+    assert!(tests.contains("test result: ok. 3 passed"), "{tests}");
+
+    let (mut child, base) = start_app(&common::profile_dir().join("freshapp"), &app);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let home = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("Hello world! Welcome to torn"), "{html}");
+    let token = torn::test::form_field(&html, "_xsrf").expect("XSRF field");
+    let css_at = html.find("/static/css/app.css?v=").expect("versioned CSS");
+    let css_url: String = html[css_at..].chars().take_while(|c| *c != '"').collect();
+    let css = client.get(format!("{base}{css_url}")).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+
+    let refused = client
+        .post(format!("{base}/greet"))
+        .form(&[("name", "Eve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let greeted = client
+        .post(format!("{base}/greet"))
+        .form(&[("_xsrf", token.as_str()), ("name", "Grace")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(greeted.status(), 303);
+    let after = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(after.contains("Hello, Grace! Welcome to torn."), "{after}");
+    child.kill().unwrap();
+    let _ = child.wait();
+}

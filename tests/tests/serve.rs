@@ -1,0 +1,172 @@
+//! A torn app's binary (the starter): start-up checks, inherited sockets, signals, `routes`.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn starter() -> Command {
+    let mut cmd = Command::new(common::workspace_bin("starter", "starter"));
+    cmd.current_dir(common::workspace_root().join("starter"))
+        .env_remove("TORN_COOKIE_SECRET")
+        .env_remove("DATABASE_URL")
+        .env_remove("PORT")
+        .env("TORN_ENV", "test");
+    cmd
+}
+
+fn wait_for_serving(child: &mut std::process::Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("output").expect("read");
+        if let Some(at) = line.find("serving http://") {
+            break line[at + "serving ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    url
+}
+
+fn get(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::get(url).await.expect("GET");
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
+#[test]
+fn prod_without_a_cookie_secret_refuses_to_start() {
+    let out = starter().env("TORN_ENV", "prod").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no cookie secret"), "{err}");
+    assert!(err.contains("head -c 48 /dev/urandom | base64"), "{err}");
+
+    let out = starter()
+        .env("TORN_ENV", "prod")
+        .env("TORN_COOKIE_SECRET", "changeme")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too weak"));
+}
+
+#[test]
+fn a_taken_port_is_reported() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = starter().env("PORT", &port).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already in use") && err.contains("PORT="),
+        "{err}"
+    );
+}
+
+#[test]
+fn routes_lists_the_named_routes() {
+    let out = starter().arg("routes").output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("METHODS") && table.contains("NAME"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("GET") && l.contains(" / ") && l.contains("home")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("POST") && l.contains("/greet") && l.contains("greet")),
+        "{table}"
+    );
+    let out = starter().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut child = starter()
+        .env("PORT", "0")
+        .env("TORN_LOG", "info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = wait_for_serving(&mut child);
+    assert_eq!(get(&format!("{url}/")).0, 200);
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn serves_on_an_inherited_socket() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        common::skipped("serves_on_an_inherited_socket", "python3 is not installed");
+        return;
+    }
+    let binary = common::workspace_bin("starter", "starter");
+    // Bind a socket, pass it as fd 3 with LISTEN_FDS/LISTEN_PID (as systemd and listenfd do),
+    // then become the app.
+    let script = r#"
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+s.listen(128)
+print(s.getsockname()[1], flush=True)
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_FDS"] = "1"
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.environ["PORT"] = "1"  # must be ignored: the inherited socket wins
+os.execv(sys.argv[1], [sys.argv[1]])
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .arg(&binary)
+        .current_dir(common::workspace_root().join("starter"))
+        .env("TORN_ENV", "test")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port: u16 = first.trim().parse().expect("port");
+    let (status, body) = get(&format!("http://127.0.0.1:{port}/"));
+    assert_eq!(status, 200);
+    assert!(body.contains("Welcome to torn"));
+    child.kill().unwrap();
+    let _ = child.wait();
+}
