@@ -120,7 +120,13 @@ where
         App {
             settings: Arc::new(settings),
             router: Router::new(),
-            routes: Vec::new(),
+            // torn's own route, named so that its name cannot be taken by accident.
+            routes: vec![RouteInfo::new(
+                "static",
+                "/static/{*path}",
+                vec!["GET".into(), "HEAD".into()],
+                "torn::static_files".into(),
+            )],
             xsrf_exempt: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
             state,
@@ -226,7 +232,7 @@ where
         self
     }
 
-    /// The named routes registered so far.
+    /// The routes registered so far (and torn's `static` route).
     pub fn urls(&self) -> Urls {
         Urls::new(self.routes.clone())
     }
@@ -234,13 +240,7 @@ where
     /// The finished axum router, with torn's layers in their order.
     pub fn into_router(self) -> Router {
         let settings = self.settings.clone();
-        let mut routes = self.routes;
-        routes.push(RouteInfo::new(
-            "static",
-            "/static/{*path}",
-            vec!["GET".into(), "HEAD".into()],
-            "torn::static_files".into(),
-        ));
+        let routes = self.routes;
         let shared = Arc::new(Shared {
             settings: settings.clone(),
             urls: Urls::new(routes),

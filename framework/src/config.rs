@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The profile is chosen by `TORN_ENV` (`dev` when unset). Environment variables win over the
-//! file: `TORN_ENV`, `HOST`, `PORT`, `DATABASE_URL`, `TORN_COOKIE_SECRET`, `TORN_LOG`.
+//! file: `TORN_ENV`, `HOST`, `PORT`, `DATABASE_URL`, `TORN_COOKIE_SECRET`, `TORN_LOG`, and
+//! `TORN_ROOT` (the app's folder, where `torn.toml`, `static/` and `.torn/` are).
 //! Outside `dev`, a missing or weak cookie secret stops start-up with a message that says how to
 //! make one. In `dev` without a secret, one is generated once into `.torn/dev-secret` (ignored by
 //! git) so logins survive restarts.
@@ -205,12 +206,20 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Load `torn.toml` from the current directory (if present) and the environment.
+    /// Load `torn.toml` and the environment. The app's root folder is `TORN_ROOT` if set,
+    /// else the current directory if it holds a `torn.toml`, else the package folder that
+    /// `cargo run` names (so `cargo run -p app` works from a workspace root), else the current
+    /// directory.
     pub fn load() -> Result<Self, ConfigError> {
-        let root = std::env::current_dir().map_err(|source| ConfigError::Read {
+        let cwd = std::env::current_dir().map_err(|source| ConfigError::Read {
             path: PathBuf::from("."),
             source,
         })?;
+        let root = app_root(
+            &cwd,
+            std::env::var_os("TORN_ROOT").map(PathBuf::from),
+            std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        );
         Self::load_from(&root, |k| std::env::var(k).ok())
     }
 
@@ -292,8 +301,11 @@ impl Settings {
         })
     }
 
-    /// Settings for tests: the `test` profile, a random secret, the given app root
-    /// (for `static/`), and no file or environment read.
+    /// Settings for tests: `root` as the app folder, the `[test]` profile of its `torn.toml`
+    /// (if any), a random secret, and nothing read from the environment.
+    ///
+    /// # Panics
+    /// If `root/torn.toml` is not valid.
     pub fn for_test(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         let mut s = Self::load_from(&root, |k| (k == "TORN_ENV").then(|| "test".to_string()))
@@ -305,6 +317,19 @@ impl Settings {
     /// Is this the dev profile?
     pub fn is_dev(&self) -> bool {
         self.env == Env::Dev
+    }
+}
+
+fn app_root(cwd: &Path, explicit: Option<PathBuf>, cargo_run: Option<PathBuf>) -> PathBuf {
+    if let Some(root) = explicit {
+        return cwd.join(root);
+    }
+    if cwd.join("torn.toml").is_file() {
+        return cwd.to_path_buf();
+    }
+    match cargo_run {
+        Some(dir) if dir.join("torn.toml").is_file() => dir,
+        _ => cwd.to_path_buf(),
     }
 }
 
@@ -500,6 +525,18 @@ mod tests {
         .unwrap();
         assert_eq!(s.keys.current_version(), 2);
         assert_eq!(s.keys.iter().count(), 2);
+    }
+
+    #[test]
+    fn the_app_root_is_found_from_a_workspace_root() {
+        let ws = tempfile::tempdir().unwrap();
+        let app = ws.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        std::fs::write(app.join("torn.toml"), "").unwrap();
+        assert_eq!(app_root(ws.path(), None, Some(app.clone())), app);
+        assert_eq!(app_root(&app, None, None), app);
+        assert_eq!(app_root(ws.path(), None, None), ws.path());
+        assert_eq!(app_root(ws.path(), Some("app".into()), None), app);
     }
 
     #[test]

@@ -70,13 +70,22 @@ impl Cookies {
     /// inside the signed value, not the cookie's expiry, which the browser controls).
     pub fn get_signed_bytes(&self, name: &str, max_age_days: f64) -> Option<Vec<u8>> {
         let cookie = self.jar.get(name)?;
-        self.keys.verify(name, cookie.value(), max_age_days)
+        self.keys
+            .verify(name, &unquote(cookie.value()), max_age_days)
     }
 
-    /// Set a signed cookie (expires in 30 days).
+    /// Set a signed cookie (expires in 30 days). Keep values small: browsers drop cookies over
+    /// 4096 bytes, and a longer signed value reads as absent.
     pub fn set_signed(self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
         let name = name.into();
         let signed = self.keys.sign(&name, value.as_ref());
+        if signed.len() > crate::signing::MAX_SIGNED_VALUE_LEN {
+            tracing::warn!(
+                cookie = %name,
+                len = signed.len(),
+                "signed cookie is longer than browsers keep (4096 bytes); it will read as absent"
+            );
+        }
         let cookie = self.defaults(Cookie::new(name, signed), Some(DEFAULT_EXPIRES_DAYS));
         self.add_cookie(cookie)
     }
@@ -111,6 +120,39 @@ impl Cookies {
         apply_defaults(&mut cookie, self.secure, days);
         cookie
     }
+}
+
+/// A cookie value as Python's `http.cookies` writes it, unquoted: Tornado wraps values with
+/// characters such as `=` in double quotes and escapes `\\` and `"` (as `\\ooo` octal or `\\c`).
+/// Values without quotes are returned as they are.
+pub fn unquote(value: &str) -> std::borrow::Cow<'_, str> {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return value.into();
+    };
+    if !inner.contains('\\') {
+        return inner.into();
+    }
+    let bytes = inner.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let octal = bytes
+                .get(i + 1..i + 4)
+                .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)) && d[0] <= b'3');
+            if let Some(d) = octal {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            } else {
+                out.push(bytes[i + 1]);
+                i += 2;
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned().into()
 }
 
 /// A `Set-Cookie` value. Values made only of cookie-octets (RFC 6265), such as signed values
@@ -161,5 +203,19 @@ impl IntoResponseParts for Cookies {
             }
         }
         Ok(res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unquote;
+
+    #[test]
+    fn unquotes_python_cookie_values() {
+        assert_eq!(unquote("plain"), "plain");
+        assert_eq!(unquote("\"2|1:0|4:djI=|\""), "2|1:0|4:djI=|");
+        assert_eq!(unquote("\"a\\\"b\\\\c\\073d\""), "a\"b\\c;d");
+        assert_eq!(unquote("\""), "\"");
+        assert_eq!(unquote("\"\\\""), "\\");
     }
 }

@@ -173,8 +173,13 @@ fn decode_fields(value: &[u8]) -> Option<Fields<'_>> {
     let (timestamp, rest) = consume_field(rest)?;
     let (name, rest) = consume_field(rest)?;
     let (value, signature) = consume_field(rest)?;
-    // A SHA-256 MAC in hex is 64 characters.
-    if signature.len() != 64 {
+    // A SHA-256 MAC in lowercase hex is 64 characters (Tornado compares the hex text, so an
+    // uppercase copy of a good signature is not good either).
+    if signature.len() != 64
+        || !signature
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     Some(Fields {
