@@ -376,14 +376,16 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// `to` relative to `from` when they share more than the root, else `to` itself.
+/// The framework folder `to` as seen from the app folder `from`: relative when the app is
+/// inside the torn checkout (as `starter/` is), absolute otherwise, so the app can move.
 fn relative_path(from: &Path, to: &Path) -> String {
+    let checkout = to.parent().unwrap_or(to);
+    if !from.starts_with(checkout) {
+        return to.display().to_string();
+    }
     let from: Vec<_> = from.components().collect();
     let to_c: Vec<_> = to.components().collect();
     let common = from.iter().zip(&to_c).take_while(|(a, b)| a == b).count();
-    if common <= 1 {
-        return to.display().to_string();
-    }
     let mut rel = PathBuf::new();
     for _ in common..from.len() {
         rel.push("..");
@@ -441,7 +443,14 @@ mod tests {
             "../framework"
         );
         assert_eq!(
-            relative_path(Path::new("/tmp/x/app"), Path::new("/work/main/framework")),
+            relative_path(
+                Path::new("/work/main/apps/a"),
+                Path::new("/work/main/framework")
+            ),
+            "../../framework"
+        );
+        assert_eq!(
+            relative_path(Path::new("/work/x/app"), Path::new("/work/main/framework")),
             "/work/main/framework"
         );
     }

@@ -591,7 +591,8 @@ async fn xsrf_check(mut req: Request, next: Next) -> Response {
         && !shared.is_xsrf_exempt(matched.as_deref())
     {
         let cookie = state.xsrf.lock().expect("xsrf state").from_cookie.clone();
-        let checked = match xsrf::check_origin(req.headers()) {
+        let authority = req.uri().authority().map(|a| a.as_str().to_string());
+        let checked = match xsrf::check_origin(req.headers(), authority.as_deref()) {
             Ok(()) => xsrf::check_token(req, cookie.as_ref(), shared.settings.body_limit).await,
             Err(e) => Err(e),
         };

@@ -36,8 +36,9 @@ pub fn is_unsafe(method: &Method) -> bool {
     )
 }
 
-/// Refuse cross-site requests by their `Sec-Fetch-Site` or `Origin` header.
-pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), Error> {
+/// Refuse cross-site requests by their `Sec-Fetch-Site` or `Origin` header. `authority` is
+/// the request URI's host and port (HTTP/2 requests may carry it instead of a `Host` header).
+pub(crate) fn check_origin(headers: &HeaderMap, authority: Option<&str>) -> Result<(), Error> {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or("");
         return match site {
@@ -52,15 +53,27 @@ pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), Error> {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("null");
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest.trim_end_matches('/'))
         .unwrap_or("");
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+    // The host the browser addressed: `Host`, the URI's authority (HTTP/2), or the host a
+    // reverse proxy saw (`X-Forwarded-Host`; a cross-site form cannot set that header).
+    let hosts = [
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+        authority,
+        headers
+            .get("x-forwarded-host")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.split(',').next())
+            .map(str::trim),
+    ];
+    if !origin_host.is_empty()
+        && hosts
+            .into_iter()
+            .flatten()
+            .any(|h| !h.is_empty() && origin_host.eq_ignore_ascii_case(h))
+    {
         Ok(())
     } else {
         Err(Error::forbidden(format!(
@@ -182,23 +195,41 @@ mod tests {
 
     #[test]
     fn origin_rules() {
-        assert!(check_origin(&headers(&[])).is_ok());
-        assert!(check_origin(&headers(&[("sec-fetch-site", "same-origin")])).is_ok());
-        assert!(check_origin(&headers(&[("sec-fetch-site", "none")])).is_ok());
-        assert!(check_origin(&headers(&[("sec-fetch-site", "cross-site")])).is_err());
-        assert!(check_origin(&headers(&[("sec-fetch-site", "same-site")])).is_err());
-        let same = headers(&[
-            ("origin", "http://127.0.0.1:8888"),
+        let check = |h: &[(&'static str, &'static str)]| check_origin(&headers(h), None);
+        assert!(check(&[]).is_ok());
+        assert!(check(&[("sec-fetch-site", "same-origin")]).is_ok());
+        assert!(check(&[("sec-fetch-site", "none")]).is_ok());
+        assert!(check(&[("sec-fetch-site", "cross-site")]).is_err());
+        assert!(check(&[("sec-fetch-site", "same-site")]).is_err());
+        assert!(
+            check(&[
+                ("origin", "http://127.0.0.1:8888"),
+                ("host", "127.0.0.1:8888")
+            ])
+            .is_ok()
+        );
+        assert!(
+            check(&[
+                ("origin", "https://evil.example"),
+                ("host", "127.0.0.1:8888")
+            ])
+            .is_err()
+        );
+        assert!(check(&[("origin", "null"), ("host", "127.0.0.1:8888")]).is_err());
+        assert!(check(&[("origin", "https://evil.example")]).is_err());
+        // HTTP/2: no Host header, the authority is in the URI.
+        let h2 = check_origin(
+            &headers(&[("origin", "https://app.example")]),
+            Some("app.example"),
+        );
+        assert!(h2.is_ok());
+        // Behind a proxy that rewrites Host.
+        let proxied = [
+            ("origin", "https://app.example"),
             ("host", "127.0.0.1:8888"),
-        ]);
-        assert!(check_origin(&same).is_ok());
-        let cross = headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "127.0.0.1:8888"),
-        ]);
-        assert!(check_origin(&cross).is_err());
-        let null = headers(&[("origin", "null"), ("host", "127.0.0.1:8888")]);
-        assert!(check_origin(&null).is_err());
+            ("x-forwarded-host", "app.example"),
+        ];
+        assert!(check(&proxied).is_ok());
     }
 
     #[test]
