@@ -16,9 +16,9 @@
 //! }
 //! ```
 //!
-//! Around every route, from the outside in: the request log, security headers, compression,
-//! error pages, panic recovery, the body limit, then torn's request context (XSRF check, the
-//! `_xsrf` and flash cookies). Any axum or tower layer can be added with [`App::layer`]; it
+//! Around every route, from the outside in: compression; the request log, error pages and
+//! security headers; panic recovery; the body limit; torn's request context (the `_xsrf` and
+//! flash cookies); and, on each route's methods, the XSRF check. Any axum or tower layer can be added with [`App::layer`]; it
 //! runs inside torn's.
 
 use std::fmt;
@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -257,11 +257,9 @@ where
             .layer(DefaultBodyLimit::max(limit))
             .layer(RequestBodyLimitLayer::new(limit))
             .layer(CatchPanicLayer::custom(error::panic_response))
-            .layer(middleware::from_fn(error::error_pages))
+            .layer(axum::Extension(shared.clone()))
+            .layer(middleware::from_fn_with_state(shared, frame))
             .layer(CompressionLayer::new())
-            .layer(middleware::from_fn(security_headers))
-            .layer(axum::Extension(shared))
-            .layer(middleware::from_fn(request_log))
     }
 
     /// Bind (`PORT`, or a socket inherited through `LISTEN_FDS`) and serve until SIGINT or
@@ -477,28 +475,31 @@ pub fn routes_table(urls: &Urls) -> String {
     out
 }
 
-/// Log each request: method, path, status, latency.
-async fn request_log(req: Request, next: Next) -> Response {
+/// The outer frame of every request: error pages (or JSON errors) for error responses without
+/// a body, security headers, and the request log (method, path, status, latency).
+async fn frame(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
+    let json = error::wants_json(req.headers());
+    let is_head = method == axum::http::Method::HEAD;
     let response = next.run(req).await;
+    let mut response = error::error_page_for(response, &shared, json, is_head);
+    security_headers(response.headers_mut(), &shared.settings);
     let status = response.status().as_u16();
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let path = uri.path();
     if status >= 500 {
-        tracing::error!(target: "torn::request", %method, %path, status, latency_ms = format_args!("{latency_ms:.1}"));
+        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"));
     } else {
-        tracing::info!(target: "torn::request", %method, %path, status, latency_ms = format_args!("{latency_ms:.1}"));
+        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"));
     }
     response
 }
 
 /// `X-Content-Type-Options`, `Referrer-Policy`, CSP, framing and HSTS, unless the handler set
 /// its own.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let shared = req.extensions().get::<Arc<Shared>>().cloned();
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
+fn security_headers(headers: &mut axum::http::HeaderMap, settings: &Settings) {
     let mut set = |name: HeaderName, value: &str| {
         if !headers.contains_key(&name)
             && let Ok(v) = HeaderValue::from_str(value)
@@ -513,16 +514,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",
     );
-    if let Some(shared) = shared {
-        set(
-            header::CONTENT_SECURITY_POLICY,
-            &shared.settings.content_security_policy,
-        );
-        if shared.settings.hsts {
-            set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
-        }
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        &settings.content_security_policy,
+    );
+    if settings.hsts {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
-    response
 }
 
 /// torn's per-request context: reads the `_xsrf` and flash cookies, and writes them back on

@@ -14,9 +14,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 
@@ -231,12 +229,14 @@ pub(crate) fn wants_json(headers: &axum::http::HeaderMap) -> bool {
         && !accept.contains("text/")
 }
 
-/// Middleware: give error responses without a body a page (or a JSON body).
-pub(crate) async fn error_pages(req: Request, next: Next) -> Response {
-    let json = wants_json(req.headers());
-    let is_head = req.method() == axum::http::Method::HEAD;
-    let shared = req.extensions().get::<Arc<crate::app::Shared>>().cloned();
-    let response = next.run(req).await;
+/// Give an error response without a body a page (or a JSON body when `json`). Responses that
+/// are not errors, or that have a body of their own, are returned as they are.
+pub(crate) fn error_page_for(
+    response: Response,
+    shared: &crate::app::Shared,
+    json: bool,
+    is_head: bool,
+) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -248,7 +248,6 @@ pub(crate) async fn error_pages(req: Request, next: Next) -> Response {
     if report.is_none() && !empty_body {
         return response;
     }
-    let dev = shared.as_ref().is_some_and(|s| s.settings.is_dev());
     let report = report.unwrap_or_else(|| ErrorReport {
         message: default_message(status).to_string(),
         details: None,
@@ -257,7 +256,11 @@ pub(crate) async fn error_pages(req: Request, next: Next) -> Response {
         status: status.as_u16(),
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         message: report.message,
-        details: if dev { report.details } else { None },
+        details: if shared.settings.is_dev() {
+            report.details
+        } else {
+            None
+        },
     };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -280,11 +283,7 @@ pub(crate) async fn error_pages(req: Request, next: Next) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        let rendered = match shared.as_ref().map(|s| &s.error_renderer) {
-            Some(render) => render(&info),
-            None => default_error_page(&info),
-        };
-        rendered.unwrap_or_else(|e| {
+        (shared.error_renderer)(&info).unwrap_or_else(|e| {
             tracing::error!(error = %e, "the error page template failed; using torn's own");
             default_error_page(&info).unwrap_or_else(|_| info.title.clone())
         })
