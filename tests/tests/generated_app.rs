@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -20,7 +19,7 @@ fn run(cmd: &mut Command, what: &str) -> String {
 }
 
 /// Start a built app binary on an ephemeral port and return it with its base URL.
-pub fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
+fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
     let mut child = Command::new(binary)
         .current_dir(dir)
         .env("TORN_ENV", "test")
@@ -30,23 +29,7 @@ pub fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the app");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the app printed its address")
-            .expect("read the app's output");
-        if let Some(at) = line.find("serving http://") {
-            break line[at + "serving ".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    // Keep draining the log so the app never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let url = common::wait_for_serving(&mut child);
     (child, url)
 }
 

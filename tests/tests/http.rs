@@ -772,8 +772,15 @@ async fn responses_are_compressed_when_asked() {
 
 // ---------------------------------------------------------------- shutdown
 
-#[tokio::test]
-async fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
+/// Serve the test app with `serve_router`, stopped by the returned sender.
+async fn serve_stoppable(
+    timeout: Duration,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    tempfile::TempDir,
+) {
     let dir = static_root();
     let router = build(Settings::for_test(dir.path())).into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -785,8 +792,14 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
         async move {
             let _ = stopped.await;
         },
-        Duration::from_secs(10),
+        timeout,
     ));
+    (addr, stop, server, dir)
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
+    let (addr, stop, server, _dir) = serve_stoppable(Duration::from_secs(10)).await;
     let in_flight = tokio::spawn(async move {
         reqwest::get(format!("http://{addr}/slow"))
             .await
@@ -809,19 +822,7 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn shutdown_is_bounded_by_the_timeout() {
-    let dir = static_root();
-    let router = build(Settings::for_test(dir.path())).into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(torn::app::serve_router(
-        listener,
-        router,
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_millis(100),
-    ));
+    let (addr, stop, server, _dir) = serve_stoppable(Duration::from_millis(100)).await;
     let _slow = tokio::spawn(reqwest::get(format!("http://{addr}/slow")));
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.send(()).unwrap();

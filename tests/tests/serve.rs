@@ -16,23 +16,6 @@ fn starter() -> Command {
     cmd
 }
 
-fn wait_for_serving(child: &mut std::process::Child) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines.next().expect("output").expect("read");
-        if let Some(at) = line.find("serving http://") {
-            break line[at + "serving ".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    url
-}
-
 fn get(url: &str) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -107,7 +90,7 @@ fn sigterm_stops_the_server_cleanly() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let url = wait_for_serving(&mut child);
+    let url = common::wait_for_serving(&mut child);
     assert_eq!(get(&format!("{url}/")).0, 200);
     let started = Instant::now();
     let killed = Command::new("kill")

@@ -113,6 +113,21 @@ async fn text(r: reqwest::Response) -> String {
     r.text().await.unwrap()
 }
 
+/// GET `url` with one cookie (`name=value`) and return the body.
+async fn get_with_cookie(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: impl AsRef<str>,
+) -> String {
+    let response = http
+        .get(url)
+        .header("cookie", cookie.as_ref())
+        .send()
+        .await
+        .unwrap();
+    text(response).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_cookies_cross_both_ways() {
     if !tornado_available() {
@@ -129,41 +144,29 @@ async fn signed_cookies_cross_both_ways() {
         .await
         .unwrap();
     let cookie = set_cookie(&r, "user");
-    let read = http
-        .get(torn.url("/get/user"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(text(read).await, "ada|lovelace");
+    assert_eq!(
+        get_with_cookie(&http, torn.url("/get/user"), &cookie).await,
+        "ada|lovelace"
+    );
 
     // torn signs, Tornado reads.
     let r = http.get(torn.url("/set/user/grace")).send().await.unwrap();
     let cookie = set_cookie(&r, "user");
-    let read = http
-        .get(format!("{}/get?name=user", peer.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(text(read).await, "grace");
+    assert_eq!(
+        get_with_cookie(&http, format!("{}/get?name=user", peer.base), &cookie).await,
+        "grace"
+    );
 
     // A cookie signed for one name does not read under another, on either side.
     let renamed = cookie.replacen("user=", "admin=", 1);
-    let read = http
-        .get(format!("{}/get?name=admin", peer.base))
-        .header("cookie", &renamed)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(text(read).await, "absent");
-    let read = http
-        .get(torn.url("/get/admin"))
-        .header("cookie", &renamed)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(text(read).await, "absent");
+    assert_eq!(
+        get_with_cookie(&http, format!("{}/get?name=admin", peer.base), &renamed).await,
+        "absent"
+    );
+    assert_eq!(
+        get_with_cookie(&http, torn.url("/get/admin"), &renamed).await,
+        "absent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,13 +188,10 @@ async fn rotated_secrets_match_tornado_key_versions() {
     let cookie = set_cookie(&r, "s");
     // Python quotes values that contain '='; torn reads them either way.
     assert!(cookie.starts_with("s=\"2|1:2|"), "{cookie}");
-    let read = http
-        .get(torn.url("/get/s"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(text(read).await, "v2");
+    assert_eq!(
+        get_with_cookie(&http, torn.url("/get/s"), &cookie).await,
+        "v2"
+    );
 
     // A value signed with key version 1 by torn is still accepted by Tornado.
     let signed_v1 = Keys::versioned([(1, old)]).sign("s", b"v1");

@@ -100,6 +100,29 @@ pub fn raw_request(addr: SocketAddr, request_line_path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// Read a started app's output until it says where it serves; return that base URL and keep
+/// draining the output in the background so the app never blocks on a full pipe.
+pub fn wait_for_serving(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().expect("the app's stdout is piped");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the app printed its address")
+            .expect("read the app's output");
+        if let Some(at) = line.find("serving http://") {
+            break line[at + "serving ".len()..]
+                .split_whitespace()
+                .next()
+                .expect("an address")
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    url
+}
+
 /// Report a suite that did not run, so a bare `cargo test` says what it skipped.
 pub fn skipped(suite: &str, why: &str) {
     eprintln!("SKIPPED {suite}: {why}");
