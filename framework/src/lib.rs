@@ -28,12 +28,16 @@
 //! - [`xsrf`]: XSRF protection, on by default.
 //! - [`Settings`]: `torn.toml` profiles and environment overrides.
 //! - [`Error`]: HTTP errors and error pages.
+//! - [`db`]: SQLite or PostgreSQL with the same code and migrations.
+//! - [`password`]: argon2id hashing off the async threads, and the password policy.
 
 pub mod app;
 pub mod config;
 pub mod cookies;
+pub mod db;
 pub mod error;
 pub mod page;
+pub mod password;
 pub mod routing;
 pub mod signing;
 pub mod static_files;

@@ -1,0 +1,221 @@
+//! The database: SQLite by default, PostgreSQL when the URL says so, with the same code.
+//!
+//! [`Db`] holds a pool for one of the two. Queries are written once, in SQL both understand
+//! (`$1` placeholders, `BIGINT`, `TEXT`, `BOOLEAN`, `RETURNING`), and run on either pool with
+//! [`with_db!`](crate::with_db):
+//!
+//! ```no_run
+//! # async fn demo(db: &torn::db::Db) -> Result<(), sqlx::Error> {
+//! let count: i64 = torn::with_db!(db, pool => {
+//!     sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
+//!         .bind("ada@example.com")
+//!         .fetch_one(pool)
+//!         .await
+//! })?;
+//! # Ok(()) }
+//! ```
+//!
+//! The two backends return different result types; map them to a common one inside the block
+//! (`.map(|r| r.rows_affected())` after `execute`).
+//!
+//! Migrations are one portable set of `.sql` files, embedded in the app's binary with
+//! `sqlx::migrate!()` and run with [`Db::migrate`].
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+/// Run a block on whichever pool the database has: the block is compiled once per backend.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Which database a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (a file).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A connection pool to SQLite or PostgreSQL. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// A database problem at start-up. The message says what to do; passwords in URLs are hidden.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error(
+        "DATABASE_URL {0:?} is not supported: use sqlite://path/to/file.db or \
+         postgres://user@host:port/database"
+    )]
+    Unsupported(String),
+    /// The URL could not be parsed.
+    #[error("DATABASE_URL {url:?} is not valid: {source}")]
+    BadUrl {
+        /// The URL, password hidden.
+        url: String,
+        /// The parser's error.
+        source: sqlx::Error,
+    },
+    /// The folder of an SQLite file could not be created.
+    #[error("cannot create the folder for the SQLite database {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server did not answer or refused.
+    #[error("cannot connect to the database at {url}: {source}{hint}")]
+    Connect {
+        /// The URL, password hidden.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+        /// What to try.
+        hint: &'static str,
+    },
+    /// A migration failed.
+    #[error("the database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+impl Db {
+    /// Connect to `url`: `sqlite://file.db` (created with its folder if missing; WAL journal,
+    /// foreign keys on) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // One direct connection first: the pool would only say that it timed out, where
+            // this says "connection refused" or "database does not exist".
+            let connect_error = |source| DbError::Connect {
+                url: redact(url),
+                source,
+                hint: ". Is PostgreSQL running, and does the database exist?",
+            };
+            let first = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(url))
+                .await
+                .map_err(|_| connect_error(sqlx::Error::PoolTimedOut))?
+                .map_err(connect_error)?;
+            first.close().await.ok();
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .map_err(|source| DbError::Connect {
+                    url: redact(url),
+                    source,
+                    hint: ". Is PostgreSQL running, and does the database exist?",
+                })?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(DbError::Unsupported(redact(url)))
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Db, DbError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(|source| DbError::BadUrl {
+            url: url.to_string(),
+            source,
+        })?;
+        let file = options.get_filename().to_path_buf();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory && let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| DbError::Folder {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let options = if in_memory {
+            options
+        } else {
+            options.journal_mode(SqliteJournalMode::Wal)
+        };
+        // An in-memory database lives in one connection: keep exactly one, forever.
+        let pool = if in_memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        };
+        let pool = pool
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Connect {
+                url: url.to_string(),
+                source,
+                hint: if in_memory {
+                    ""
+                } else {
+                    ". Check that the folder is writable."
+                },
+            })?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Apply the migrations that have not run yet.
+    pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DbError> {
+        with_db!(self, pool => migrator.run(pool).await)?;
+        Ok(())
+    }
+
+    /// Load migrations from a folder at run time (tools and tests; apps embed theirs with
+    /// `sqlx::migrate!()`).
+    pub async fn migrator_from(dir: &Path) -> Result<Migrator, DbError> {
+        Ok(Migrator::new(dir).await?)
+    }
+
+    /// Close the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        with_db!(self, pool => pool.close().await);
+    }
+}
