@@ -123,7 +123,9 @@ pub fn wait_for_serving(child: &mut std::process::Child) -> String {
     url
 }
 
-/// Report a suite that did not run, so a bare `cargo test` says what it skipped.
+/// Report a suite that did not run, so a bare `cargo test` says what it skipped. Written to the
+/// stderr handle itself, which the test harness does not capture (it captures `eprintln!`).
 pub fn skipped(suite: &str, why: &str) {
-    eprintln!("SKIPPED {suite}: {why}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {suite}: {why}");
 }
