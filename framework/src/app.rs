@@ -101,6 +101,7 @@ pub struct App<S = ()> {
     routes: Vec<RouteInfo>,
     xsrf_exempt: Vec<String>,
     error_renderer: ErrorRenderer,
+    accounts: Option<crate::auth::Accounts>,
     state: S,
 }
 
@@ -129,6 +130,7 @@ where
             )],
             xsrf_exempt: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
+            accounts: None,
             state,
         }
     }
@@ -232,6 +234,13 @@ where
         self
     }
 
+    /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
+    /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
+    pub fn accounts(mut self, accounts: crate::auth::Accounts) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
     /// The routes registered so far (and torn's `static` route).
     pub fn urls(&self) -> Urls {
         Urls::new(self.routes.clone())
@@ -249,11 +258,19 @@ where
             xsrf_exempt: self.xsrf_exempt,
         });
         let limit = settings.body_limit;
-        self.router
+        let router = self
+            .router
             .route("/static/{*path}", get(crate::static_files::serve))
             .fallback(|| async { Error::not_found() })
             .with_state(self.state)
-            .layer(middleware::from_fn(request_context))
+            .layer(middleware::from_fn(request_context));
+        let router = match self.accounts {
+            Some(accounts) => router
+                .layer(crate::session::layer(accounts.store().clone(), &settings))
+                .layer(axum::Extension(accounts)),
+            None => router,
+        };
+        router
             .layer(DefaultBodyLimit::max(limit))
             .layer(RequestBodyLimitLayer::new(limit))
             .layer(CatchPanicLayer::custom(error::panic_response))

@@ -132,6 +132,9 @@ struct Profile {
     hsts: Option<bool>,
     content_security_policy: Option<String>,
     log: Option<String>,
+    session_idle_timeout_secs: Option<u64>,
+    session_absolute_timeout_secs: Option<u64>,
+    remember_me_secs: Option<u64>,
 }
 
 impl Profile {
@@ -150,6 +153,13 @@ impl Profile {
             hsts: top.hsts.or(self.hsts),
             content_security_policy: top.content_security_policy.or(self.content_security_policy),
             log: top.log.or(self.log),
+            session_idle_timeout_secs: top
+                .session_idle_timeout_secs
+                .or(self.session_idle_timeout_secs),
+            session_absolute_timeout_secs: top
+                .session_absolute_timeout_secs
+                .or(self.session_absolute_timeout_secs),
+            remember_me_secs: top.remember_me_secs.or(self.remember_me_secs),
         }
     }
 }
@@ -203,6 +213,12 @@ pub struct Settings {
     pub log: String,
     /// The app's root folder (where `torn.toml` is), for relative paths.
     pub root: PathBuf,
+    /// A session ends after this long without a request (default 1 day).
+    pub session_idle_timeout: Duration,
+    /// A log-in ends this long after it happened, active or not (default 14 days).
+    pub session_absolute_timeout: Duration,
+    /// With "remember me", both timeouts are this long instead (default 30 days).
+    pub remember_me: Duration,
 }
 
 impl Settings {
@@ -298,6 +314,13 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_CSP.to_string()),
             log: p.log.unwrap_or_else(|| default_log(profile).to_string()),
             root: root.to_path_buf(),
+            session_idle_timeout: Duration::from_secs(
+                p.session_idle_timeout_secs.unwrap_or(86_400),
+            ),
+            session_absolute_timeout: Duration::from_secs(
+                p.session_absolute_timeout_secs.unwrap_or(14 * 86_400),
+            ),
+            remember_me: Duration::from_secs(p.remember_me_secs.unwrap_or(30 * 86_400)),
         })
     }
 

@@ -30,8 +30,10 @@
 //! - [`Error`]: HTTP errors and error pages.
 //! - [`db`]: SQLite or PostgreSQL with the same code and migrations.
 //! - [`password`]: argon2id hashing off the async threads, and the password policy.
+//! - [`session`] and [`auth`]: server-side sessions and user accounts.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod cookies;
 pub mod db;
@@ -39,6 +41,7 @@ pub mod error;
 pub mod page;
 pub mod password;
 pub mod routing;
+pub mod session;
 pub mod signing;
 pub mod static_files;
 #[cfg(feature = "testing")]
@@ -46,11 +49,13 @@ pub mod test;
 pub mod xsrf;
 
 pub use app::{App, ServeError, run};
+pub use auth::{Accounts, AuthError, CurrentUser, MaybeUser, User};
 pub use config::{ConfigError, Env, Settings};
 pub use cookies::Cookies;
 pub use error::{Error, ErrorInfo};
 pub use page::{Flash, FlashMessage, Page, PageContext};
 pub use routing::{Handler, RouteInfo, Urls};
+pub use session::Session;
 
 /// Re-exported so apps and the `handler!` macro use the same versions as torn.
 pub use askama;

@@ -1,0 +1,878 @@
+//! Accounts over HTTP, on SQLite and on PostgreSQL: sign-up, verification, log-in, log-out,
+//! sessions, tokens, and the attacks on them (session fixation, enumeration, throttling,
+//! replayed and expired tokens, open redirects, stale sessions).
+//!
+//! The test app's handlers are thin: they call `torn::Accounts` and answer in plain text, and
+//! hand tokens back in the response where a real app would mail them.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use torn::auth::{SignUp, TokenPurpose, safe_next};
+use torn::db::Db;
+use torn::password::Hasher;
+use torn::test::{TestResponse, TestServer};
+use torn::{Accounts, App, AuthError, CurrentUser, MaybeUser, PageContext, Session, Settings};
+
+// ---------------------------------------------------------------- the test app
+
+fn refused(e: AuthError) -> Response {
+    let status = match e {
+        AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AuthError::Internal(e) => return e.into_response(),
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut response = (status, e.to_string()).into_response();
+    if let AuthError::Throttled { retry_after } = e {
+        response
+            .headers_mut()
+            .insert("retry-after", retry_after.to_string().parse().unwrap());
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+    #[serde(default)]
+    remember: bool,
+    #[serde(default)]
+    next: String,
+}
+
+async fn token(ctx: PageContext) -> String {
+    ctx.xsrf_token()
+}
+
+async fn signup(accounts: Accounts, Form(f): Form<Credentials>) -> Response {
+    match accounts.sign_up(&f.email, &f.password).await {
+        Ok(SignUp::Created { verify_token, .. }) => {
+            format!("created {verify_token}").into_response()
+        }
+        Ok(SignUp::AlreadyRegistered { .. }) => "registered".into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+async fn login(
+    accounts: Accounts,
+    session: Session,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Form(f): Form<Credentials>,
+) -> Response {
+    match accounts
+        .authenticate(&f.email, &f.password, client.ip())
+        .await
+    {
+        Ok(user) => match accounts.log_in(&session, &user, f.remember).await {
+            Ok(()) => Redirect::to(safe_next(&f.next).unwrap_or("/")).into_response(),
+            Err(e) => refused(e),
+        },
+        Err(e) => refused(e),
+    }
+}
+
+async fn logout(accounts: Accounts, session: Session) -> Response {
+    match accounts.log_out(&session).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+async fn me(CurrentUser(user): CurrentUser) -> String {
+    user.email
+}
+
+async fn maybe(MaybeUser(user): MaybeUser) -> String {
+    user.map_or_else(|| "anonymous".to_string(), |u| u.email)
+}
+
+async fn visit(session: Session) -> String {
+    let n: u32 = session.get("visits").await.unwrap().unwrap_or(0) + 1;
+    session.insert("visits", n).await.unwrap();
+    n.to_string()
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+async fn verify(accounts: Accounts, Query(q): Query<TokenQuery>) -> Response {
+    match accounts.verify_email(&q.token).await {
+        Ok(user) => format!("verified {}", user.email).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    email: String,
+}
+
+async fn forgot(accounts: Accounts, Form(f): Form<EmailForm>) -> Response {
+    match accounts.request_reset(&f.email).await {
+        // A real app mails the token, and answers the same in both cases.
+        Ok(Some((_, token))) => token.into_response(),
+        Ok(None) => String::new().into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    token: String,
+    password: String,
+}
+
+async fn reset(accounts: Accounts, Form(f): Form<ResetForm>) -> Response {
+    match accounts.reset_password(&f.token, &f.password).await {
+        Ok(user) => format!("reset {}", user.email).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangePassword {
+    current: String,
+    new: String,
+}
+
+async fn change_password(
+    accounts: Accounts,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    Form(f): Form<ChangePassword>,
+) -> Response {
+    match accounts
+        .change_password(&user, &f.current, &f.new, &session)
+        .await
+    {
+        Ok(()) => "changed".into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangeEmail {
+    current: String,
+    email: String,
+}
+
+async fn change_email(
+    accounts: Accounts,
+    CurrentUser(user): CurrentUser,
+    Form(f): Form<ChangeEmail>,
+) -> Response {
+    match accounts.change_email(&user, &f.current, &f.email).await {
+        Ok((user, token)) => format!("{} {token}", user.email).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+async fn everywhere(
+    accounts: Accounts,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+) -> Response {
+    match accounts.log_out_everywhere(user.id, Some(&session)).await {
+        Ok(n) => n.to_string().into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+// ---------------------------------------------------------------- fixtures
+
+fn fast_hasher() -> Hasher {
+    Hasher::new(argon2::Params::new(256, 1, 1, None).unwrap())
+}
+
+/// A database for one test: an SQLite file, or a fresh PostgreSQL database.
+struct TestDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    drop_pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            drop_pg: None,
+        }
+    }
+
+    async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("TORN_TEST_POSTGRES_URL").ok()?;
+        let admin = Db::connect(&admin_url)
+            .await
+            .expect("TORN_TEST_POSTGRES_URL is reachable");
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "torn_accounts_{}_{}_{}",
+            std::process::id(),
+            torn::signing::unix_now(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        torn::with_db!(&admin, pool => {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .unwrap();
+        admin.close().await;
+        let (server, _) = admin_url.rsplit_once('/').expect("URL with a database");
+        Some(TestDb {
+            url: format!("{server}/{name}"),
+            _dir: None,
+            drop_pg: Some((admin_url.clone(), name)),
+        })
+    }
+
+    async fn cleanup(self) {
+        if let Some((admin_url, name)) = self.drop_pg {
+            let admin = Db::connect(&admin_url).await.unwrap();
+            torn::with_db!(&admin, pool => {
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            })
+            .unwrap();
+        }
+    }
+}
+
+struct Fixture {
+    server: TestServer,
+    accounts: Accounts,
+}
+
+async fn app(db_url: &str, tune: impl FnOnce(&mut Settings)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_test(dir.path());
+    tune(&mut settings);
+    let settings = Arc::new(settings);
+    let db = Db::connect(db_url).await.unwrap();
+    let migrations = common::workspace_root().join("templates/app/migrations");
+    db.migrate(&Db::migrator_from(&migrations).await.unwrap())
+        .await
+        .unwrap();
+    let accounts = Accounts::new(db, settings.clone())
+        .await
+        .unwrap()
+        .with_hasher(fast_hasher());
+    let app = App::new((*settings).clone())
+        .accounts(accounts.clone())
+        .named("login", "/auth/login", post(login))
+        .route("/token", get(token))
+        .route("/signup", post(signup))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/maybe", get(maybe))
+        .route("/visit", get(visit))
+        .route("/verify", get(verify))
+        .route("/forgot", post(forgot))
+        .route("/reset", post(reset))
+        .route("/password", post(change_password))
+        .route("/email", post(change_email))
+        .route("/everywhere", post(everywhere));
+    Fixture {
+        server: TestServer::start(app).await,
+        accounts,
+    }
+}
+
+/// A browser: its own cookie jar, and the XSRF token of its first page.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    xsrf: String,
+}
+
+impl Browser {
+    async fn new(server: &TestServer) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = server.url("");
+        let xsrf = client
+            .get(format!("{base}/token"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        Browser { client, base, xsrf }
+    }
+
+    async fn get(&self, path: &str) -> TestResponse {
+        read(self.client.get(format!("{}{path}", self.base))).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        read(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("x-xsrftoken", &self.xsrf)
+                .form(form),
+        )
+        .await
+    }
+
+    async fn sign_up(&self, email: &str, password: &str) -> String {
+        let r = self
+            .post("/signup", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.text
+            .strip_prefix("created ")
+            .expect("a new account")
+            .to_string()
+    }
+
+    async fn log_in(&self, email: &str, password: &str) -> TestResponse {
+        self.post("/auth/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// The value of the session cookie this browser would send.
+    fn session_cookie(&self, response: &TestResponse) -> Option<String> {
+        response
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("torn_session="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+    }
+}
+
+async fn read(request: reqwest::RequestBuilder) -> TestResponse {
+    let response = request.send().await.unwrap();
+    TestResponse {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        text: response.text().await.unwrap(),
+    }
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Run a case on SQLite, and on PostgreSQL when `TORN_TEST_POSTGRES_URL` is set.
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    super::$name(&db.url).await;
+                    db.cleanup().await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else {
+                        super::common::skipped(
+                            concat!("accounts::postgres::", stringify!($name)),
+                            "TORN_TEST_POSTGRES_URL is not set",
+                        );
+                        return;
+                    };
+                    super::$name(&db.url).await;
+                    db.cleanup().await;
+                }
+            )+
+        }
+    };
+}
+
+on_both!(
+    sign_up_verify_log_in_and_out,
+    log_in_cycles_the_session_id,
+    failures_do_not_reveal_which_emails_exist,
+    log_in_is_throttled_per_account,
+    reset_tokens_are_single_use_and_purpose_bound,
+    expired_and_stale_tokens_are_refused,
+    password_reset_ends_every_session,
+    password_change_asks_again_and_ends_other_sessions,
+    log_out_everywhere_keeps_only_this_session,
+    next_only_goes_to_paths_on_this_site,
+    sessions_end_at_the_absolute_timeout,
+    remember_me_makes_a_lasting_cookie,
+    hashes_are_upgraded_at_log_in,
+    bad_input_is_refused_with_reasons,
+);
+
+// ---------------------------------------------------------------- cases
+
+async fn sign_up_verify_log_in_and_out(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let token = b.sign_up("Ada@Example.com", PASSWORD).await;
+    let user = f
+        .accounts
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user.is_verified());
+    assert_eq!(
+        b.get(&format!("/verify?token={token}")).await.text,
+        "verified ada@example.com"
+    );
+    assert!(
+        f.accounts
+            .user(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified()
+    );
+
+    assert_eq!(b.get("/maybe").await.text, "anonymous");
+    let r = b.log_in("ada@example.com", PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(b.get("/me").await.text, "ada@example.com");
+    assert_eq!(b.get("/maybe").await.text, "ada@example.com");
+
+    let r = b.post("/logout", &[]).await;
+    assert_eq!(r.status, 303);
+    let r = b.get("/me").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/auth/login?next=%2Fme"));
+    // A JSON client gets 401 instead of a redirect.
+    let json = b
+        .client
+        .get(format!("{}/me", b.base))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 401);
+}
+
+async fn log_in_cycles_the_session_id(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("bob@example.com", PASSWORD).await;
+    let before = b.get("/visit").await;
+    let old = b.session_cookie(&before).expect("a session before log-in");
+    let r = b.log_in("bob@example.com", PASSWORD).await;
+    let new = b
+        .session_cookie(&r)
+        .expect("a new session cookie at log-in");
+    assert_ne!(old, new, "the session id changes at log-in");
+    // The session data survives the new id...
+    assert_eq!(b.get("/visit").await.text, "2");
+    // ...but the old id is dead: an attacker who planted it is not logged in.
+    let attacker = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = attacker
+        .get(format!("{}/me", b.base))
+        .header("cookie", &old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "the pre-login session id does not log in");
+    let r = attacker
+        .get(format!("{}/me", b.base))
+        .header("cookie", &new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "bob@example.com");
+    // After log-out the id is dead too.
+    b.post("/logout", &[]).await;
+    let r = attacker
+        .get(format!("{}/me", b.base))
+        .header("cookie", &new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+async fn failures_do_not_reveal_which_emails_exist(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("carol@example.com", PASSWORD).await;
+    let wrong_password = b.log_in("carol@example.com", "not the password").await;
+    let unknown_email = b.log_in("nobody@example.com", "not the password").await;
+    assert_eq!(wrong_password.status, unknown_email.status);
+    assert_eq!(wrong_password.text, unknown_email.text);
+    assert_eq!(wrong_password.status, 400);
+    // Sign-up with a taken address answers like a new one would, to the page (the mail says
+    // the rest); the password is not changed.
+    let again = b
+        .post(
+            "/signup",
+            &[
+                ("email", "carol@example.com"),
+                ("password", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(b.log_in("carol@example.com", PASSWORD).await.status, 303);
+    // The reset request answers the same status for known and unknown addresses.
+    let known = b.post("/forgot", &[("email", "carol@example.com")]).await;
+    let unknown = b.post("/forgot", &[("email", "nobody@example.com")]).await;
+    assert_eq!(known.status, unknown.status);
+}
+
+async fn log_in_is_throttled_per_account(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("dave@example.com", PASSWORD).await;
+    for i in 0..5 {
+        let r = b.log_in("dave@example.com", "wrong password!").await;
+        assert_eq!(r.status, 400, "failure {i} is not throttled yet");
+    }
+    let r = b.log_in("dave@example.com", "wrong password!").await;
+    assert_eq!(r.status, 400, "the 6th failure is recorded, and locks");
+    let r = b.log_in("dave@example.com", PASSWORD).await;
+    assert_eq!(r.status, 429, "even the right password waits: {}", r.text);
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert!(r.text.contains("Try again in"), "{}", r.text);
+    // Another account from elsewhere is not affected.
+    let other = Browser::new(&f.server).await;
+    other.sign_up("erin@example.com", PASSWORD).await;
+    assert_eq!(other.log_in("erin@example.com", PASSWORD).await.status, 303);
+}
+
+async fn reset_tokens_are_single_use_and_purpose_bound(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let verify_token = b.sign_up("frank@example.com", PASSWORD).await;
+    // A verification token is not a reset token.
+    let r = b
+        .post(
+            "/reset",
+            &[("token", &verify_token), ("password", "brand new password")],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let token = b
+        .post("/forgot", &[("email", "frank@example.com")])
+        .await
+        .text;
+    assert!(token.len() >= 43, "256-bit token: {token}");
+    // A refused password does not burn the token.
+    let r = b
+        .post("/reset", &[("token", &token), ("password", "short")])
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("at least 8"), "{}", r.text);
+    let r = b
+        .post(
+            "/reset",
+            &[("token", &token), ("password", "brand new password")],
+        )
+        .await;
+    assert_eq!(r.text, "reset frank@example.com");
+    // Replayed: refused.
+    let r = b
+        .post(
+            "/reset",
+            &[("token", &token), ("password", "another new password")],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("not valid"), "{}", r.text);
+    assert_eq!(
+        b.log_in("frank@example.com", "brand new password")
+            .await
+            .status,
+        303
+    );
+    // Tokens are stored hashed: the token itself is nowhere in the database.
+    let stored: i64 = torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM user_tokens WHERE token_hash = $1")
+            .bind(&token)
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap();
+    assert_eq!(stored, 0);
+}
+
+async fn expired_and_stale_tokens_are_refused(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("grace@example.com", PASSWORD).await;
+    let user = f
+        .accounts
+        .user_by_email("grace@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let expired = f
+        .accounts
+        .issue_token_for(&user, TokenPurpose::Reset, Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = b
+        .post(
+            "/reset",
+            &[("token", &expired), ("password", "brand new password")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "expired");
+    // A reset token sent to the old address stops working when the address changes.
+    let old_address_token = b
+        .post("/forgot", &[("email", "grace@example.com")])
+        .await
+        .text;
+    b.log_in("grace@example.com", PASSWORD).await;
+    let r = b
+        .post(
+            "/email",
+            &[("current", PASSWORD), ("email", "grace@new.example")],
+        )
+        .await;
+    assert!(r.text.starts_with("grace@new.example "), "{}", r.text);
+    let r = b
+        .post(
+            "/reset",
+            &[
+                ("token", &old_address_token),
+                ("password", "brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "stale address");
+    // A garbage token.
+    assert_eq!(b.get("/verify?token=nonsense").await.status, 400);
+}
+
+async fn password_reset_ends_every_session(db: &str) {
+    let f = app(db, |_| {}).await;
+    let laptop = Browser::new(&f.server).await;
+    laptop.sign_up("heidi@example.com", PASSWORD).await;
+    laptop.log_in("heidi@example.com", PASSWORD).await;
+    assert_eq!(laptop.get("/me").await.text, "heidi@example.com");
+    let phone = Browser::new(&f.server).await;
+    let token = phone
+        .post("/forgot", &[("email", "heidi@example.com")])
+        .await
+        .text;
+    let r = phone
+        .post(
+            "/reset",
+            &[("token", &token), ("password", "brand new password")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        laptop.get("/me").await.status,
+        303,
+        "the laptop was logged out"
+    );
+}
+
+async fn password_change_asks_again_and_ends_other_sessions(db: &str) {
+    let f = app(db, |_| {}).await;
+    let a = Browser::new(&f.server).await;
+    a.sign_up("ivan@example.com", PASSWORD).await;
+    a.log_in("ivan@example.com", PASSWORD).await;
+    let b = Browser::new(&f.server).await;
+    b.log_in("ivan@example.com", PASSWORD).await;
+    let r = a
+        .post(
+            "/password",
+            &[("current", "wrong"), ("new", "a new long password")],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("current password"), "{}", r.text);
+    let r = a
+        .post("/password", &[("current", PASSWORD), ("new", "password")])
+        .await;
+    assert_eq!(r.status, 400, "the policy applies");
+    let r = a
+        .post(
+            "/password",
+            &[("current", PASSWORD), ("new", "a new long password")],
+        )
+        .await;
+    assert_eq!(r.text, "changed");
+    assert_eq!(
+        a.get("/me").await.text,
+        "ivan@example.com",
+        "this session stays"
+    );
+    assert_eq!(b.get("/me").await.status, 303, "the other one ends");
+}
+
+async fn log_out_everywhere_keeps_only_this_session(db: &str) {
+    let f = app(db, |_| {}).await;
+    let browsers = [
+        Browser::new(&f.server).await,
+        Browser::new(&f.server).await,
+        Browser::new(&f.server).await,
+    ];
+    browsers[0].sign_up("judy@example.com", PASSWORD).await;
+    for b in &browsers {
+        assert_eq!(b.log_in("judy@example.com", PASSWORD).await.status, 303);
+    }
+    let r = browsers[0].post("/everywhere", &[]).await;
+    assert_eq!(r.text, "2");
+    assert_eq!(browsers[0].get("/me").await.status, 200);
+    assert_eq!(browsers[1].get("/me").await.status, 303);
+    assert_eq!(browsers[2].get("/me").await.status, 303);
+}
+
+async fn next_only_goes_to_paths_on_this_site(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("ken@example.com", PASSWORD).await;
+    for (next, expected) in [
+        ("/me?tab=1", "/me?tab=1"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/\t/evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ] {
+        let r = b
+            .post(
+                "/auth/login",
+                &[
+                    ("email", "ken@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{next:?}: {}", r.text);
+        assert_eq!(r.header("location"), Some(expected), "{next:?}");
+    }
+}
+
+async fn sessions_end_at_the_absolute_timeout(db: &str) {
+    let f = app(db, |s| s.session_absolute_timeout = Duration::from_secs(1)).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("leo@example.com", PASSWORD).await;
+    b.log_in("leo@example.com", PASSWORD).await;
+    assert_eq!(b.get("/me").await.status, 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Activity does not keep it alive past the absolute limit.
+    assert_eq!(b.get("/me").await.status, 303);
+}
+
+async fn remember_me_makes_a_lasting_cookie(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("mia@example.com", PASSWORD).await;
+    let plain = b.log_in("mia@example.com", PASSWORD).await;
+    let cookie = plain.header("set-cookie").unwrap().to_string();
+    assert!(cookie.contains("Max-Age=86400"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let remembered = b
+        .post(
+            "/auth/login",
+            &[
+                ("email", "mia@example.com"),
+                ("password", PASSWORD),
+                ("remember", "true"),
+            ],
+        )
+        .await;
+    let cookie = remembered.header("set-cookie").unwrap().to_string();
+    assert!(
+        cookie.contains(&format!("Max-Age={}", 30 * 86_400)),
+        "{cookie}"
+    );
+}
+
+async fn hashes_are_upgraded_at_log_in(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("nina@example.com", PASSWORD).await;
+    let stored = |accounts: Accounts| async move {
+        torn::with_db!(accounts.db(), pool => {
+            sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE email = $1")
+                .bind("nina@example.com")
+                .fetch_one(pool)
+                .await
+        })
+        .unwrap()
+    };
+    assert!(stored(f.accounts.clone()).await.contains("m=256,t=1,p=1"));
+    let stronger = f
+        .accounts
+        .clone()
+        .with_hasher(Hasher::new(argon2::Params::new(512, 1, 1, None).unwrap()));
+    let user = stronger
+        .authenticate("nina@example.com", PASSWORD, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(user.email, "nina@example.com");
+    assert!(stored(f.accounts.clone()).await.contains("m=512,t=1,p=1"));
+}
+
+async fn bad_input_is_refused_with_reasons(db: &str) {
+    let f = app(db, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    for (email, password, reason) in [
+        ("not-an-email", PASSWORD, "email address such as"),
+        ("olga@example.com", "short", "at least 8"),
+        ("olga@example.com", &"x".repeat(129), "at most 128"),
+        ("olga@example.com", "password123", "most common"),
+        (
+            "olga@example.com",
+            "olga@example.com",
+            "email address as your password",
+        ),
+    ] {
+        let r = b
+            .post("/signup", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(r.status, 400, "{email} {password}");
+        assert!(r.text.contains(reason), "{}", r.text);
+    }
+    // Without the XSRF token, nothing happens.
+    let r = read(
+        b.client
+            .post(format!("{}/signup", b.base))
+            .form(&[("email", "olga@example.com"), ("password", PASSWORD)]),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(
+        f.accounts
+            .user_by_email("olga@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
