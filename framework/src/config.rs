@@ -135,6 +135,8 @@ struct Profile {
     session_idle_timeout_secs: Option<u64>,
     session_absolute_timeout_secs: Option<u64>,
     remember_me_secs: Option<u64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 impl Profile {
@@ -160,6 +162,8 @@ impl Profile {
                 .session_absolute_timeout_secs
                 .or(self.session_absolute_timeout_secs),
             remember_me_secs: top.remember_me_secs.or(self.remember_me_secs),
+            smtp_url: top.smtp_url.or(self.smtp_url),
+            mail_from: top.mail_from.or(self.mail_from),
         }
     }
 }
@@ -219,6 +223,10 @@ pub struct Settings {
     pub session_absolute_timeout: Duration,
     /// With "remember me", both timeouts are this long instead (default 30 days).
     pub remember_me: Duration,
+    /// The SMTP server (`smtps://user:password@host`, …); none: the `mail/` folder in dev.
+    pub smtp_url: Option<String>,
+    /// The sender of the app's mail (default `torn <noreply@localhost>`).
+    pub mail_from: String,
 }
 
 impl Settings {
@@ -279,6 +287,12 @@ impl Settings {
         if let Some(log) = env("TORN_LOG").filter(|s| !s.is_empty()) {
             p.log = Some(log);
         }
+        if let Some(url) = env("TORN_SMTP_URL").filter(|s| !s.is_empty()) {
+            p.smtp_url = Some(url);
+        }
+        if let Some(from) = env("TORN_MAIL_FROM").filter(|s| !s.is_empty()) {
+            p.mail_from = Some(from);
+        }
         let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
             Some(value) => Some(parse_secret_list(&value)?),
             None => secrets_from_profile(&p)?,
@@ -321,6 +335,10 @@ impl Settings {
                 p.session_absolute_timeout_secs.unwrap_or(14 * 86_400),
             ),
             remember_me: Duration::from_secs(p.remember_me_secs.unwrap_or(30 * 86_400)),
+            smtp_url: p.smtp_url,
+            mail_from: p
+                .mail_from
+                .unwrap_or_else(|| "torn <noreply@localhost>".to_string()),
         })
     }
 

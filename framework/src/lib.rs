@@ -31,6 +31,7 @@
 //! - [`db`]: SQLite or PostgreSQL with the same code and migrations.
 //! - [`password`]: argon2id hashing off the async threads, and the password policy.
 //! - [`session`] and [`auth`]: server-side sessions and user accounts.
+//! - [`mail`]: email through SMTP, or the `mail/` folder in dev.
 
 pub mod app;
 pub mod auth;
@@ -38,6 +39,7 @@ pub mod config;
 pub mod cookies;
 pub mod db;
 pub mod error;
+pub mod mail;
 pub mod page;
 pub mod password;
 pub mod routing;

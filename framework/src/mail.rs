@@ -1,0 +1,245 @@
+//! Email with lettre: SMTP over rustls, or, in development, the terminal and a `mail/` folder.
+//!
+//! `smtp_url` (or `TORN_SMTP_URL`) chooses the server, in lettre's URL form:
+//!
+//! | URL | connection |
+//! |---|---|
+//! | `smtps://user:password@smtp.example.com` | TLS from the start (port 465) |
+//! | `smtp://user:password@smtp.example.com?tls=required` | STARTTLS, required (port 587) |
+//! | `smtp://127.0.0.1:2525` | plain SMTP, for a local relay or a test server |
+//!
+//! Without it, in dev and test, every message is written to `mail/<time>-<subject>.eml` in the
+//! app's folder and its text is printed to the log, so a new user can click the link in a
+//! verification mail without any set-up. In prod a missing `smtp_url` is an error when mail is
+//! needed.
+//!
+//! [`Mailer::send_later`] sends in the background: the request that asked for the mail never
+//! waits for the SMTP server, and a failure is logged with the recipient and the subject.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+
+use crate::config::{Env, Settings};
+use crate::db::redact;
+
+/// A message to send: text, and optionally HTML (sent as `multipart/alternative`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    /// The recipient's address.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body, if any.
+    pub html: Option<String>,
+}
+
+/// Why mail could not be set up or sent. Passwords in URLs are hidden.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// No SMTP server is configured where one is needed.
+    #[error(
+        "no SMTP server is configured for the {0} profile: set TORN_SMTP_URL (for example \
+         smtps://user:password@smtp.example.com) or `smtp_url` in torn.toml"
+    )]
+    NotConfigured(Env),
+    /// The SMTP URL is not usable.
+    #[error("TORN_SMTP_URL {url:?} is not valid: {reason}")]
+    BadUrl {
+        /// The URL, password hidden.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The sender or recipient address is not valid.
+    #[error("{0:?} is not a valid email address for sending")]
+    BadAddress(String),
+    /// The message could not be built.
+    #[error("the message could not be built: {0}")]
+    Build(String),
+    /// The server refused or could not be reached.
+    #[error("sending to {to} through {server} failed: {reason}")]
+    Send {
+        /// The recipient.
+        to: String,
+        /// The server, password hidden.
+        server: String,
+        /// Why.
+        reason: String,
+    },
+    /// The mail folder could not be written.
+    #[error("cannot write the message to {path}: {source}")]
+    Folder {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+enum Transport {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        server: String,
+    },
+    Folder(PathBuf),
+}
+
+/// Sends email. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Arc<Transport>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &*self.transport {
+            Transport::Smtp { server, .. } => format!("smtp {server}"),
+            Transport::Folder(dir) => format!("folder {}", dir.display()),
+        };
+        f.debug_struct("Mailer")
+            .field("transport", &kind)
+            .field("from", &self.from.to_string())
+            .finish()
+    }
+}
+
+fn mailbox(address: &str) -> Result<Mailbox, MailError> {
+    address
+        .parse()
+        .map_err(|_| MailError::BadAddress(address.to_string()))
+}
+
+impl Mailer {
+    /// The mailer the settings describe: SMTP when `smtp_url` is set; otherwise the `mail/`
+    /// folder in dev and test, and [`MailError::NotConfigured`] in prod.
+    pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
+        match &settings.smtp_url {
+            Some(url) => Self::smtp(url, &settings.mail_from),
+            None if settings.env == Env::Prod => Err(MailError::NotConfigured(settings.env)),
+            None => Self::folder(settings.root.join("mail"), &settings.mail_from),
+        }
+    }
+
+    /// Send through an SMTP server (see the module docs for the URL forms).
+    pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::BadUrl {
+                url: redact(url),
+                reason: e.to_string(),
+            })?
+            .timeout(Some(Duration::from_secs(15)))
+            .build();
+        Ok(Self {
+            transport: Arc::new(Transport::Smtp {
+                transport,
+                server: redact(url),
+            }),
+            from: mailbox(from)?,
+        })
+    }
+
+    /// Write messages to a folder (and their text to the log) instead of sending them.
+    pub fn folder(dir: impl Into<PathBuf>, from: &str) -> Result<Self, MailError> {
+        Ok(Self {
+            transport: Arc::new(Transport::Folder(dir.into())),
+            from: mailbox(from)?,
+        })
+    }
+
+    /// The folder messages are written to, when not sending through SMTP.
+    pub fn folder_path(&self) -> Option<&Path> {
+        match &*self.transport {
+            Transport::Folder(dir) => Some(dir),
+            Transport::Smtp { .. } => None,
+        }
+    }
+
+    fn message(&self, email: &Email) -> Result<Message, MailError> {
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(mailbox(&email.to)?)
+            .subject(email.subject.clone());
+        let built = match &email.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                html.clone(),
+            )),
+            None => builder.body(email.text.clone()),
+        };
+        built.map_err(|e| MailError::Build(e.to_string()))
+    }
+
+    /// Send now, and wait for the server's answer.
+    pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+        let message = self.message(email)?;
+        match &*self.transport {
+            Transport::Smtp { transport, server } => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Send {
+                    to: email.to.clone(),
+                    server: server.clone(),
+                    reason: e.to_string(),
+                }),
+            Transport::Folder(dir) => write_to_folder(dir, email, &message.formatted()).await,
+        }
+    }
+
+    /// Send in the background; a failure is logged (recipient, subject, reason), never lost
+    /// silently, and never delays the caller.
+    pub fn send_later(&self, email: Email) -> tokio::task::JoinHandle<Result<(), MailError>> {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            let result = mailer.send(&email).await;
+            if let Err(e) = &result {
+                tracing::error!(to = %email.to, subject = %email.subject, error = %e, "mail not sent");
+            }
+            result
+        })
+    }
+}
+
+async fn write_to_folder(dir: &Path, email: &Email, raw: &[u8]) -> Result<(), MailError> {
+    let slug: String = email
+        .subject
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("-");
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let path = dir.join(format!("{millis}-{slug}.eml"));
+    let folder_error = |source| MailError::Folder {
+        path: path.display().to_string(),
+        source,
+    };
+    tokio::fs::create_dir_all(dir).await.map_err(folder_error)?;
+    tokio::fs::write(&path, raw).await.map_err(folder_error)?;
+    tracing::info!(
+        to = %email.to,
+        subject = %email.subject,
+        file = %path.display(),
+        "mail written to the folder (no SMTP server configured):\n{}",
+        email.text
+    );
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Mail through a real SMTP server (aiosmtpd, from PyPI), and the dev folder.
+//!
+//! Needs python3 with `aiosmtpd` (`pip install aiosmtpd`). Without it the SMTP cases are reported
+//! as skipped, unless `TORN_REQUIRE_AIOSMTPD=1` (set by `.ci/run`), which makes them fail.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use torn::mail::{Email, MailError, Mailer};
+
+fn aiosmtpd_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TORN_REQUIRE_AIOSMTPD").is_none(),
+            "TORN_REQUIRE_AIOSMTPD is set but python3 cannot import aiosmtpd"
+        );
+        common::skipped("mail over SMTP", "python3 with aiosmtpd is not installed");
+    }
+    ok
+}
+
+/// An aiosmtpd server on 127.0.0.1 that stores what it receives in a Maildir.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpServer {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpServer {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// The messages received so far, as raw text.
+    fn received(&self) -> Vec<String> {
+        let new = self.maildir.path().join("box/new");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    fn wait_for(&self, n: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "no mail arrived"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn welcome() -> Email {
+    Email {
+        to: "ada@example.com".into(),
+        subject: "Confirm your email".into(),
+        text: "Open http://127.0.0.1:8888/auth/verify?token=abc to confirm.".into(),
+        html: Some(
+            "<p><a href=\"http://127.0.0.1:8888/auth/verify?token=abc\">Confirm</a></p>".into(),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_text_and_html_through_smtp() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let server = SmtpServer::start();
+    let mailer = Mailer::smtp(
+        &format!("smtp://127.0.0.1:{}", server.port),
+        "Example App <noreply@example.com>",
+    )
+    .unwrap();
+    mailer.send(&welcome()).await.unwrap();
+    let got = server.wait_for(1);
+    let raw = &got[0];
+    assert!(raw.contains("To: ada@example.com"), "{raw}");
+    assert!(
+        raw.contains("From: \"Example App\" <noreply@example.com>"),
+        "{raw}"
+    );
+    assert!(raw.contains("Subject: Confirm your email"), "{raw}");
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+    assert!(
+        raw.contains("text/plain") && raw.contains("text/html"),
+        "{raw}"
+    );
+    assert!(raw.contains("auth/verify?token=abc"), "{raw}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_sends_do_not_block_and_report_failures() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let server = SmtpServer::start();
+    let mailer = Mailer::smtp(
+        &format!("smtp://127.0.0.1:{}", server.port),
+        "app@example.com",
+    )
+    .unwrap();
+    let handle = mailer.send_later(welcome());
+    handle.await.unwrap().unwrap();
+    assert_eq!(server.wait_for(1).len(), 1);
+
+    // A server that is not there: the error says where and to whom, and hides the password.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let broken = Mailer::smtp(
+        &format!("smtp://app:hunter2@127.0.0.1:{port}"),
+        "app@example.com",
+    )
+    .unwrap();
+    let err = broken.send_later(welcome()).await.unwrap().unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, MailError::Send { .. }), "{message}");
+    assert!(
+        message.contains("ada@example.com") && message.contains("127.0.0.1"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn without_smtp_dev_mail_goes_to_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = torn::Settings::for_test(dir.path());
+    settings.env = torn::Env::Dev;
+    let mailer = Mailer::from_settings(&settings).unwrap();
+    assert_eq!(
+        mailer.folder_path(),
+        Some(dir.path().join("mail").as_path())
+    );
+    mailer.send(&welcome()).await.unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.ends_with("-confirm-your-email.eml"), "{name}");
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(raw.contains("auth/verify?token=abc"), "{raw}");
+}
+
+#[tokio::test]
+async fn configuration_mistakes_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = torn::Settings::for_test(dir.path());
+    settings.env = torn::Env::Prod;
+    let err = Mailer::from_settings(&settings).unwrap_err().to_string();
+    assert!(err.contains("TORN_SMTP_URL"), "{err}");
+    let err = Mailer::smtp("ftp://x:secret@example.com", "a@example.com")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not valid") && !err.contains("secret"),
+        "{err}"
+    );
+    let err = Mailer::smtp("smtp://127.0.0.1:25", "not an address")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a valid email address"), "{err}");
+    let mailer = Mailer::folder(dir.path().join("mail"), "a@example.com").unwrap();
+    let mut bad = welcome();
+    bad.to = "nobody".into();
+    assert!(matches!(
+        mailer.send(&bad).await,
+        Err(MailError::BadAddress(_))
+    ));
+}
