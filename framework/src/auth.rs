@@ -250,6 +250,13 @@ impl Accounts {
         self
     }
 
+    /// Keep sessions in another store (Redis, with feature `redis`).
+    pub async fn with_store(mut self, store: Store) -> Result<Self, Error> {
+        store.migrate().await.map_err(Error::internal)?;
+        self.store = store;
+        Ok(self)
+    }
+
     /// Use another password policy.
     pub fn with_policy(mut self, policy: PasswordPolicy) -> Self {
         self.policy = policy;

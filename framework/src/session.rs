@@ -31,6 +31,9 @@ pub enum Store {
     Sqlite(SqliteStore),
     /// In PostgreSQL.
     Postgres(PostgresStore),
+    /// In Redis (feature `redis`): for apps whose instances share sessions there.
+    #[cfg(feature = "redis")]
+    Redis(tower_sessions_redis_store::RedisStore<tower_sessions_redis_store::fred::prelude::Pool>),
 }
 
 impl Store {
@@ -42,20 +45,44 @@ impl Store {
         }
     }
 
-    /// Create the store's table if it does not exist yet.
+    /// A store in Redis at `url` (`redis://host:port/db`), with a small connection pool.
+    #[cfg(feature = "redis")]
+    pub async fn redis(url: &str) -> Result<Self, crate::Error> {
+        use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
+        let hidden = crate::db::redact(url);
+        let config = Config::from_url(url).map_err(|e| {
+            crate::Error::internal(format!("the Redis URL {hidden:?} is not valid: {e}"))
+        })?;
+        let pool = Pool::new(config, None, None, None, 4)
+            .map_err(|e| crate::Error::internal(format!("cannot set up Redis at {hidden}: {e}")))?;
+        let _connection = pool.init().await.map_err(|e| {
+            crate::Error::internal(format!(
+                "cannot connect to Redis at {hidden}: {e}. Is Redis running?"
+            ))
+        })?;
+        Ok(Store::Redis(tower_sessions_redis_store::RedisStore::new(
+            pool,
+        )))
+    }
+
+    /// Create the store's table if it does not exist yet (Redis needs none).
     pub async fn migrate(&self) -> sqlx::Result<()> {
         match self {
             Store::Sqlite(s) => s.migrate().await,
             Store::Postgres(s) => s.migrate().await,
+            #[cfg(feature = "redis")]
+            Store::Redis(_) => Ok(()),
         }
     }
 
-    /// Delete expired sessions (run now and then; `App` does it every hour).
+    /// Delete expired sessions (Redis expires them by itself).
     pub async fn delete_expired(&self) -> session_store::Result<()> {
         use tower_sessions::ExpiredDeletion as _;
         match self {
             Store::Sqlite(s) => s.delete_expired().await,
             Store::Postgres(s) => s.delete_expired().await,
+            #[cfg(feature = "redis")]
+            Store::Redis(_) => Ok(()),
         }
     }
 }
@@ -66,6 +93,8 @@ impl SessionStore for Store {
         match self {
             Store::Sqlite(s) => s.create(record).await,
             Store::Postgres(s) => s.create(record).await,
+            #[cfg(feature = "redis")]
+            Store::Redis(s) => s.create(record).await,
         }
     }
 
@@ -73,6 +102,8 @@ impl SessionStore for Store {
         match self {
             Store::Sqlite(s) => s.save(record).await,
             Store::Postgres(s) => s.save(record).await,
+            #[cfg(feature = "redis")]
+            Store::Redis(s) => s.save(record).await,
         }
     }
 
@@ -80,6 +111,8 @@ impl SessionStore for Store {
         match self {
             Store::Sqlite(s) => s.load(id).await,
             Store::Postgres(s) => s.load(id).await,
+            #[cfg(feature = "redis")]
+            Store::Redis(s) => s.load(id).await,
         }
     }
 
@@ -87,6 +120,8 @@ impl SessionStore for Store {
         match self {
             Store::Sqlite(s) => s.delete(id).await,
             Store::Postgres(s) => s.delete(id).await,
+            #[cfg(feature = "redis")]
+            Store::Redis(s) => s.delete(id).await,
         }
     }
 }

@@ -262,7 +262,14 @@ struct Fixture {
     accounts: Accounts,
 }
 
-async fn app(db_url: &str, tune: impl FnOnce(&mut Settings)) -> Fixture {
+/// Where a case runs: its database, and Redis for sessions when set.
+struct Target {
+    db: String,
+    redis: Option<String>,
+}
+
+async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
+    let db_url = t.db.as_str();
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_test(dir.path());
     tune(&mut settings);
@@ -272,10 +279,16 @@ async fn app(db_url: &str, tune: impl FnOnce(&mut Settings)) -> Fixture {
     db.migrate(&Db::migrator_from(&migrations).await.unwrap())
         .await
         .unwrap();
-    let accounts = Accounts::new(db, settings.clone())
+    let mut accounts = Accounts::new(db, settings.clone())
         .await
         .unwrap()
         .with_hasher(fast_hasher());
+    if let Some(url) = &t.redis {
+        let store = torn::session::Store::redis(url)
+            .await
+            .expect("TORN_TEST_REDIS_URL is reachable");
+        accounts = accounts.with_store(store).await.unwrap();
+    }
     let app = App::new((*settings).clone())
         .accounts(accounts.clone())
         .named("login", "/auth/login", post(login))
@@ -384,7 +397,7 @@ macro_rules! on_both {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = super::TestDb::sqlite().await;
-                    super::$name(&db.url).await;
+                    super::$name(&super::Target { db: db.url.clone(), redis: None }).await;
                     db.cleanup().await;
                 }
             )+
@@ -400,13 +413,44 @@ macro_rules! on_both {
                         );
                         return;
                     };
-                    super::$name(&db.url).await;
+                    super::$name(&super::Target { db: db.url.clone(), redis: None }).await;
                     db.cleanup().await;
                 }
             )+
         }
     };
 }
+
+/// Run a case with sessions in Redis when `TORN_TEST_REDIS_URL` is set (users in SQLite).
+macro_rules! on_redis {
+    ($($name:ident),+ $(,)?) => {
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Ok(redis) = std::env::var("TORN_TEST_REDIS_URL") else {
+                        super::common::skipped(
+                            concat!("accounts::redis::", stringify!($name)),
+                            "TORN_TEST_REDIS_URL is not set",
+                        );
+                        return;
+                    };
+                    let db = super::TestDb::sqlite().await;
+                    super::$name(&super::Target { db: db.url.clone(), redis: Some(redis) }).await;
+                    db.cleanup().await;
+                }
+            )+
+        }
+    };
+}
+
+on_redis!(
+    sign_up_verify_log_in_and_out,
+    log_in_cycles_the_session_id,
+    password_reset_ends_every_session,
+    log_out_everywhere_keeps_only_this_session,
+    remember_me_makes_a_lasting_cookie,
+);
 
 on_both!(
     sign_up_verify_log_in_and_out,
@@ -427,8 +471,8 @@ on_both!(
 
 // ---------------------------------------------------------------- cases
 
-async fn sign_up_verify_log_in_and_out(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn sign_up_verify_log_in_and_out(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     let token = b.sign_up("Ada@Example.com", PASSWORD).await;
     let user = f
@@ -473,8 +517,8 @@ async fn sign_up_verify_log_in_and_out(db: &str) {
     assert_eq!(json.status(), 401);
 }
 
-async fn log_in_cycles_the_session_id(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn log_in_cycles_the_session_id(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("bob@example.com", PASSWORD).await;
     let before = b.get("/visit").await;
@@ -516,8 +560,8 @@ async fn log_in_cycles_the_session_id(db: &str) {
     assert_eq!(r.status(), 303);
 }
 
-async fn failures_do_not_reveal_which_emails_exist(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn failures_do_not_reveal_which_emails_exist(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("carol@example.com", PASSWORD).await;
     let wrong_password = b.log_in("carol@example.com", "not the password").await;
@@ -544,8 +588,8 @@ async fn failures_do_not_reveal_which_emails_exist(db: &str) {
     assert_eq!(known.status, unknown.status);
 }
 
-async fn log_in_is_throttled_per_account(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn log_in_is_throttled_per_account(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("dave@example.com", PASSWORD).await;
     for i in 0..5 {
@@ -565,8 +609,8 @@ async fn log_in_is_throttled_per_account(db: &str) {
     assert_eq!(other.log_in("erin@example.com", PASSWORD).await.status, 303);
 }
 
-async fn reset_tokens_are_single_use_and_purpose_bound(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn reset_tokens_are_single_use_and_purpose_bound(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     let verify_token = b.sign_up("frank@example.com", PASSWORD).await;
     // A verification token is not a reset token.
@@ -621,8 +665,8 @@ async fn reset_tokens_are_single_use_and_purpose_bound(db: &str) {
     assert_eq!(stored, 0);
 }
 
-async fn expired_and_stale_tokens_are_refused(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn expired_and_stale_tokens_are_refused(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("grace@example.com", PASSWORD).await;
     let user = f
@@ -671,8 +715,8 @@ async fn expired_and_stale_tokens_are_refused(db: &str) {
     assert_eq!(b.get("/verify?token=nonsense").await.status, 400);
 }
 
-async fn password_reset_ends_every_session(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn password_reset_ends_every_session(t: &Target) {
+    let f = app(t, |_| {}).await;
     let laptop = Browser::new(&f.server).await;
     laptop.sign_up("heidi@example.com", PASSWORD).await;
     laptop.log_in("heidi@example.com", PASSWORD).await;
@@ -696,8 +740,8 @@ async fn password_reset_ends_every_session(db: &str) {
     );
 }
 
-async fn password_change_asks_again_and_ends_other_sessions(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn password_change_asks_again_and_ends_other_sessions(t: &Target) {
+    let f = app(t, |_| {}).await;
     let a = Browser::new(&f.server).await;
     a.sign_up("ivan@example.com", PASSWORD).await;
     a.log_in("ivan@example.com", PASSWORD).await;
@@ -730,8 +774,8 @@ async fn password_change_asks_again_and_ends_other_sessions(db: &str) {
     assert_eq!(b.get("/me").await.status, 303, "the other one ends");
 }
 
-async fn log_out_everywhere_keeps_only_this_session(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn log_out_everywhere_keeps_only_this_session(t: &Target) {
+    let f = app(t, |_| {}).await;
     let browsers = [
         Browser::new(&f.server).await,
         Browser::new(&f.server).await,
@@ -748,8 +792,8 @@ async fn log_out_everywhere_keeps_only_this_session(db: &str) {
     assert_eq!(browsers[2].get("/me").await.status, 303);
 }
 
-async fn next_only_goes_to_paths_on_this_site(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn next_only_goes_to_paths_on_this_site(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("ken@example.com", PASSWORD).await;
     for (next, expected) in [
@@ -775,8 +819,8 @@ async fn next_only_goes_to_paths_on_this_site(db: &str) {
     }
 }
 
-async fn sessions_end_at_the_absolute_timeout(db: &str) {
-    let f = app(db, |s| s.session_absolute_timeout = Duration::from_secs(1)).await;
+async fn sessions_end_at_the_absolute_timeout(t: &Target) {
+    let f = app(t, |s| s.session_absolute_timeout = Duration::from_secs(1)).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("leo@example.com", PASSWORD).await;
     b.log_in("leo@example.com", PASSWORD).await;
@@ -786,8 +830,8 @@ async fn sessions_end_at_the_absolute_timeout(db: &str) {
     assert_eq!(b.get("/me").await.status, 303);
 }
 
-async fn remember_me_makes_a_lasting_cookie(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn remember_me_makes_a_lasting_cookie(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("mia@example.com", PASSWORD).await;
     let plain = b.log_in("mia@example.com", PASSWORD).await;
@@ -814,8 +858,8 @@ async fn remember_me_makes_a_lasting_cookie(db: &str) {
     );
 }
 
-async fn hashes_are_upgraded_at_log_in(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn hashes_are_upgraded_at_log_in(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("nina@example.com", PASSWORD).await;
     let stored = |accounts: Accounts| async move {
@@ -840,8 +884,8 @@ async fn hashes_are_upgraded_at_log_in(db: &str) {
     assert!(stored(f.accounts.clone()).await.contains("m=512,t=1,p=1"));
 }
 
-async fn bad_input_is_refused_with_reasons(db: &str) {
-    let f = app(db, |_| {}).await;
+async fn bad_input_is_refused_with_reasons(t: &Target) {
+    let f = app(t, |_| {}).await;
     let b = Browser::new(&f.server).await;
     for (email, password, reason) in [
         ("not-an-email", PASSWORD, "email address such as"),
