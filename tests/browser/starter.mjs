@@ -1,0 +1,52 @@
+// The starter's home page in a real browser: the page renders with its stylesheet, the
+// greeting form is submitted with a click (XSRF token included by the page itself), and the
+// flash message shows on the page the browser is redirected to.
+//
+// usage: node starter.mjs BASE_URL SCREENSHOT_PATH
+import { chromium } from "playwright-core";
+
+const [base, screenshot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const fail = async (message) => {
+  console.error(message);
+  await browser.close();
+  process.exit(1);
+};
+try {
+  const page = await browser.newPage();
+  const violations = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") violations.push(m.text());
+  });
+  const response = await page.goto(`${base}/`);
+  if (response.status() !== 200) await fail(`GET / answered ${response.status()}`);
+  const heading = await page.textContent("h1");
+  if (!heading.includes("Hello world! Welcome to torn")) await fail(`heading: ${heading}`);
+  // The stylesheet loaded and applied (the button takes the accent colour).
+  const colour = await page.$eval("button", (b) => getComputedStyle(b).backgroundColor);
+  if (colour !== "rgb(194, 65, 12)") await fail(`the stylesheet did not apply: ${colour}`);
+  await page.fill("#name", "Ada <b>Lovelace</b>");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  const flash = await page.textContent(".flash-success");
+  if (!flash || !flash.includes("Hello, Ada <b>Lovelace</b>! Welcome to torn.")) {
+    await fail(`flash message: ${flash}`);
+  }
+  // Escaped, not rendered as markup.
+  if ((await page.$$(".flash-success b")).length !== 0) await fail("the flash was not escaped");
+  if (violations.length) await fail(`console errors (CSP?): ${violations.join(" | ")}`);
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  console.log("browser test passed");
+} finally {
+  await browser.close();
+}
