@@ -102,6 +102,7 @@ pub struct App<S = ()> {
     xsrf_exempt: Vec<String>,
     error_renderer: ErrorRenderer,
     accounts: Option<crate::auth::Accounts>,
+    mailer: Option<crate::mail::Mailer>,
     state: S,
 }
 
@@ -131,6 +132,7 @@ where
             xsrf_exempt: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
             accounts: None,
+            mailer: None,
             state,
         }
     }
@@ -241,6 +243,12 @@ where
         self
     }
 
+    /// Make a mailer available to handlers (the `Mailer` extractor).
+    pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     /// The routes registered so far (and torn's `static` route).
     pub fn urls(&self) -> Urls {
         Urls::new(self.routes.clone())
@@ -268,6 +276,10 @@ where
             Some(accounts) => router
                 .layer(crate::session::layer(accounts.store().clone(), &settings))
                 .layer(axum::Extension(accounts)),
+            None => router,
+        };
+        let router = match self.mailer {
+            Some(mailer) => router.layer(axum::Extension(mailer)),
             None => router,
         };
         router

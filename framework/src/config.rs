@@ -137,6 +137,7 @@ struct Profile {
     remember_me_secs: Option<u64>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    base_url: Option<String>,
 }
 
 impl Profile {
@@ -164,6 +165,7 @@ impl Profile {
             remember_me_secs: top.remember_me_secs.or(self.remember_me_secs),
             smtp_url: top.smtp_url.or(self.smtp_url),
             mail_from: top.mail_from.or(self.mail_from),
+            base_url: top.base_url.or(self.base_url),
         }
     }
 }
@@ -227,6 +229,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The sender of the app's mail (default `torn <noreply@localhost>`).
     pub mail_from: String,
+    /// The app's public address, for absolute links in mail (`https://app.example.com`;
+    /// default `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing `/`.
+    pub base_url: String,
 }
 
 impl Settings {
@@ -293,6 +298,17 @@ impl Settings {
         if let Some(from) = env("TORN_MAIL_FROM").filter(|s| !s.is_empty()) {
             p.mail_from = Some(from);
         }
+        if let Some(url) = env("TORN_BASE_URL").filter(|s| !s.is_empty()) {
+            p.base_url = Some(url);
+        }
+        if let Some(url) = &p.base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "base_url is {url:?}; it must start with http:// or https:// (for example \
+                 https://app.example.com)"
+            )));
+        }
         let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
             Some(value) => Some(parse_secret_list(&value)?),
             None => secrets_from_profile(&p)?,
@@ -311,10 +327,23 @@ impl Settings {
             },
         };
         let prod = profile == Env::Prod;
+        let host = p.host.unwrap_or_else(|| "127.0.0.1".into());
+        let port = p.port.unwrap_or(8888);
+        let base_url = p
+            .base_url
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| {
+                let shown = if host == "0.0.0.0" {
+                    "127.0.0.1"
+                } else {
+                    host.as_str()
+                };
+                format!("http://{shown}:{port}")
+            });
         Ok(Settings {
             env: profile,
-            host: p.host.unwrap_or_else(|| "127.0.0.1".into()),
-            port: p.port.unwrap_or(8888),
+            host,
+            port,
             database_url: p.database_url,
             keys,
             static_dir: root.join(p.static_dir.unwrap_or_else(|| "static".into())),
@@ -339,6 +368,7 @@ impl Settings {
             mail_from: p
                 .mail_from
                 .unwrap_or_else(|| "torn <noreply@localhost>".to_string()),
+            base_url,
         })
     }
 
@@ -512,6 +542,15 @@ mod tests {
         assert!(prod.secure_cookies && prod.hsts);
         let env_port = load(toml, &[("PORT", "7000")]).unwrap();
         assert_eq!(env_port.port, 7000);
+    }
+
+    #[test]
+    fn base_url_defaults_and_checks() {
+        assert_eq!(load("", &[]).unwrap().base_url, "http://127.0.0.1:8888");
+        let s = load("", &[("TORN_BASE_URL", "https://app.example.com/")]).unwrap();
+        assert_eq!(s.base_url, "https://app.example.com");
+        let err = load("[dev]\nbase_url = \"app.example.com\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("http://"), "{err}");
     }
 
     #[test]

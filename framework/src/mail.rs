@@ -243,3 +243,16 @@ async fn write_to_folder(dir: &Path, email: &Email, raw: &[u8]) -> Result<(), Ma
     );
     Ok(())
 }
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Mailer {
+    type Rejection = crate::Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, crate::Error> {
+        parts.extensions.get::<Mailer>().cloned().ok_or_else(|| {
+            crate::Error::internal("no mailer is set up: build the app with App::mailer(…)")
+        })
+    }
+}

@@ -20,7 +20,8 @@
 //! ```
 //!
 //! In templates, `ctx` offers `static_url(path)`, `url(name)`, `reverse_url(name, [params])`,
-//! `xsrf_form_html()`, `xsrf_token()`, `flashes()`, `is_dev()` and `path()`. Autoescaping is on;
+//! `xsrf_form_html()`, `xsrf_token()`, `flashes()`, `user()` (with accounts), `is_dev()` and
+//! `path()`. Autoescaping is on;
 //! only `xsrf_form_html()` needs `|safe`. An app extends the context by adding its own fields
 //! to its template structs, or by wrapping `PageContext` in its own extractor.
 
@@ -112,6 +113,7 @@ pub struct PageContext {
     shared: Arc<Shared>,
     state: Arc<RequestState>,
     path: String,
+    user: Option<crate::auth::User>,
 }
 
 impl PageContext {
@@ -159,6 +161,11 @@ impl PageContext {
         self.shared.settings.is_dev()
     }
 
+    /// The logged-in user, when the app has accounts and someone is logged in.
+    pub fn user(&self) -> Option<&crate::auth::User> {
+        self.user.as_ref()
+    }
+
     /// The request's path, e.g. to mark the current navigation link.
     pub fn path(&self) -> &str {
         &self.path
@@ -169,10 +176,24 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        // With accounts on, the page knows who is logged in.
+        let user = match parts.extensions.get::<crate::auth::Accounts>().cloned() {
+            Some(accounts) => {
+                let session = crate::session::Session::from_request_parts(parts, &())
+                    .await
+                    .map_err(|(_, why)| Error::internal(why))?;
+                accounts.current_user(&session).await.map_err(|e| match e {
+                    crate::auth::AuthError::Internal(e) => e,
+                    other => Error::internal(other.to_string()),
+                })?
+            }
+            None => None,
+        };
         Ok(PageContext {
             shared: Shared::from_parts(parts)?,
             state: request_state(parts)?,
             path: parts.uri.path().to_string(),
+            user,
         })
     }
 }

@@ -97,6 +97,19 @@ async fn maybe(MaybeUser(user): MaybeUser) -> String {
     user.map_or_else(|| "anonymous".to_string(), |u| u.email)
 }
 
+#[derive(askama::Template)]
+#[template(
+    source = "{% if let Some(user) = ctx.user() %}logged in as {{ user.email }}{% else %}anonymous{% endif %}",
+    ext = "html"
+)]
+struct WhoPage {
+    ctx: PageContext,
+}
+
+async fn who(ctx: PageContext) -> torn::Page<WhoPage> {
+    torn::Page(WhoPage { ctx })
+}
+
 async fn visit(session: Session) -> String {
     let n: u32 = session.get("visits").await.unwrap().unwrap_or(0) + 1;
     session.insert("visits", n).await.unwrap();
@@ -297,6 +310,7 @@ async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
         .route("/logout", post(logout))
         .route("/me", get(me))
         .route("/maybe", get(maybe))
+        .route("/who", get(who))
         .route("/visit", get(visit))
         .route("/verify", get(verify))
         .route("/forgot", post(forgot))
@@ -496,10 +510,13 @@ async fn sign_up_verify_log_in_and_out(t: &Target) {
     );
 
     assert_eq!(b.get("/maybe").await.text, "anonymous");
+    assert_eq!(b.get("/who").await.text, "anonymous");
     let r = b.log_in("ada@example.com", PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(b.get("/me").await.text, "ada@example.com");
     assert_eq!(b.get("/maybe").await.text, "ada@example.com");
+    // Pages know the user through their context.
+    assert_eq!(b.get("/who").await.text, "logged in as ada@example.com");
 
     let r = b.post("/logout", &[]).await;
     assert_eq!(r.status, 303);

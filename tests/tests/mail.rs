@@ -221,3 +221,39 @@ async fn configuration_mistakes_are_reported() {
         Err(MailError::BadAddress(_))
     ));
 }
+
+#[tokio::test]
+async fn handlers_reach_the_mailer_and_never_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = Mailer::folder(dir.path().join("mail"), "app@example.com").unwrap();
+    let app = torn::App::new(torn::Settings::for_test(dir.path()))
+        .mailer(mailer)
+        .route(
+            "/notify",
+            axum::routing::get(|mailer: Mailer| async move {
+                mailer.send_later(welcome());
+                "queued"
+            }),
+        );
+    let server = torn::test::TestServer::start(app).await;
+    assert_eq!(server.get("/notify").await.text, "queued");
+    let started = Instant::now();
+    loop {
+        let count = std::fs::read_dir(dir.path().join("mail")).map_or(0, |d| d.count());
+        if count == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the mail was not written"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Without App::mailer, the extractor says what is missing.
+    let bare = torn::App::new(torn::Settings::for_test(dir.path())).route(
+        "/notify",
+        axum::routing::get(|_mailer: Mailer| async { "unreachable" }),
+    );
+    let server = torn::test::TestServer::start(bare).await;
+    assert_eq!(server.get("/notify").await.status, 500);
+}
