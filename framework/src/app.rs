@@ -296,12 +296,28 @@ where
     pub async fn serve(self) -> Result<(), ServeError> {
         let listener = bind(&self.settings).await?;
         let timeout = self.settings.shutdown_timeout;
+        if let Some(accounts) = &self.accounts {
+            spawn_session_cleanup(accounts.store().clone());
+        }
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
         serve_router(listener, self.into_router(), shutdown_signal(), timeout)
             .await
             .map_err(ServeError::Io)
     }
+}
+
+/// Delete expired sessions from the store every hour, for as long as the server runs.
+fn spawn_session_cleanup(store: crate::session::Store) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
 }
 
 /// Why the server could not start or stopped with an error.

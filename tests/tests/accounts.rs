@@ -481,6 +481,7 @@ on_both!(
     remember_me_makes_a_lasting_cookie,
     hashes_are_upgraded_at_log_in,
     bad_input_is_refused_with_reasons,
+    expired_sessions_are_deleted_from_the_store,
 );
 
 // ---------------------------------------------------------------- cases
@@ -936,4 +937,26 @@ async fn bad_input_is_refused_with_reasons(t: &Target) {
             .unwrap()
             .is_none()
     );
+}
+
+async fn expired_sessions_are_deleted_from_the_store(t: &Target) {
+    let f = app(t, |s| s.session_idle_timeout = Duration::from_secs(1)).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("paul@example.com", PASSWORD).await;
+    b.log_in("paul@example.com", PASSWORD).await;
+    let count = |accounts: Accounts| async move {
+        let sql = match accounts.db().backend() {
+            torn::db::Backend::Sqlite => "SELECT COUNT(*) FROM tower_sessions",
+            torn::db::Backend::Postgres => "SELECT COUNT(*) FROM tower_sessions.session",
+        };
+        torn::with_db!(accounts.db(), pool => {
+            sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
+        })
+        .unwrap()
+    };
+    assert!(count(f.accounts.clone()).await >= 1);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(b.get("/me").await.status, 303, "idle too long");
+    f.accounts.store().delete_expired().await.unwrap();
+    assert_eq!(count(f.accounts.clone()).await, 0);
 }
