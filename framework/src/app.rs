@@ -9,7 +9,7 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> std::process::ExitCode {
-//!     torn::run(|settings: Settings| {
+//!     torn::run(|settings: Settings| async move {
 //!         Ok(App::new(settings).named("home", "/", axum::routing::get(hello)))
 //!     })
 //!     .await
@@ -428,13 +428,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The entry point of a torn app's `main`: load settings, set up logging, build the app and
-/// answer the command line (`serve`, the default, or `routes`). Problems are printed as plain
-/// messages with a non-zero exit code.
-pub async fn run<S, F>(build: F) -> ExitCode
+/// The entry point of a torn app's `main`: load settings, set up logging, build the app (an
+/// async function, so it can connect to its database) and answer the command line (`serve`, the
+/// default, or `routes`). Problems are printed as plain messages with a non-zero exit code.
+pub async fn run<S, F, Fut>(build: F) -> ExitCode
 where
     S: Clone + Send + Sync + 'static,
-    F: FnOnce(Settings) -> Result<App<S>, Error>,
+    F: FnOnce(Settings) -> Fut,
+    Fut: Future<Output = Result<App<S>, Error>>,
 {
     let settings = match Settings::load() {
         Ok(s) => s,
@@ -462,7 +463,7 @@ where
         );
         return ExitCode::from(2);
     }
-    let app = match build(settings) {
+    let app = match build(settings).await {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: the app could not be built: {e}");

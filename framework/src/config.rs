@@ -344,7 +344,7 @@ impl Settings {
             env: profile,
             host,
             port,
-            database_url: p.database_url,
+            database_url: p.database_url.map(|url| sqlite_relative_to(&url, root)),
             keys,
             static_dir: root.join(p.static_dir.unwrap_or_else(|| "static".into())),
             secure_cookies: p.secure_cookies.unwrap_or(prod),
@@ -388,6 +388,17 @@ impl Settings {
     /// Is this the dev profile?
     pub fn is_dev(&self) -> bool {
         self.env == Env::Dev
+    }
+}
+
+/// `sqlite://app.db?mode=rwc` names a file relative to the app's folder, not to wherever the
+/// binary was started from; absolute paths, `sqlite::memory:` and other databases are kept.
+fn sqlite_relative_to(url: &str, root: &Path) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(rest) if !rest.starts_with('/') && !rest.starts_with(':') && !rest.is_empty() => {
+            format!("sqlite://{}/{rest}", root.display())
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -542,6 +553,18 @@ mod tests {
         assert!(prod.secure_cookies && prod.hsts);
         let env_port = load(toml, &[("PORT", "7000")]).unwrap();
         assert_eq!(env_port.port, 7000);
+    }
+
+    #[test]
+    fn sqlite_paths_are_relative_to_the_app() {
+        let root = Path::new("/srv/app");
+        assert_eq!(
+            sqlite_relative_to("sqlite://data/app.db?mode=rwc", root),
+            "sqlite:///srv/app/data/app.db?mode=rwc"
+        );
+        for kept in ["sqlite:///abs/app.db", "sqlite::memory:", "postgres://h/db"] {
+            assert_eq!(sqlite_relative_to(kept, root), kept);
+        }
     }
 
     #[test]

@@ -15,7 +15,10 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> std::process::ExitCode {
-//!     torn::run(|settings: Settings| Ok(App::new(settings).handler::<Index>("home", "/"))).await
+//!     torn::run(|settings: Settings| async move {
+//!         Ok(App::new(settings).handler::<Index>("home", "/"))
+//!     })
+//!     .await
 //! }
 //! ```
 //!

@@ -5,7 +5,8 @@ use torn::test::TestServer;
 
 async fn server() -> TestServer {
     let settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
-    TestServer::start({{crate_name}}::app(settings).expect("the app builds")).await
+    let app = {{crate_name}}::app(settings).await.expect("the app builds");
+    TestServer::start(app).await
 }
 
 #[tokio::test]
