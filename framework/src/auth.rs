@@ -150,6 +150,20 @@ pub enum AuthError {
     Internal(#[from] Error),
 }
 
+impl From<AuthError> for Error {
+    /// A refused operation as an HTTP error: 429 when throttled, 500 for internal failures,
+    /// 400 otherwise, with the same message.
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Internal(e) => e,
+            AuthError::Throttled { .. } => {
+                Error::new(axum::http::StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            }
+            other => Error::bad_request(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
         AuthError::Internal(Error::internal(e))

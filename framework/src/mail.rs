@@ -9,7 +9,8 @@
 //! | `smtp://127.0.0.1:2525` | plain SMTP, for a local relay or a test server |
 //!
 //! Without it, in dev and test, every message is written to `mail/<time>-<subject>.eml` in the
-//! app's folder and its text is printed to the log, so a new user can click the link in a
+//! app's folder, with its text part beside it in a `.txt` file, and the text is printed to the
+//! log, so a new user can click the link in a
 //! verification mail without any set-up. In prod a missing `smtp_url` is an error when mail is
 //! needed.
 //!
@@ -228,11 +229,20 @@ async fn write_to_folder(dir: &Path, email: &Email, raw: &[u8]) -> Result<(), Ma
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let path = dir.join(format!("{millis}-{slug}.eml"));
+    let text_path = path.with_extension("txt");
     let folder_error = |source| MailError::Folder {
         path: path.display().to_string(),
         source,
     };
     tokio::fs::create_dir_all(dir).await.map_err(folder_error)?;
+    // The text part beside the message, readable as it is (the .eml may encode it).
+    let text = format!(
+        "To: {}\nSubject: {}\n\n{}",
+        email.to, email.subject, email.text
+    );
+    tokio::fs::write(&text_path, text)
+        .await
+        .map_err(folder_error)?;
     tokio::fs::write(&path, raw).await.map_err(folder_error)?;
     tracing::info!(
         to = %email.to,

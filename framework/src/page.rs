@@ -161,6 +161,11 @@ impl PageContext {
         self.shared.settings.is_dev()
     }
 
+    /// The app's public address (`base_url`), for absolute links such as those in mail.
+    pub fn base_url(&self) -> &str {
+        &self.shared.settings.base_url
+    }
+
     /// The logged-in user, when the app has accounts and someone is logged in.
     pub fn user(&self) -> Option<&crate::auth::User> {
         self.user.as_ref()

@@ -1,12 +1,48 @@
-//! The app over real HTTP: pages, the XSRF-protected form, error pages.
+//! The app over real HTTP: pages, the XSRF-protected form, accounts, error pages.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use torn::Settings;
 use torn::test::TestServer;
 
-async fn server() -> TestServer {
-    let settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
+/// The app on an in-memory database, writing its mail to `mail_dir`.
+async fn server_with_mail(mail_dir: &Path) -> TestServer {
+    let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
+    settings.root = mail_dir.to_path_buf();
     let app = starter::app(settings).await.expect("the app builds");
     TestServer::start(app).await
+}
+
+async fn server() -> TestServer {
+    let dir = std::env::temp_dir().join("starter-tests");
+    server_with_mail(&dir).await
+}
+
+/// The path of the first link to `prefix` in the mail written so far.
+async fn link_in_mail(dir: &Path, prefix: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let texts = std::fs::read_dir(dir.join("mail"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                    .filter_map(|p| std::fs::read_to_string(p).ok())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for text in texts {
+            if let Some(at) = text.find(prefix) {
+                return text[at..].split_whitespace().next().unwrap().to_string();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no mail with {prefix}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -42,6 +78,114 @@ async fn greeting_form_needs_its_xsrf_token() {
     );
     // A flash message is shown once.
     assert!(!server.get("/").await.text.contains("Hello, Ada"));
+}
+
+#[tokio::test]
+async fn sign_up_confirm_log_in_and_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_mail(dir.path()).await;
+    let token = server
+        .get("/auth/signup")
+        .await
+        .form_field("_xsrf")
+        .unwrap();
+    let password = "correct horse battery staple";
+    let signed_up = server
+        .post_form(
+            "/auth/signup",
+            &[
+                ("_xsrf", &token),
+                ("email", "ada@example.com"),
+                ("password", password),
+            ],
+        )
+        .await;
+    assert_eq!(signed_up.status, 303);
+    assert_eq!(signed_up.header("location"), Some("/auth/check-email"));
+
+    let link = link_in_mail(dir.path(), "http://").await;
+    let path = &link[link.find("/auth/verify").expect("a verification link")..];
+    let confirmed = server.get(path).await;
+    assert_eq!(confirmed.status, 303);
+    assert!(
+        server
+            .get("/")
+            .await
+            .text
+            .contains("Your email address is confirmed.")
+    );
+    assert_eq!(server.get(path).await.status, 400, "the link works once");
+
+    let account = server.get("/account").await;
+    assert_eq!(account.status, 303, "not logged in yet");
+    assert_eq!(
+        account.header("location"),
+        Some("/auth/login?next=%2Faccount")
+    );
+    let token = server.get("/auth/login").await.form_field("_xsrf").unwrap();
+    let logged_in = server
+        .post_form(
+            "/auth/login",
+            &[
+                ("_xsrf", &token),
+                ("email", "ada@example.com"),
+                ("password", password),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(logged_in.status, 303);
+    assert_eq!(logged_in.header("location"), Some("/account"));
+    let account = server.get("/account").await;
+    assert!(account.text.contains("ada@example.com"), "{}", account.text);
+    assert!(account.text.contains("(confirmed)"));
+
+    let logged_out = server.post_form("/auth/logout", &[("_xsrf", &token)]).await;
+    assert_eq!(logged_out.status, 303);
+    assert_eq!(server.get("/account").await.status, 303);
+}
+
+#[tokio::test]
+async fn log_in_failures_say_the_same_for_every_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_mail(dir.path()).await;
+    let token = server
+        .get("/auth/signup")
+        .await
+        .form_field("_xsrf")
+        .unwrap();
+    server
+        .post_form(
+            "/auth/signup",
+            &[
+                ("_xsrf", &token),
+                ("email", "bob@example.com"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    let attempt = |email: &'static str| {
+        let server = &server;
+        let token = token.clone();
+        async move {
+            server
+                .post_form(
+                    "/auth/login",
+                    &[
+                        ("_xsrf", &token),
+                        ("email", email),
+                        ("password", "wrong password"),
+                    ],
+                )
+                .await
+        }
+    };
+    let known = attempt("bob@example.com").await;
+    let unknown = attempt("nobody@example.com").await;
+    assert_eq!(known.status, 401);
+    assert_eq!(known.status, unknown.status);
+    let message = "The email address or the password is not right.";
+    assert!(known.text.contains(message) && unknown.text.contains(message));
 }
 
 #[tokio::test]

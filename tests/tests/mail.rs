@@ -184,11 +184,17 @@ async fn without_smtp_dev_mail_goes_to_the_folder() {
         Some(dir.path().join("mail").as_path())
     );
     mailer.send(&welcome()).await.unwrap();
-    let files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("mail"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("mail"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(files.len(), 1);
+    files.sort();
+    assert_eq!(files.len(), 2, "the message and its text: {files:?}");
+    let text = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(
+        text.starts_with("To: ada@example.com\nSubject: Confirm your email\n\nOpen http"),
+        "{text}"
+    );
     let name = files[0].file_name().unwrap().to_string_lossy().to_string();
     assert!(name.ends_with("-confirm-your-email.eml"), "{name}");
     let raw = std::fs::read_to_string(&files[0]).unwrap();
@@ -240,7 +246,7 @@ async fn handlers_reach_the_mailer_and_never_wait_for_it() {
     let started = Instant::now();
     loop {
         let count = std::fs::read_dir(dir.path().join("mail")).map_or(0, |d| d.count());
-        if count == 1 {
+        if count == 2 {
             break;
         }
         assert!(

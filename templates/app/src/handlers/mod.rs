@@ -1,7 +1,10 @@
-//! The app's handlers, one module per URL, and its error page.
+//! The app's handlers, one module per concern, and its error page.
 
+pub mod account;
+pub mod auth;
 pub mod greet;
 pub mod home;
+pub mod mail;
 
 use askama::Template;
 use torn::ErrorInfo;

@@ -1,0 +1,375 @@
+//! Accounts: sign-up, log-in, log-out, email verification and password reset.
+//!
+//! The rules (hashing, throttling, tokens, sessions) are torn's; the pages and the mails are
+//! this app's to change. Every form is XSRF-protected, and no page tells whether an email
+//! address has an account.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Query};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use torn::auth::{SignUp as Outcome, safe_next};
+use torn::mail::Mailer;
+use torn::{Accounts, AuthError, Flash, Page, PageContext, Session, Urls};
+
+use super::mail;
+
+/// `templates/auth/signup.html`.
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+pub struct SignUpPage {
+    ctx: PageContext,
+    email: String,
+    error: Option<String>,
+}
+
+/// `templates/auth/login.html`.
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+pub struct LogInPage {
+    ctx: PageContext,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+/// `templates/auth/forgot.html`.
+#[derive(Template)]
+#[template(path = "auth/forgot.html")]
+pub struct ForgotPage {
+    ctx: PageContext,
+    email: String,
+    error: Option<String>,
+}
+
+/// `templates/auth/reset.html`.
+#[derive(Template)]
+#[template(path = "auth/reset.html")]
+pub struct ResetPage {
+    ctx: PageContext,
+    token: String,
+    error: Option<String>,
+}
+
+/// `templates/auth/message.html`: a page with a title and a message.
+#[derive(Template)]
+#[template(path = "auth/message.html")]
+pub struct MessagePage {
+    ctx: PageContext,
+    title: &'static str,
+    message: String,
+}
+
+/// An email address and a password.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+    #[serde(default)]
+    remember: Option<String>,
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after logging in.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// A token from an emailed link.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// An email address alone.
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    email: String,
+}
+
+/// A new password with its reset token.
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    token: String,
+    password: String,
+}
+
+/// The absolute URL of a named route, with a token.
+fn link(ctx: &PageContext, route: &str, token: &str) -> torn::Result<String> {
+    Ok(format!(
+        "{}{}?token={token}",
+        ctx.base_url(),
+        ctx.url(route)?
+    ))
+}
+
+/// `/auth/signup`.
+pub struct SignUp;
+
+impl SignUp {
+    /// The sign-up form.
+    pub async fn get(ctx: PageContext) -> Page<SignUpPage> {
+        Page(SignUpPage {
+            ctx,
+            email: String::new(),
+            error: None,
+        })
+    }
+
+    /// Make the account and mail the verification link; an address that has an account gets a
+    /// mail saying so instead, and the page says the same in both cases.
+    pub async fn post(
+        ctx: PageContext,
+        accounts: Accounts,
+        mailer: Mailer,
+        Form(form): Form<Credentials>,
+    ) -> torn::Result<Response> {
+        match accounts.sign_up(&form.email, &form.password).await {
+            Ok(Outcome::Created { user, verify_token }) => {
+                let link = link(&ctx, "verify", &verify_token)?;
+                mailer.send_later(mail::verify(&user.email, &link)?);
+            }
+            Ok(Outcome::AlreadyRegistered { user }) => {
+                let login = format!("{}{}", ctx.base_url(), ctx.url("login")?);
+                let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
+                mailer.send_later(mail::already_registered(&user.email, &login, &forgot)?);
+            }
+            Err(AuthError::Internal(e)) => return Err(e),
+            Err(e) => {
+                let page = SignUpPage {
+                    ctx,
+                    email: form.email,
+                    error: Some(e.to_string()),
+                };
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
+            }
+        }
+        Ok(Redirect::to(&ctx.url("check_email")?).into_response())
+    }
+}
+
+torn::handler!(SignUp => get, post);
+
+/// `/auth/login`.
+pub struct LogIn;
+
+impl LogIn {
+    /// The log-in form.
+    pub async fn get(ctx: PageContext, Query(query): Query<NextQuery>) -> Page<LogInPage> {
+        Page(LogInPage {
+            ctx,
+            email: String::new(),
+            next: query.next,
+            error: None,
+        })
+    }
+
+    /// Check the password and log in; go to `next` if it is a path on this site.
+    pub async fn post(
+        ctx: PageContext,
+        accounts: Accounts,
+        session: Session,
+        ConnectInfo(client): ConnectInfo<SocketAddr>,
+        Form(form): Form<Credentials>,
+    ) -> torn::Result<Response> {
+        let refused = |ctx, form: Credentials, status, error: String| {
+            let page = LogInPage {
+                ctx,
+                email: form.email,
+                next: form.next,
+                error: Some(error),
+            };
+            (status, Page(page)).into_response()
+        };
+        match accounts
+            .authenticate(&form.email, &form.password, client.ip())
+            .await
+        {
+            Ok(user) => {
+                accounts
+                    .log_in(&session, &user, form.remember.is_some())
+                    .await?;
+                let home = ctx.url("home")?;
+                Ok(Redirect::to(safe_next(&form.next).unwrap_or(&home)).into_response())
+            }
+            Err(AuthError::Throttled { retry_after }) => {
+                let message = AuthError::Throttled { retry_after }.to_string();
+                let mut response = refused(ctx, form, StatusCode::TOO_MANY_REQUESTS, message);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after.into());
+                Ok(response)
+            }
+            Err(AuthError::Internal(e)) => Err(e),
+            Err(e) => Ok(refused(ctx, form, StatusCode::UNAUTHORIZED, e.to_string())),
+        }
+    }
+}
+
+torn::handler!(LogIn => get, post);
+
+/// `/auth/logout`.
+pub struct LogOut;
+
+impl LogOut {
+    /// End this session.
+    pub async fn post(
+        accounts: Accounts,
+        session: Session,
+        urls: Urls,
+        flash: Flash,
+    ) -> torn::Result<Redirect> {
+        accounts.log_out(&session).await?;
+        flash.info("You are logged out.");
+        Ok(Redirect::to(&urls.url("home")?))
+    }
+}
+
+torn::handler!(LogOut => post);
+
+/// `/auth/verify?token=…`, the link in the verification mail.
+pub struct Verify;
+
+impl Verify {
+    /// Confirm the address.
+    pub async fn get(
+        ctx: PageContext,
+        accounts: Accounts,
+        flash: Flash,
+        Query(query): Query<TokenQuery>,
+    ) -> torn::Result<Response> {
+        match accounts.verify_email(&query.token).await {
+            Ok(_) => {
+                flash.success("Your email address is confirmed.");
+                Ok(Redirect::to(&ctx.url("home")?).into_response())
+            }
+            Err(AuthError::Internal(e)) => Err(e),
+            Err(e) => Ok(invalid_link(ctx, e)),
+        }
+    }
+}
+
+torn::handler!(Verify => get);
+
+fn invalid_link(ctx: PageContext, e: AuthError) -> Response {
+    let page = MessagePage {
+        ctx,
+        title: "This link does not work",
+        message: e.to_string(),
+    };
+    (StatusCode::BAD_REQUEST, Page(page)).into_response()
+}
+
+/// `/auth/check-email`: where sign-up and password reset requests lead.
+pub struct CheckEmail;
+
+impl CheckEmail {
+    /// Say that a mail is on its way.
+    pub async fn get(ctx: PageContext) -> Page<MessagePage> {
+        Page(MessagePage {
+            ctx,
+            title: "Check your email",
+            message: "If the address can receive our mail, a message with a link is on its way. \
+                      It can take a few minutes; look in the spam folder too. Nothing after a \
+                      while? Ask again."
+                .to_string(),
+        })
+    }
+}
+
+torn::handler!(CheckEmail => get);
+
+/// `/auth/forgot`: ask for a password reset link.
+pub struct Forgot;
+
+impl Forgot {
+    /// The form.
+    pub async fn get(ctx: PageContext) -> Page<ForgotPage> {
+        Page(ForgotPage {
+            ctx,
+            email: String::new(),
+            error: None,
+        })
+    }
+
+    /// Mail a reset link if the address has an account; say the same either way.
+    pub async fn post(
+        ctx: PageContext,
+        accounts: Accounts,
+        mailer: Mailer,
+        Form(form): Form<EmailForm>,
+    ) -> torn::Result<Response> {
+        if let Err(e) = torn::auth::normalize_email(&form.email) {
+            let page = ForgotPage {
+                ctx,
+                email: form.email,
+                error: Some(e.to_string()),
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
+        }
+        if let Some((user, token)) = accounts.request_reset(&form.email).await? {
+            let link = link(&ctx, "reset", &token)?;
+            mailer.send_later(mail::reset(&user.email, &link)?);
+        }
+        Ok(Redirect::to(&ctx.url("check_email")?).into_response())
+    }
+}
+
+torn::handler!(Forgot => get, post);
+
+/// `/auth/reset?token=…`, the link in the reset mail.
+pub struct Reset;
+
+impl Reset {
+    /// The new-password form, if the link is still good.
+    pub async fn get(
+        ctx: PageContext,
+        accounts: Accounts,
+        Query(query): Query<TokenQuery>,
+    ) -> torn::Result<Response> {
+        if accounts.reset_token_user(&query.token).await?.is_none() {
+            return Ok(invalid_link(ctx, AuthError::InvalidToken));
+        }
+        let page = ResetPage {
+            ctx,
+            token: query.token,
+            error: None,
+        };
+        Ok(Page(page).into_response())
+    }
+
+    /// Set the new password; every session of the account ends.
+    pub async fn post(
+        ctx: PageContext,
+        accounts: Accounts,
+        flash: Flash,
+        Form(form): Form<ResetForm>,
+    ) -> torn::Result<Response> {
+        match accounts.reset_password(&form.token, &form.password).await {
+            Ok(_) => {
+                flash.success("Your password is changed. Log in with it.");
+                Ok(Redirect::to(&ctx.url("login")?).into_response())
+            }
+            Err(AuthError::Password(problem)) => {
+                let page = ResetPage {
+                    ctx,
+                    token: form.token,
+                    error: Some(problem.to_string()),
+                };
+                Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
+            }
+            Err(AuthError::Internal(e)) => Err(e),
+            Err(e) => Ok(invalid_link(ctx, e)),
+        }
+    }
+}
+
+torn::handler!(Reset => get, post);

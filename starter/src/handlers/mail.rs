@@ -1,0 +1,68 @@
+//! The app's emails: text and HTML from askama templates in `templates/mail/`.
+
+use askama::Template;
+use torn::mail::Email;
+
+/// `mail/verify.txt` and `mail/verify.html`: confirm the address after sign-up or a change.
+#[derive(Template)]
+#[template(path = "mail/verify.txt")]
+struct VerifyText<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/verify.html")]
+struct VerifyHtml<'a> {
+    link: &'a str,
+}
+
+/// `mail/reset.txt` and `mail/reset.html`: choose a new password.
+#[derive(Template)]
+#[template(path = "mail/reset.txt")]
+struct ResetText<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/reset.html")]
+struct ResetHtml<'a> {
+    link: &'a str,
+}
+
+/// `mail/already_registered.txt`: someone signed up with an address that has an account.
+#[derive(Template)]
+#[template(path = "mail/already_registered.txt")]
+struct AlreadyRegistered<'a> {
+    login: &'a str,
+    forgot: &'a str,
+}
+
+/// The mail with the link that confirms an address.
+pub fn verify(to: &str, link: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: "Confirm your email address".to_string(),
+        text: VerifyText { link }.render()?,
+        html: Some(VerifyHtml { link }.render()?),
+    })
+}
+
+/// The mail with the link that resets a password.
+pub fn reset(to: &str, link: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: "Reset your password".to_string(),
+        text: ResetText { link }.render()?,
+        html: Some(ResetHtml { link }.render()?),
+    })
+}
+
+/// The mail sent instead of a second account for the same address.
+pub fn already_registered(to: &str, login: &str, forgot: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: "You already have an account".to_string(),
+        text: AlreadyRegistered { login, forgot }.render()?,
+        html: None,
+    })
+}
