@@ -56,6 +56,7 @@ fn the_starter_form_works_in_a_browser() {
         .spawn()
         .expect("start the starter");
     let url = common::wait_for_serving(&mut app);
+    let app = common::KillOnDrop(app);
     let shots = tempfile::tempdir().unwrap();
     let out = Command::new("node")
         .arg(root.join("tests/browser/starter.mjs"))
@@ -63,8 +64,7 @@ fn the_starter_form_works_in_a_browser() {
         .arg(shots.path().join("starter.png"))
         .output()
         .expect("run node");
-    let _ = app.kill();
-    let _ = app.wait();
+    drop(app);
     assert!(
         out.status.success(),
         "browser test failed:\n{}\n{}",
@@ -91,6 +91,7 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
         .spawn()
         .expect("start the starter");
     let url = common::wait_for_serving(&mut app);
+    let app = common::KillOnDrop(app);
     let email = format!(
         "browser-{}-{}@example.com",
         std::process::id(),
@@ -105,8 +106,7 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
         .arg(shots.path().join("account.png"))
         .output()
         .expect("run node");
-    let _ = app.kill();
-    let _ = app.wait();
+    drop(app);
     assert!(
         out.status.success(),
         "browser test failed:\n{}\n{}",

@@ -66,7 +66,8 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
     let tests = run(common::cargo().arg("test").current_dir(&app), "cargo test");
     assert!(tests.contains("test result: ok. 5 passed"), "{tests}");
 
-    let (mut child, base) = start_app(&common::profile_dir().join("freshapp"), &app);
+    let (child, base) = start_app(&common::profile_dir().join("freshapp"), &app);
+    let _stop = common::KillOnDrop(child);
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -105,6 +106,4 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         .await
         .unwrap();
     assert!(after.contains("Hello, Grace! Welcome to torn."), "{after}");
-    child.kill().unwrap();
-    let _ = child.wait();
 }

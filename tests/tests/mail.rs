@@ -6,99 +6,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use torn::mail::{Email, MailError, Mailer};
-
-fn aiosmtpd_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("TORN_REQUIRE_AIOSMTPD").is_none(),
-            "TORN_REQUIRE_AIOSMTPD is set but python3 cannot import aiosmtpd"
-        );
-        common::skipped("mail over SMTP", "python3 with aiosmtpd is not installed");
-    }
-    ok
-}
-
-/// An aiosmtpd server on 127.0.0.1 that stores what it receives in a Maildir.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SmtpServer {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = tempfile::tempdir().unwrap();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("box"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "aiosmtpd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        SmtpServer {
-            child,
-            port,
-            maildir,
-        }
-    }
-
-    /// The messages received so far, as raw text.
-    fn received(&self) -> Vec<String> {
-        let new = self.maildir.path().join("box/new");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
-    }
-
-    fn wait_for(&self, n: usize) -> Vec<String> {
-        let started = Instant::now();
-        loop {
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "no mail arrived"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
 
 fn welcome() -> Email {
     Email {
@@ -113,10 +23,10 @@ fn welcome() -> Email {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_text_and_html_through_smtp() {
-    if !aiosmtpd_available() {
+    if !common::aiosmtpd_available() {
         return;
     }
-    let server = SmtpServer::start();
+    let server = common::SmtpServer::start();
     let mailer = Mailer::smtp(
         &format!("smtp://127.0.0.1:{}", server.port),
         "Example App <noreply@example.com>",
@@ -141,10 +51,10 @@ async fn sends_text_and_html_through_smtp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_sends_do_not_block_and_report_failures() {
-    if !aiosmtpd_available() {
+    if !common::aiosmtpd_available() {
         return;
     }
-    let server = SmtpServer::start();
+    let server = common::SmtpServer::start();
     let mailer = Mailer::smtp(
         &format!("smtp://127.0.0.1:{}", server.port),
         "app@example.com",

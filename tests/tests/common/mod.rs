@@ -129,3 +129,108 @@ pub fn skipped(suite: &str, why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED {suite}: {why}");
 }
+
+/// Is python3 with aiosmtpd here? Says so when it is not (and fails under
+/// `TORN_REQUIRE_AIOSMTPD`).
+pub fn aiosmtpd_available() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TORN_REQUIRE_AIOSMTPD").is_none(),
+            "TORN_REQUIRE_AIOSMTPD is set but python3 cannot import aiosmtpd"
+        );
+        skipped("mail over SMTP", "python3 with aiosmtpd is not installed");
+    }
+    ok
+}
+
+/// An aiosmtpd server on 127.0.0.1 that stores what it receives in a Maildir.
+pub struct SmtpServer {
+    child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpServer {
+    /// Start one on a free port.
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        SmtpServer {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// The messages received so far, as raw text.
+    pub fn received(&self) -> Vec<String> {
+        let new = self.maildir.path().join("box/new");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&new)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Wait until `n` messages have arrived.
+    pub fn wait_for(&self, n: usize) -> Vec<String> {
+        let started = std::time::Instant::now();
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "no mail arrived"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// Stops a child process when dropped, so a failing test leaves no server behind (one would
+/// keep the test run's output pipe open).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

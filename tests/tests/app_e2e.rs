@@ -1,0 +1,277 @@
+//! The generated app's account pages end to end, as a browser would use them (a cookie jar, XSRF
+//! tokens read from the rendered forms), with mail sent through a real SMTP server (aiosmtpd)
+//! and the links read out of the received messages; on SQLite, and on PostgreSQL when
+//! `TORN_TEST_POSTGRES_URL` is set. The app is the starter's binary.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use torn::db::Db;
+use torn::test::{TestResponse, form_field};
+
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> TestResponse {
+        read(self.client.get(format!("{}{path}", self.base))).await
+    }
+
+    /// GET the page with the form, then POST the fields with the form's own XSRF token.
+    async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let form = self.get(page).await;
+        let token = form_field(&form.text, "_xsrf").expect("the form has an _xsrf field");
+        let mut all = vec![("_xsrf", token.as_str())];
+        all.extend_from_slice(fields);
+        read(
+            self.client
+                .post(format!("{}{action}", self.base))
+                .form(&all),
+        )
+        .await
+    }
+}
+
+async fn read(request: reqwest::RequestBuilder) -> TestResponse {
+    let r = request.send().await.expect("request");
+    TestResponse {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        text: r.text().await.unwrap(),
+    }
+}
+
+/// Undo quoted-printable soft line breaks and `=3D` (how mail carries long lines and `=`).
+fn unquote_printable(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The path of the first `<route>?token=` link in the newest message to `to`.
+fn link(smtp: &common::SmtpServer, count: usize, to: &str, route: &str) -> String {
+    let messages = smtp.wait_for(count);
+    let message = messages
+        .iter()
+        .rev()
+        .find(|m| m.contains(&format!("To: {to}")))
+        .map(|m| unquote_printable(m))
+        .unwrap_or_else(|| panic!("no mail to {to}"));
+    let at = message
+        .find(&format!("{route}?token="))
+        .unwrap_or_else(|| panic!("no {route} link in:\n{message}"));
+    message[at..].split_whitespace().next().unwrap().to_string()
+}
+
+async fn run_flows(database_url: &str) {
+    let smtp = common::SmtpServer::start();
+    let root = common::workspace_root();
+    let mut app = Command::new(common::workspace_bin("starter", "starter"))
+        .current_dir(root.join("starter"))
+        .env("TORN_ENV", "test")
+        .env("PORT", "0")
+        .env("TORN_LOG", "info")
+        .env("DATABASE_URL", database_url)
+        .env("TORN_SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port))
+        .env("TORN_MAIL_FROM", "Starter <noreply@example.com>")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the starter");
+    let base = common::wait_for_serving(&mut app);
+    let _stop = common::KillOnDrop(app);
+    let b = Browser::new(&base);
+    let password = "correct horse battery staple";
+
+    // Sign up; the verification link arrives by mail.
+    let r = b
+        .submit(
+            "/auth/signup",
+            "/auth/signup",
+            &[("email", "ada@example.com"), ("password", password)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.header("location"), Some("/auth/check-email"));
+    let verify = link(&smtp, 1, "ada@example.com", "/auth/verify");
+    let r = b.get(&verify).await;
+    assert_eq!(r.status, 303);
+    assert!(
+        b.get("/")
+            .await
+            .text
+            .contains("Your email address is confirmed.")
+    );
+    assert_eq!(b.get(&verify).await.status, 400, "a used link is refused");
+
+    // Signing up again with the same address: same page, and a mail that says so.
+    let other = Browser::new(&base);
+    let r = other
+        .submit(
+            "/auth/signup",
+            "/auth/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/auth/check-email"))
+    );
+    let mails = smtp.wait_for(2);
+    assert!(
+        mails[1].contains("You already have an account"),
+        "{}",
+        mails[1]
+    );
+
+    // Log in (wrong, then right), reach /account, log out.
+    let r = b
+        .submit(
+            "/auth/login",
+            "/auth/login",
+            &[("email", "ada@example.com"), ("password", "wrong password")],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = b
+        .submit(
+            "/auth/login?next=/account",
+            "/auth/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", password),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+    let account = b.get("/account").await;
+    assert!(account.text.contains("ada@example.com") && account.text.contains("(confirmed)"));
+    let r = b.submit("/account", "/auth/logout", &[]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(b.get("/account").await.status, 303);
+
+    // Forgot the password: the reset link arrives; it works once.
+    let r = b
+        .submit(
+            "/auth/forgot",
+            "/auth/forgot",
+            &[("email", "ada@example.com")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/auth/check-email"))
+    );
+    let reset = link(&smtp, 3, "ada@example.com", "/auth/reset");
+    let token = reset.split("token=").nth(1).unwrap().to_string();
+    let form = b.get(&reset).await;
+    assert_eq!(form.status, 200);
+    let r = b
+        .submit(
+            &reset,
+            "/auth/reset",
+            &[("token", &token), ("password", "a brand new password")],
+        )
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/auth/login")));
+    let replay = b
+        .submit(
+            "/auth/forgot",
+            "/auth/reset",
+            &[("token", &token), ("password", "yet another password")],
+        )
+        .await;
+    assert_eq!(replay.status, 400, "a reset link works once");
+    assert_eq!(b.get(&reset).await.status, 400);
+    let r = b
+        .submit(
+            "/auth/login",
+            "/auth/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+
+    // An unknown address gets the same answer, and no mail.
+    let r = b
+        .submit(
+            "/auth/forgot",
+            "/auth/forgot",
+            &[("email", "nobody@example.com")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/auth/check-email"))
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(smtp.received().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_on_sqlite_with_smtp() {
+    if !common::aiosmtpd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    run_flows(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("app.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_on_postgres_with_smtp() {
+    let Ok(admin_url) = std::env::var("TORN_TEST_POSTGRES_URL") else {
+        common::skipped(
+            "account_pages_on_postgres_with_smtp",
+            "TORN_TEST_POSTGRES_URL is not set",
+        );
+        return;
+    };
+    if !common::aiosmtpd_available() {
+        return;
+    }
+    let admin = Db::connect(&admin_url)
+        .await
+        .expect("TORN_TEST_POSTGRES_URL is reachable");
+    let name = format!(
+        "torn_e2e_{}_{}",
+        std::process::id(),
+        torn::signing::unix_now()
+    );
+    let ddl = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            torn::with_db!(&admin, pool => {
+                sqlx::query(&sql).execute(pool).await.map(|r| r.rows_affected())
+            })
+            .unwrap();
+        }
+    };
+    ddl(format!("CREATE DATABASE {name}")).await;
+    let (server, _) = admin_url.rsplit_once('/').unwrap();
+    run_flows(&format!("{server}/{name}")).await;
+    ddl(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}
