@@ -62,18 +62,17 @@ fn unquote_printable(raw: &str) -> String {
         .replace("=3D", "=")
 }
 
-/// The path of the first `<route>?token=` link in the newest message to `to`.
+/// The path of the `<route>?token=` link in the message to `to` that has one (waiting until
+/// `count` messages have arrived; Maildir file names do not tell their order).
 fn link(smtp: &common::SmtpServer, count: usize, to: &str, route: &str) -> String {
-    let messages = smtp.wait_for(count);
-    let message = messages
+    let needle = format!("{route}?token=");
+    let message = smtp
+        .wait_for(count)
         .iter()
-        .rev()
-        .find(|m| m.contains(&format!("To: {to}")))
         .map(|m| unquote_printable(m))
-        .unwrap_or_else(|| panic!("no mail to {to}"));
-    let at = message
-        .find(&format!("{route}?token="))
-        .unwrap_or_else(|| panic!("no {route} link in:\n{message}"));
+        .find(|m| m.contains(&format!("To: {to}")) && m.contains(&needle))
+        .unwrap_or_else(|| panic!("no mail to {to} with a {route} link"));
+    let at = message.find(&needle).expect("found above");
     message[at..].split_whitespace().next().unwrap().to_string()
 }
 
@@ -211,6 +210,103 @@ async fn run_flows(database_url: &str) {
         )
         .await;
     assert_eq!(r.status, 303);
+
+    // /account: a password change asks for the current one and ends the other sessions.
+    let phone = Browser::new(&base);
+    let r = phone
+        .submit(
+            "/auth/login",
+            "/auth/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let r = b
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current_password", "wrong"),
+                ("password", "the third password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text.contains("Your current password is not right."),
+        "{}",
+        r.text
+    );
+    let r = b
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current_password", "a brand new password"),
+                ("password", "the third password"),
+            ],
+        )
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+    assert_eq!(b.get("/account").await.status, 200, "this session stays");
+    assert_eq!(
+        phone.get("/account").await.status,
+        303,
+        "the other one ended"
+    );
+
+    // Log out everywhere else.
+    let tablet = Browser::new(&base);
+    tablet
+        .submit(
+            "/auth/login",
+            "/auth/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "the third password"),
+            ],
+        )
+        .await;
+    assert_eq!(tablet.get("/account").await.status, 200);
+    let r = b.submit("/account", "/account/sessions", &[]).await;
+    assert_eq!(r.status, 303);
+    assert!(
+        b.get("/account")
+            .await
+            .text
+            .contains("Logged out of 1 other session(s).")
+    );
+    assert_eq!(tablet.get("/account").await.status, 303);
+
+    // Repeated failures are throttled: 429 with Retry-After and a page that says when.
+    let intruder = Browser::new(&base);
+    for _ in 0..6 {
+        let r = intruder
+            .submit(
+                "/auth/login",
+                "/auth/login",
+                &[("email", "ada@example.com"), ("password", "guess")],
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = intruder
+        .submit(
+            "/auth/login",
+            "/auth/login",
+            &[("email", "ada@example.com"), ("password", "guess")],
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(r.header("retry-after").is_some());
+    assert!(
+        r.text.contains("Too many failed attempts. Try again in"),
+        "{}",
+        r.text
+    );
 
     // An unknown address gets the same answer, and no mail.
     let r = b
