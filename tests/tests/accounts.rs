@@ -214,7 +214,7 @@ fn fast_hasher() -> Hasher {
 struct TestDb {
     url: String,
     _dir: Option<tempfile::TempDir>,
-    drop_pg: Option<(String, String)>,
+    pg: Option<common::PgDatabase>,
 }
 
 impl TestDb {
@@ -224,48 +224,22 @@ impl TestDb {
         TestDb {
             url,
             _dir: Some(dir),
-            drop_pg: None,
+            pg: None,
         }
     }
 
     async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var("TORN_TEST_POSTGRES_URL").ok()?;
-        let admin = Db::connect(&admin_url)
-            .await
-            .expect("TORN_TEST_POSTGRES_URL is reachable");
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!(
-            "torn_accounts_{}_{}_{}",
-            std::process::id(),
-            torn::signing::unix_now(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        torn::with_db!(&admin, pool => {
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .unwrap();
-        admin.close().await;
-        let (server, _) = admin_url.rsplit_once('/').expect("URL with a database");
+        let pg = common::PgDatabase::create("torn_accounts").await?;
         Some(TestDb {
-            url: format!("{server}/{name}"),
+            url: pg.url.clone(),
             _dir: None,
-            drop_pg: Some((admin_url.clone(), name)),
+            pg: Some(pg),
         })
     }
 
     async fn cleanup(self) {
-        if let Some((admin_url, name)) = self.drop_pg {
-            let admin = Db::connect(&admin_url).await.unwrap();
-            torn::with_db!(&admin, pool => {
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected())
-            })
-            .unwrap();
+        if let Some(pg) = self.pg {
+            pg.drop_database().await;
         }
     }
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn browser_available() -> bool {
     let root = common::workspace_root();
@@ -41,37 +41,34 @@ fn browser_available() -> bool {
     true
 }
 
-#[test]
-fn the_starter_form_works_in_a_browser() {
-    if !browser_available() {
-        return;
-    }
-    let root = common::workspace_root();
-    let mut app = Command::new(common::workspace_bin("starter", "starter"))
-        .current_dir(root.join("starter"))
-        .env("TORN_ENV", "test")
-        .env("PORT", "0")
-        .env("TORN_LOG", "info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the starter");
-    let url = common::wait_for_serving(&mut app);
-    let app = common::KillOnDrop(app);
-    let shots = tempfile::tempdir().unwrap();
+/// Run a browser script (`tests/browser/<script>`) against the running starter with these
+/// arguments after its URL, and fail with the script's output if it fails.
+fn run_script(script: &str, args: &[&std::ffi::OsStr]) {
+    let (app, url) = common::start_starter(&[]);
     let out = Command::new("node")
-        .arg(root.join("tests/browser/starter.mjs"))
+        .arg(common::workspace_root().join("tests/browser").join(script))
         .arg(&url)
-        .arg(shots.path().join("starter.png"))
+        .args(args)
         .output()
         .expect("run node");
     drop(app);
     assert!(
         out.status.success(),
-        "browser test failed:\n{}\n{}",
+        "browser test {script} failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(shots.path().join("starter.png").is_file());
+}
+
+#[test]
+fn the_starter_form_works_in_a_browser() {
+    if !browser_available() {
+        return;
+    }
+    let shots = tempfile::tempdir().unwrap();
+    let shot = shots.path().join("starter.png");
+    run_script("starter.mjs", &[shot.as_os_str()]);
+    assert!(shot.is_file());
 }
 
 #[test]
@@ -79,39 +76,17 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
     if !browser_available() {
         return;
     }
-    let root = common::workspace_root();
-    let starter = root.join("starter");
-    let mut app = Command::new(common::workspace_bin("starter", "starter"))
-        .current_dir(&starter)
-        .env("TORN_ENV", "test")
-        .env("PORT", "0")
-        .env("TORN_LOG", "info")
-        .env_remove("TORN_SMTP_URL")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the starter");
-    let url = common::wait_for_serving(&mut app);
-    let app = common::KillOnDrop(app);
     let email = format!(
         "browser-{}-{}@example.com",
         std::process::id(),
         torn::signing::unix_now()
     );
+    let mail = common::workspace_root().join("starter/mail");
     let shots = tempfile::tempdir().unwrap();
-    let out = Command::new("node")
-        .arg(root.join("tests/browser/accounts.mjs"))
-        .arg(&url)
-        .arg(starter.join("mail"))
-        .arg(&email)
-        .arg(shots.path().join("account.png"))
-        .output()
-        .expect("run node");
-    drop(app);
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let shot = shots.path().join("account.png");
+    run_script(
+        "accounts.mjs",
+        &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
     );
-    assert!(shots.path().join("account.png").is_file());
+    assert!(shot.is_file());
 }

@@ -130,43 +130,18 @@ async fn sqlite_in_memory_keeps_one_database() {
 
 #[tokio::test]
 async fn postgres_runs_the_same_code() {
-    let Ok(admin_url) = std::env::var("TORN_TEST_POSTGRES_URL") else {
+    let Some(pg) = common::PgDatabase::create("torn_test").await else {
         common::skipped(
             "postgres_runs_the_same_code",
             "TORN_TEST_POSTGRES_URL is not set",
         );
         return;
     };
-    let admin = Db::connect(&admin_url)
-        .await
-        .expect("TORN_TEST_POSTGRES_URL is reachable");
-    let name = format!(
-        "torn_test_{}_{}",
-        std::process::id(),
-        torn::signing::unix_now()
-    );
-    with_db!(&admin, pool => {
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => panic!("TORN_TEST_POSTGRES_URL needs a database name"),
-    };
-    let db = Db::connect(&url).await.unwrap();
+    let db = Db::connect(&pg.url).await.unwrap();
     assert_eq!(db.backend(), Backend::Postgres);
     exercise(&db).await;
     db.close().await;
-    with_db!(&admin, pool => {
-        sqlx::query(&format!("DROP DATABASE {name}"))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .unwrap();
+    pg.drop_database().await;
 }
 
 #[tokio::test]
