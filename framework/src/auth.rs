@@ -75,13 +75,26 @@ impl TokenPurpose {
             TokenPurpose::Reset => "reset",
         }
     }
+}
 
-    /// How long a token of this kind is good for by default: a day to verify, an hour to reset.
-    pub fn default_lifetime(self) -> Duration {
-        match self {
-            TokenPurpose::Verify => Duration::from_secs(24 * 3600),
-            TokenPurpose::Reset => Duration::from_secs(3600),
+/// A lifetime as people say it in a mail: "1 hour", "24 hours", "3 days", "15 minutes".
+pub fn for_humans(lifetime: Duration) -> String {
+    fn unit(n: u64, one: &str) -> String {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
         }
+    }
+    let secs = lifetime.as_secs();
+    if secs >= 2 * 86_400 && secs.is_multiple_of(86_400) {
+        unit(secs / 86_400, "day")
+    } else if secs >= 3_600 && secs.is_multiple_of(3_600) {
+        unit(secs / 3_600, "hour")
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        unit(secs / 60, "minute")
+    } else {
+        unit(secs, "second")
     }
 }
 
@@ -253,7 +266,10 @@ impl Accounts {
             db,
             store,
             hasher: Hasher::default(),
-            policy: PasswordPolicy::default(),
+            policy: PasswordPolicy {
+                min_length: settings.password_min_length,
+                max_length: settings.password_max_length,
+            },
             settings,
         })
     }
@@ -579,13 +595,22 @@ impl Accounts {
         }
     }
 
-    /// Make a single-use token for `user`, good for the purpose's default lifetime.
+    /// How long a token of this kind works: `verify_token_lifetime_secs` (default a day) or
+    /// `reset_token_lifetime_secs` (default an hour) in `torn.toml`.
+    pub fn token_lifetime(&self, purpose: TokenPurpose) -> Duration {
+        match purpose {
+            TokenPurpose::Verify => self.settings.verify_token_lifetime,
+            TokenPurpose::Reset => self.settings.reset_token_lifetime,
+        }
+    }
+
+    /// Make a single-use token for `user`, good for [`Accounts::token_lifetime`].
     pub async fn issue_token(
         &self,
         user: &User,
         purpose: TokenPurpose,
     ) -> Result<String, AuthError> {
-        self.issue_token_for(user, purpose, purpose.default_lifetime())
+        self.issue_token_for(user, purpose, self.token_lifetime(purpose))
             .await
     }
 
@@ -911,6 +936,23 @@ mod tests {
             "ada@example.com.",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lifetimes_read_as_people_say_them() {
+        for (secs, said) in [
+            (1, "1 second"),
+            (90, "90 seconds"),
+            (60, "1 minute"),
+            (900, "15 minutes"),
+            (3_600, "1 hour"),
+            (5_400, "90 minutes"),
+            (86_400, "24 hours"),
+            (2 * 86_400, "2 days"),
+            (3 * 86_400 + 3_600, "73 hours"),
+        ] {
+            assert_eq!(for_humans(Duration::from_secs(secs)), said);
         }
     }
 

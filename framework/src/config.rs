@@ -135,7 +135,12 @@ struct Profile {
     session_idle_timeout_secs: Option<u64>,
     session_absolute_timeout_secs: Option<u64>,
     remember_me_secs: Option<u64>,
+    verify_token_lifetime_secs: Option<u64>,
+    reset_token_lifetime_secs: Option<u64>,
+    password_min_length: Option<usize>,
+    password_max_length: Option<usize>,
     smtp_url: Option<String>,
+    smtp_ca_file: Option<PathBuf>,
     mail_from: Option<String>,
     base_url: Option<String>,
 }
@@ -163,7 +168,16 @@ impl Profile {
                 .session_absolute_timeout_secs
                 .or(self.session_absolute_timeout_secs),
             remember_me_secs: top.remember_me_secs.or(self.remember_me_secs),
+            verify_token_lifetime_secs: top
+                .verify_token_lifetime_secs
+                .or(self.verify_token_lifetime_secs),
+            reset_token_lifetime_secs: top
+                .reset_token_lifetime_secs
+                .or(self.reset_token_lifetime_secs),
+            password_min_length: top.password_min_length.or(self.password_min_length),
+            password_max_length: top.password_max_length.or(self.password_max_length),
             smtp_url: top.smtp_url.or(self.smtp_url),
+            smtp_ca_file: top.smtp_ca_file.or(self.smtp_ca_file),
             mail_from: top.mail_from.or(self.mail_from),
             base_url: top.base_url.or(self.base_url),
         }
@@ -225,8 +239,19 @@ pub struct Settings {
     pub session_absolute_timeout: Duration,
     /// With "remember me", both timeouts are this long instead (default 30 days).
     pub remember_me: Duration,
+    /// An email-verification link works this long (default 1 day).
+    pub verify_token_lifetime: Duration,
+    /// A password-reset link works this long (default 1 hour).
+    pub reset_token_lifetime: Duration,
+    /// Fewest characters in a new password (default 8).
+    pub password_min_length: usize,
+    /// Most characters in a new password (default 128).
+    pub password_max_length: usize,
     /// The SMTP server (`smtps://user:password@host`, …); none: the `mail/` folder in dev.
     pub smtp_url: Option<String>,
+    /// A PEM file of certificate authorities to trust for the SMTP server's TLS certificate,
+    /// instead of the public ones (a relay with a private CA); relative to the app's folder.
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of the app's mail (default `torn <noreply@localhost>`).
     pub mail_from: String,
     /// The app's public address, for absolute links in mail (`https://app.example.com`;
@@ -295,6 +320,9 @@ impl Settings {
         if let Some(url) = env("TORN_SMTP_URL").filter(|s| !s.is_empty()) {
             p.smtp_url = Some(url);
         }
+        if let Some(file) = env("TORN_SMTP_CA_FILE").filter(|s| !s.is_empty()) {
+            p.smtp_ca_file = Some(file.into());
+        }
         if let Some(from) = env("TORN_MAIL_FROM").filter(|s| !s.is_empty()) {
             p.mail_from = Some(from);
         }
@@ -326,6 +354,27 @@ impl Settings {
                 Env::Prod => return Err(ConfigError::MissingSecret(profile)),
             },
         };
+        let verify_token_lifetime = positive_secs(
+            "verify_token_lifetime_secs",
+            p.verify_token_lifetime_secs,
+            86_400,
+        )?;
+        let reset_token_lifetime = positive_secs(
+            "reset_token_lifetime_secs",
+            p.reset_token_lifetime_secs,
+            3_600,
+        )?;
+        let password_min_length = p.password_min_length.unwrap_or(8);
+        let password_max_length = p.password_max_length.unwrap_or(128);
+        if password_min_length == 0
+            || password_min_length > password_max_length
+            || password_max_length > MAX_PASSWORD_LENGTH
+        {
+            return Err(ConfigError::Invalid(format!(
+                "password_min_length is {password_min_length} and password_max_length is \
+                 {password_max_length}; they need 1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
+            )));
+        }
         let prod = profile == Env::Prod;
         let host = p.host.unwrap_or_else(|| "127.0.0.1".into());
         let port = p.port.unwrap_or(8888);
@@ -364,7 +413,12 @@ impl Settings {
                 p.session_absolute_timeout_secs.unwrap_or(14 * 86_400),
             ),
             remember_me: Duration::from_secs(p.remember_me_secs.unwrap_or(30 * 86_400)),
+            verify_token_lifetime,
+            reset_token_lifetime,
+            password_min_length,
+            password_max_length,
             smtp_url: p.smtp_url,
+            smtp_ca_file: p.smtp_ca_file.map(|f| root.join(f)),
             mail_from: p
                 .mail_from
                 .unwrap_or_else(|| "torn <noreply@localhost>".to_string()),
@@ -388,6 +442,20 @@ impl Settings {
     /// Is this the dev profile?
     pub fn is_dev(&self) -> bool {
         self.env == Env::Dev
+    }
+}
+
+/// The longest password length a policy may allow: longer inputs only cost hashing time.
+pub const MAX_PASSWORD_LENGTH: usize = 4096;
+
+fn positive_secs(key: &str, value: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
+    match value {
+        Some(0) => Err(ConfigError::Invalid(format!(
+            "{key} is 0; a link that never works is no use (use a number of seconds, such as \
+             {default})"
+        ))),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+        None => Ok(Duration::from_secs(default)),
     }
 }
 
@@ -534,6 +602,39 @@ mod tests {
     }
 
     const STRONG: &str = "Vb3kq8Zr1xWm9Lp2Tn7Yc4Hs6Gd0Jf5Qa8Ue3Ri1Oo";
+
+    #[test]
+    fn token_lifetimes_and_password_lengths() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.verify_token_lifetime, Duration::from_secs(86_400));
+        assert_eq!(s.reset_token_lifetime, Duration::from_secs(3_600));
+        assert_eq!((s.password_min_length, s.password_max_length), (8, 128));
+        let s = load(
+            "[default]\nverify_token_lifetime_secs = 7200\nreset_token_lifetime_secs = 900\n\
+             password_min_length = 12\npassword_max_length = 64\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.verify_token_lifetime, Duration::from_secs(7_200));
+        assert_eq!(s.reset_token_lifetime, Duration::from_secs(900));
+        assert_eq!((s.password_min_length, s.password_max_length), (12, 64));
+        let err = load("[default]\nreset_token_lifetime_secs = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reset_token_lifetime_secs is 0"), "{err}");
+        for bad in [
+            "password_min_length = 0",
+            "password_min_length = 20\npassword_max_length = 10",
+            "password_max_length = 100000",
+        ] {
+            let err = load(&format!("[default]\n{bad}\n"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("password_min_length is"), "{bad}: {err}");
+        }
+        let err = load("[default]\nreset_token_lifetime_secs = -5\n", &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+    }
 
     #[test]
     fn profiles_and_environment_overrides() {

@@ -8,6 +8,10 @@
 //! | `smtp://user:password@smtp.example.com?tls=required` | STARTTLS, required (port 587) |
 //! | `smtp://127.0.0.1:2525` | plain SMTP, for a local relay or a test server |
 //!
+//! The server's certificate is checked against the public certificate authorities, or, when
+//! `smtp_ca_file` (or `TORN_SMTP_CA_FILE`) names a PEM file, against the authorities in it only
+//! (a relay inside a company, with its own CA).
+//!
 //! Without it, in dev and test, every message is written to `mail/<time>-<subject>.eml` in the
 //! app's folder, with its text part beside it in a `.txt` file, and the text is printed to the
 //! log, so a new user can click the link in a
@@ -73,6 +77,14 @@ pub enum MailError {
         /// Why.
         reason: String,
     },
+    /// The `smtp_ca_file` could not be used.
+    #[error("the SMTP CA file {path} cannot be used: {reason}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The mail folder could not be written.
     #[error("cannot write the message to {path}: {source}")]
     Folder {
@@ -121,22 +133,92 @@ impl Mailer {
     /// The mailer the settings describe: SMTP when `smtp_url` is set; otherwise the `mail/`
     /// folder in dev and test, and [`MailError::NotConfigured`] in prod.
     pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
-        match &settings.smtp_url {
-            Some(url) => Self::smtp(url, &settings.mail_from),
-            None if settings.env == Env::Prod => Err(MailError::NotConfigured(settings.env)),
-            None => Self::folder(settings.root.join("mail"), &settings.mail_from),
+        match (&settings.smtp_url, &settings.smtp_ca_file) {
+            (Some(url), Some(file)) => {
+                let pem = std::fs::read(file).map_err(|e| MailError::CaFile {
+                    path: file.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Self::smtp_trusting(url, &settings.mail_from, &pem).map_err(|e| match e {
+                    MailError::CaFile { reason, .. } => MailError::CaFile {
+                        path: file.display().to_string(),
+                        reason,
+                    },
+                    other => other,
+                })
+            }
+            (Some(url), None) => Self::smtp(url, &settings.mail_from),
+            (None, _) if settings.env == Env::Prod => Err(MailError::NotConfigured(settings.env)),
+            (None, _) => Self::folder(settings.root.join("mail"), &settings.mail_from),
         }
     }
 
     /// Send through an SMTP server (see the module docs for the URL forms).
     pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| MailError::BadUrl {
+        let builder =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| MailError::BadUrl {
                 url: redact(url),
                 reason: e.to_string(),
-            })?
-            .timeout(Some(Duration::from_secs(15)))
-            .build();
+            })?;
+        Self::smtp_from_builder(builder, url, from)
+    }
+
+    /// Send through an SMTP server over TLS, trusting only the certificate authorities in
+    /// `ca_pem` (PEM text) for its certificate. The URL must ask for TLS (`smtps://` or
+    /// `?tls=required`/`?tls=opportunistic`).
+    pub fn smtp_trusting(url: &str, from: &str, ca_pem: &[u8]) -> Result<Self, MailError> {
+        use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+        let bad_url = |reason: String| MailError::BadUrl {
+            url: redact(url),
+            reason,
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| bad_url(e.to_string()))?;
+        let parsed = url::Url::parse(url).map_err(|e| bad_url(e.to_string()))?;
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| bad_url("it names no host".into()))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let ca_error = |reason: String| MailError::CaFile {
+            path: "(given)".into(),
+            reason,
+        };
+        if !String::from_utf8_lossy(ca_pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(ca_error("it holds no PEM certificate".into()));
+        }
+        let params = TlsParameters::builder(host)
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(
+                Certificate::from_pem(ca_pem).map_err(|e| ca_error(e.to_string()))?,
+            )
+            .build_rustls()
+            .map_err(|e| ca_error(e.to_string()))?;
+        let tls_query = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let tls = match (parsed.scheme(), tls_query.as_deref()) {
+            ("smtps", _) => Tls::Wrapper(params),
+            (_, Some("required")) => Tls::Required(params),
+            (_, Some("opportunistic")) => Tls::Opportunistic(params),
+            _ => {
+                return Err(bad_url(
+                    "a CA file is set but the URL uses no TLS: use smtps:// or add ?tls=required"
+                        .into(),
+                ));
+            }
+        };
+        Self::smtp_from_builder(builder.tls(tls), url, from)
+    }
+
+    fn smtp_from_builder(
+        builder: lettre::transport::smtp::AsyncSmtpTransportBuilder,
+        url: &str,
+        from: &str,
+    ) -> Result<Self, MailError> {
+        let transport = builder.timeout(Some(Duration::from_secs(15))).build();
         Ok(Self {
             transport: Arc::new(Transport::Smtp {
                 transport,

@@ -161,6 +161,11 @@ impl PageContext {
         self.shared.settings.is_dev()
     }
 
+    /// The app's settings, e.g. `ctx.settings().password_min_length` for a form's `minlength`.
+    pub fn settings(&self) -> &crate::config::Settings {
+        &self.shared.settings
+    }
+
     /// The app's public address (`base_url`), for absolute links such as those in mail.
     pub fn base_url(&self) -> &str {
         &self.shared.settings.base_url

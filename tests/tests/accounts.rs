@@ -447,6 +447,7 @@ on_both!(
     log_in_is_throttled_per_account,
     reset_tokens_are_single_use_and_purpose_bound,
     expired_and_stale_tokens_are_refused,
+    configured_token_lifetimes_and_password_lengths_apply,
     password_reset_ends_every_session,
     password_change_asks_again_and_ends_other_sessions,
     log_out_everywhere_keeps_only_this_session,
@@ -705,6 +706,53 @@ async fn expired_and_stale_tokens_are_refused(t: &Target) {
     assert_eq!(r.status, 400, "stale address");
     // A garbage token.
     assert_eq!(b.get("/verify?token=nonsense").await.status, 400);
+}
+
+async fn configured_token_lifetimes_and_password_lengths_apply(t: &Target) {
+    let f = app(t, |s| {
+        s.reset_token_lifetime = Duration::from_secs(1);
+        s.verify_token_lifetime = Duration::from_secs(1);
+        s.password_min_length = 12;
+        s.password_max_length = 20;
+    })
+    .await;
+    assert_eq!(
+        f.accounts.token_lifetime(TokenPurpose::Reset),
+        Duration::from_secs(1)
+    );
+    let b = Browser::new(&f.server).await;
+    for (password, reason) in [
+        ("eleven char", "at least 12"),
+        ("twenty-one characters", "at most 20"),
+    ] {
+        let r = b
+            .post(
+                "/signup",
+                &[("email", "ivan@example.com"), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.text.contains(reason)),
+            (400, true),
+            "{}",
+            r.text
+        );
+    }
+    let verify = b.sign_up("ivan@example.com", "twelve chars").await;
+    let reset = b
+        .post("/forgot", &[("email", "ivan@example.com")])
+        .await
+        .text;
+    // Both links were issued for one second; the clock is read in whole seconds.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(b.get(&format!("/verify?token={verify}")).await.status, 400);
+    let r = b
+        .post(
+            "/reset",
+            &[("token", &reset), ("password", "another secret")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
 }
 
 async fn password_reset_ends_every_session(t: &Target) {

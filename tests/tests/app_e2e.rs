@@ -69,6 +69,13 @@ fn link(smtp: &common::SmtpServer, count: usize, to: &str, route: &str) -> Strin
         .map(|m| unquote_printable(m))
         .find(|m| m.contains(&format!("To: {to}")) && m.contains(&needle))
         .unwrap_or_else(|| panic!("no mail to {to} with a {route} link"));
+    // The mail says how long the link works: the defaults are a day and an hour.
+    let lifetime = if route.ends_with("verify") {
+        "The link works once, for 24 hours."
+    } else {
+        "The link works once, for 1 hour."
+    };
+    assert!(message.contains(lifetime), "{message}");
     let at = message.find(&needle).expect("found above");
     message[at..].split_whitespace().next().unwrap().to_string()
 }
@@ -315,6 +322,66 @@ async fn run_flows(database_url: &str) {
     );
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(smtp.received().len(), 3);
+
+    // Changing the email address asks for the password, and mails a link to the new address.
+    let r = b
+        .submit(
+            "/account",
+            "/account/email",
+            &[("email", "ada@new.example"), ("current_password", "wrong")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text.contains("Your current password is not right."),
+        "{}",
+        r.text
+    );
+    let r = b
+        .submit(
+            "/account",
+            "/account/email",
+            &[
+                ("email", "not an address"),
+                ("current_password", "the third password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = b
+        .submit(
+            "/account",
+            "/account/email",
+            &[
+                ("email", "Ada@New.Example"),
+                ("current_password", "the third password"),
+            ],
+        )
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+    let page = b.get("/account").await.text;
+    assert!(page.contains("Your email address is changed."), "{page}");
+    assert!(page.contains("ada@new.example"), "{page}");
+    let verify = link(&smtp, 4, "ada@new.example", "/auth/verify");
+    assert_eq!(b.get(&verify).await.status, 303);
+    assert!(
+        b.get("/")
+            .await
+            .text
+            .contains("Your email address is confirmed.")
+    );
+    // The new address logs in.
+    let r = Browser::new(&base)
+        .submit(
+            "/auth/login",
+            "/auth/login",
+            &[
+                ("email", "ada@new.example"),
+                ("password", "the third password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -173,3 +173,107 @@ async fn handlers_reach_the_mailer_and_never_wait_for_it() {
     let server = torn::test::TestServer::start(bare).await;
     assert_eq!(server.get("/notify").await.status, 500);
 }
+
+/// STARTTLS and smtps with AUTH, against a server whose certificate a private CA signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_over_starttls_and_smtps_with_auth() {
+    if !common::aiosmtpd_available() {
+        return;
+    }
+    let certs = common::TestCertificates::make();
+    let ca = std::fs::read(certs.ca()).unwrap();
+    for (tls, scheme, query) in [
+        (common::SmtpTls::StartTls, "smtp", "?tls=required"),
+        (common::SmtpTls::Wrapper, "smtps", ""),
+    ] {
+        let server = common::SmtpServer::start_secure(tls, &certs, "mailer", "s3cret pass");
+        let url = |user: &str, password: &str| {
+            format!(
+                "{scheme}://{user}:{password}@127.0.0.1:{}{query}",
+                server.port
+            )
+        };
+        let mailer =
+            Mailer::smtp_trusting(&url("mailer", "s3cret%20pass"), "app@example.com", &ca).unwrap();
+        mailer.send(&welcome()).await.unwrap();
+        let got = server.wait_for(1);
+        assert!(got[0].contains("auth/verify?token=abc"), "{tls:?}");
+
+        // A wrong password is refused by the server, and the error does not show it.
+        let mailer =
+            Mailer::smtp_trusting(&url("mailer", "wrong-guess"), "app@example.com", &ca).unwrap();
+        let err = mailer.send(&welcome()).await.unwrap_err().to_string();
+        assert!(
+            err.contains("sending to ada@example.com") && !err.contains("wrong-guess"),
+            "{tls:?}: {err}"
+        );
+
+        // Without the private CA, the certificate is not trusted and nothing is sent.
+        let mailer = Mailer::smtp(&url("mailer", "s3cret%20pass"), "app@example.com").unwrap();
+        let err = mailer.send(&welcome()).await.unwrap_err().to_string();
+        assert!(err.contains("sending to ada@example.com"), "{tls:?}: {err}");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(server.received().len(), 1, "{tls:?}");
+    }
+}
+
+/// A server that requires STARTTLS gets no password and no message over plain SMTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_travel_without_tls() {
+    if !common::aiosmtpd_available() {
+        return;
+    }
+    let certs = common::TestCertificates::make();
+    let server =
+        common::SmtpServer::start_secure(common::SmtpTls::StartTls, &certs, "mailer", "secret");
+    let mailer = Mailer::smtp(
+        &format!("smtp://mailer:secret@127.0.0.1:{}", server.port),
+        "app@example.com",
+    )
+    .unwrap();
+    let err = mailer.send(&welcome()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("sending to ada@example.com") && !err.contains("secret"),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.received().is_empty());
+}
+
+/// `smtp_ca_file` mistakes stop the mailer from being built, with the file named.
+#[tokio::test]
+async fn smtp_ca_file_mistakes_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = torn::Settings::for_test(dir.path());
+    settings.smtp_url = Some("smtp://u:p@127.0.0.1:2525?tls=required".into());
+    settings.smtp_ca_file = Some(dir.path().join("missing.pem"));
+    let err = Mailer::from_settings(&settings).unwrap_err().to_string();
+    assert!(
+        err.contains("SMTP CA file") && err.contains("missing.pem"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("notes.pem"), "not a certificate").unwrap();
+    settings.smtp_ca_file = Some(dir.path().join("notes.pem"));
+    let err = Mailer::from_settings(&settings).unwrap_err().to_string();
+    assert!(
+        err.contains("notes.pem") && err.contains("no PEM certificate"),
+        "{err}"
+    );
+    let certs = common::TestCertificates::make();
+    settings.smtp_ca_file = Some(certs.ca());
+    Mailer::from_settings(&settings).expect("a CA file and a TLS URL");
+    settings.smtp_url = Some("smtp://u:secret@127.0.0.1:2525".into());
+    let err = Mailer::from_settings(&settings).unwrap_err().to_string();
+    assert!(
+        err.contains("uses no TLS") && !err.contains("secret"),
+        "{err}"
+    );
+    // TORN_SMTP_CA_FILE is read relative to the app's folder.
+    let loaded = torn::Settings::load_from(dir.path(), |k| match k {
+        "TORN_ENV" => Some("test".into()),
+        "TORN_SMTP_CA_FILE" => Some("certs/ca.pem".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(loaded.smtp_ca_file, Some(dir.path().join("certs/ca.pem")));
+}

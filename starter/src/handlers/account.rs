@@ -6,6 +6,7 @@ use axum::Form;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use torn::auth::TokenPurpose;
 use torn::mail::Mailer;
 use torn::{Accounts, AuthError, CurrentUser, Flash, Page, PageContext, Session, User};
 
@@ -80,8 +81,12 @@ impl AccountEmail {
             .await
         {
             Ok((changed, token)) => {
-                let link = format!("{}{}?token={token}", ctx.base_url(), ctx.url("verify")?);
-                mailer.send_later(mail::verify(&changed.email, &link)?);
+                let link = super::auth::link(&ctx, "verify", &token)?;
+                mailer.send_later(mail::verify(
+                    &changed.email,
+                    &link,
+                    accounts.token_lifetime(TokenPurpose::Verify),
+                )?);
                 flash.success("Your email address is changed. Confirm it with the link we sent.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }

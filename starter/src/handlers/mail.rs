@@ -1,6 +1,9 @@
 //! The app's emails: text and HTML from askama templates in `templates/mail/`.
 
+use std::time::Duration;
+
 use askama::Template;
+use torn::auth::for_humans;
 use torn::mail::Email;
 
 /// `mail/verify.txt` and `mail/verify.html`: confirm the address after sign-up or a change.
@@ -8,12 +11,14 @@ use torn::mail::Email;
 #[template(path = "mail/verify.txt")]
 struct VerifyText<'a> {
     link: &'a str,
+    valid_for: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "mail/verify.html")]
 struct VerifyHtml<'a> {
     link: &'a str,
+    valid_for: &'a str,
 }
 
 /// `mail/reset.txt` and `mail/reset.html`: choose a new password.
@@ -21,12 +26,14 @@ struct VerifyHtml<'a> {
 #[template(path = "mail/reset.txt")]
 struct ResetText<'a> {
     link: &'a str,
+    valid_for: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "mail/reset.html")]
 struct ResetHtml<'a> {
     link: &'a str,
+    valid_for: &'a str,
 }
 
 /// `mail/already_registered.txt`: someone signed up with an address that has an account.
@@ -37,23 +44,25 @@ struct AlreadyRegistered<'a> {
     forgot: &'a str,
 }
 
-/// The mail with the link that confirms an address.
-pub fn verify(to: &str, link: &str) -> askama::Result<Email> {
+/// The mail with the link that confirms an address; the link works for `lifetime`.
+pub fn verify(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
+    let valid_for = &for_humans(lifetime);
     Ok(Email {
         to: to.to_string(),
         subject: "Confirm your email address".to_string(),
-        text: VerifyText { link }.render()?,
-        html: Some(VerifyHtml { link }.render()?),
+        text: VerifyText { link, valid_for }.render()?,
+        html: Some(VerifyHtml { link, valid_for }.render()?),
     })
 }
 
-/// The mail with the link that resets a password.
-pub fn reset(to: &str, link: &str) -> askama::Result<Email> {
+/// The mail with the link that resets a password; the link works for `lifetime`.
+pub fn reset(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
+    let valid_for = &for_humans(lifetime);
     Ok(Email {
         to: to.to_string(),
         subject: "Reset your password".to_string(),
-        text: ResetText { link }.render()?,
-        html: Some(ResetHtml { link }.render()?),
+        text: ResetText { link, valid_for }.render()?,
+        html: Some(ResetHtml { link, valid_for }.render()?),
     })
 }
 

@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::{SignUp as Outcome, safe_next};
+use torn::auth::{SignUp as Outcome, TokenPurpose, safe_next};
 use torn::mail::Mailer;
 use torn::{Accounts, AuthError, Flash, Page, PageContext, Session, Urls};
 
@@ -103,7 +103,7 @@ pub struct ResetForm {
 }
 
 /// The absolute URL of a named route, with a token.
-fn link(ctx: &PageContext, route: &str, token: &str) -> torn::Result<String> {
+pub(crate) fn link(ctx: &PageContext, route: &str, token: &str) -> torn::Result<String> {
     Ok(format!(
         "{}{}?token={token}",
         ctx.base_url(),
@@ -135,7 +135,11 @@ impl SignUp {
         match accounts.sign_up(&form.email, &form.password).await {
             Ok(Outcome::Created { user, verify_token }) => {
                 let link = link(&ctx, "verify", &verify_token)?;
-                mailer.send_later(mail::verify(&user.email, &link)?);
+                mailer.send_later(mail::verify(
+                    &user.email,
+                    &link,
+                    accounts.token_lifetime(TokenPurpose::Verify),
+                )?);
             }
             Ok(Outcome::AlreadyRegistered { user }) => {
                 let login = format!("{}{}", ctx.base_url(), ctx.url("login")?);
@@ -317,7 +321,11 @@ impl Forgot {
         }
         if let Some((user, token)) = accounts.request_reset(&form.email).await? {
             let link = link(&ctx, "reset", &token)?;
-            mailer.send_later(mail::reset(&user.email, &link)?);
+            mailer.send_later(mail::reset(
+                &user.email,
+                &link,
+                accounts.token_lifetime(TokenPurpose::Reset),
+            )?);
         }
         Ok(Redirect::to(&ctx.url("check_email")?).into_response())
     }
