@@ -60,6 +60,7 @@ pub(crate) struct Shared {
     pub(crate) statics: StaticFiles,
     pub(crate) error_renderer: ErrorRenderer,
     pub(crate) xsrf_exempt: Vec<String>,
+    pub(crate) social_buttons: Vec<crate::oauth::SocialButton>,
 }
 
 impl fmt::Debug for Shared {
@@ -103,6 +104,7 @@ pub struct App<S = ()> {
     error_renderer: ErrorRenderer,
     accounts: Option<crate::auth::Accounts>,
     mailer: Option<crate::mail::Mailer>,
+    social: Option<crate::oauth::SocialLogin>,
     state: S,
 }
 
@@ -133,6 +135,7 @@ where
             error_renderer: Arc::new(error::default_error_page),
             accounts: None,
             mailer: None,
+            social: None,
             state,
         }
     }
@@ -243,6 +246,37 @@ where
         self
     }
 
+    /// Offer social log-in: mounts `/auth/{provider}/login`, `/callback`, `/link` and `/unlink`
+    /// (named `oauth_login`, `oauth_callback`, `oauth_link`, `oauth_unlink`), and gives pages
+    /// their "Sign in with …" buttons (`PageContext::social_buttons`). Needs
+    /// [`App::accounts`].
+    pub fn social_login(mut self, social: crate::oauth::SocialLogin) -> Self {
+        use crate::oauth;
+        self = self
+            .named(
+                "oauth_login",
+                "/auth/{provider}/login",
+                axum::routing::get(oauth::login),
+            )
+            .named(
+                "oauth_callback",
+                "/auth/{provider}/callback",
+                axum::routing::get(oauth::callback),
+            )
+            .named(
+                "oauth_link",
+                "/auth/{provider}/link",
+                axum::routing::post(oauth::link),
+            )
+            .named(
+                "oauth_unlink",
+                "/auth/{provider}/unlink",
+                axum::routing::post(oauth::unlink),
+            );
+        self.social = Some(social);
+        self
+    }
+
     /// Make a mailer available to handlers (the `Mailer` extractor).
     pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
         self.mailer = Some(mailer);
@@ -264,6 +298,11 @@ where
             statics: StaticFiles::new(settings.static_dir.clone()),
             error_renderer: self.error_renderer,
             xsrf_exempt: self.xsrf_exempt,
+            social_buttons: self
+                .social
+                .as_ref()
+                .map(|s| s.buttons())
+                .unwrap_or_default(),
         });
         let limit = settings.body_limit;
         let router = self
@@ -276,6 +315,10 @@ where
             Some(accounts) => router
                 .layer(crate::session::layer(accounts.store().clone(), &settings))
                 .layer(axum::Extension(accounts)),
+            None => router,
+        };
+        let router = match self.social {
+            Some(social) => router.layer(axum::Extension(social)),
             None => router,
         };
         let router = match self.mailer {

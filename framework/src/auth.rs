@@ -359,6 +359,56 @@ impl Accounts {
         Ok(SignUp::Created { user, verify_token })
     }
 
+    /// Make an account that logs in through a provider only (no password), for an address the
+    /// provider gave; `verified` when the provider vouches for it.
+    pub async fn create_without_password(
+        &self,
+        email: &str,
+        verified: bool,
+    ) -> Result<User, AuthError> {
+        let email = normalize_email(email)?;
+        let t = now();
+        let inserted = with_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO users (id, email, email_verified_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING",
+            )
+            .bind(random_id())
+            .bind(&email)
+            .bind(verified.then_some(t))
+            .bind(t)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if inserted == 0 {
+            return Err(AuthError::EmailUnavailable);
+        }
+        self.user_by_email(&email)
+            .await?
+            .ok_or_else(|| Error::internal("the account just written cannot be read").into())
+    }
+
+    /// An account whose address was never confirmed is being joined by someone a provider
+    /// vouches for: remove its password and end its sessions (whoever chose them never proved
+    /// they own the address), and mark the address confirmed.
+    pub async fn take_over_unverified(&self, user: &User) -> Result<(), AuthError> {
+        let t = now();
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE users SET password_hash = NULL, email_verified_at = $2, updated_at = $2 \
+                 WHERE id = $1",
+            )
+            .bind(user.id)
+            .bind(t)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        self.log_out_everywhere(user.id, None).await?;
+        Ok(())
+    }
+
     /// Check an email and password, with throttling per account and per client address.
     pub async fn authenticate(
         &self,

@@ -143,6 +143,8 @@ struct Profile {
     smtp_ca_file: Option<PathBuf>,
     mail_from: Option<String>,
     base_url: Option<String>,
+    oauth: Option<BTreeMap<String, crate::oauth::providers::Entry>>,
+    oauth_timeout_secs: Option<u64>,
 }
 
 impl Profile {
@@ -180,6 +182,8 @@ impl Profile {
             smtp_ca_file: top.smtp_ca_file.or(self.smtp_ca_file),
             mail_from: top.mail_from.or(self.mail_from),
             base_url: top.base_url.or(self.base_url),
+            oauth: crate::oauth::providers::overlay(self.oauth, top.oauth),
+            oauth_timeout_secs: top.oauth_timeout_secs.or(self.oauth_timeout_secs),
         }
     }
 }
@@ -254,6 +258,10 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     /// The sender of the app's mail (default `torn <noreply@localhost>`).
     pub mail_from: String,
+    /// The social-login providers offered (`[oauth.<name>]`, `TORN_OAUTH_<NAME>_CLIENT_ID`, …).
+    pub oauth: Vec<crate::oauth::ProviderConfig>,
+    /// How long a request to a social-login provider may take (default 10 s).
+    pub oauth_timeout: Duration,
     /// The app's public address, for absolute links in mail (`https://app.example.com`;
     /// default `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing `/`.
     pub base_url: String,
@@ -375,6 +383,8 @@ impl Settings {
                  {password_max_length}; they need 1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
             )));
         }
+        let oauth = crate::oauth::providers::resolve(p.oauth.take(), &env)?;
+        let oauth_timeout = positive_secs("oauth_timeout_secs", p.oauth_timeout_secs, 10)?;
         let prod = profile == Env::Prod;
         let host = p.host.unwrap_or_else(|| "127.0.0.1".into());
         let port = p.port.unwrap_or(8888);
@@ -423,6 +433,8 @@ impl Settings {
                 .mail_from
                 .unwrap_or_else(|| "torn <noreply@localhost>".to_string()),
             base_url,
+            oauth,
+            oauth_timeout,
         })
     }
 
@@ -451,8 +463,7 @@ pub const MAX_PASSWORD_LENGTH: usize = 4096;
 fn positive_secs(key: &str, value: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
     match value {
         Some(0) => Err(ConfigError::Invalid(format!(
-            "{key} is 0; a link that never works is no use (use a number of seconds, such as \
-             {default})"
+            "{key} is 0; it must be a positive number of seconds, such as {default}"
         ))),
         Some(secs) => Ok(Duration::from_secs(secs)),
         None => Ok(Duration::from_secs(default)),
@@ -621,7 +632,7 @@ mod tests {
         let err = load("[default]\nreset_token_lifetime_secs = 0\n", &[])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("reset_token_lifetime_secs is 0"), "{err}");
+        assert!(err.contains("reset_token_lifetime_secs is 0; it must be"), "{err}");
         for bad in [
             "password_min_length = 0",
             "password_min_length = 20\npassword_max_length = 10",

@@ -161,6 +161,12 @@ impl PageContext {
         self.shared.settings.is_dev()
     }
 
+    /// A "Sign in with …" button per social-login provider the app offers (none without
+    /// [`App::social_login`](crate::App::social_login)).
+    pub fn social_buttons(&self) -> &[crate::oauth::SocialButton] {
+        &self.shared.social_buttons
+    }
+
     /// The app's settings, e.g. `ctx.settings().password_min_length` for a form's `minlength`.
     pub fn settings(&self) -> &crate::config::Settings {
         &self.shared.settings
