@@ -632,7 +632,10 @@ mod tests {
         let err = load("[default]\nreset_token_lifetime_secs = 0\n", &[])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("reset_token_lifetime_secs is 0; it must be"), "{err}");
+        assert!(
+            err.contains("reset_token_lifetime_secs is 0; it must be"),
+            "{err}"
+        );
         for bad in [
             "password_min_length = 0",
             "password_min_length = 20\npassword_max_length = 10",

@@ -88,11 +88,24 @@ impl TestServer {
         Self::start_router(app.into_router()).await
     }
 
+    /// Serve `app` on a listener bound beforehand, for apps that must know their own address
+    /// (`base_url`) when they are built, such as those with social log-in.
+    pub async fn start_on<S>(listener: tokio::net::TcpListener, app: App<S>) -> Self
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        Self::serve(listener, app.into_router())
+    }
+
     /// Serve a finished router on `127.0.0.1:0`.
     pub async fn start_router(router: axum::Router) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
+        Self::serve(listener, router)
+    }
+
+    fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Self {
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(crate::app::serve_router(

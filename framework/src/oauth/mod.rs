@@ -33,14 +33,13 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
-    CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthType, AuthUrl, AuthenticationFlow, AuthorizationCode,
-    ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    AdditionalProviderMetadata, AuthType, AuthUrl, AuthenticationFlow, AuthorizationCode, ClientId,
+    ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
     PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
@@ -214,6 +213,7 @@ struct Inner {
     providers: Vec<Provider>,
     http: reqwest::Client,
     base_url: String,
+    flow_lifetime: i64,
 }
 
 /// A linked provider account, as shown on an account page.
@@ -291,8 +291,20 @@ impl SocialLogin {
                     .collect(),
                 http,
                 base_url: settings.base_url.clone(),
+                flow_lifetime: FLOW_LIFETIME_SECS,
             }),
         })
+    }
+
+    /// Give people this long (instead of ten minutes) to come back from the provider.
+    ///
+    /// # Panics
+    /// If the service was already cloned.
+    pub fn with_flow_lifetime(mut self, lifetime: Duration) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("set the flow lifetime before sharing the service")
+            .flow_lifetime = lifetime.as_secs() as i64;
+        self
     }
 
     /// The buttons to show, one per configured provider, in name order.
@@ -399,12 +411,11 @@ impl SocialLogin {
                 token_url,
                 ..
             } => {
-                let client = oauth2::basic::BasicClient::new(ClientId::new(
-                    config.client_id.clone(),
-                ))
-                .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
-                .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
-                .set_redirect_uri(self.redirect_uri(config)?);
+                let client =
+                    oauth2::basic::BasicClient::new(ClientId::new(config.client_id.clone()))
+                        .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
+                        .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
+                        .set_redirect_uri(self.redirect_uri(config)?);
                 let (url, state) = client
                     .authorize_url(CsrfToken::new_random)
                     .add_scopes(scopes)
@@ -418,9 +429,7 @@ impl SocialLogin {
             state: state.secret().clone(),
             verifier: verifier.secret().clone(),
             nonce,
-            next: next
-                .and_then(crate::auth::safe_next)
-                .map(str::to_string),
+            next: next.and_then(crate::auth::safe_next).map(str::to_string),
             link_user,
             started_at: now(),
         };
@@ -464,7 +473,7 @@ impl SocialLogin {
         if !bool::from(state.as_bytes().ct_eq(flow.state.as_bytes())) {
             return Err(OAuthError::StateMismatch);
         }
-        if now() - flow.started_at > FLOW_LIFETIME_SECS {
+        if now() - flow.started_at > self.inner.flow_lifetime {
             return Err(OAuthError::Expired);
         }
         let code = param("code")
@@ -511,13 +520,12 @@ impl SocialLogin {
                 {
                     return Err(OAuthError::IssuerMismatch(config.label.clone()));
                 }
-                let client = oauth2::basic::BasicClient::new(ClientId::new(
-                    config.client_id.clone(),
-                ))
-                .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
-                .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
-                .set_redirect_uri(self.redirect_uri(config)?)
-                .set_auth_type(auth_type(config.client_auth));
+                let client =
+                    oauth2::basic::BasicClient::new(ClientId::new(config.client_id.clone()))
+                        .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
+                        .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
+                        .set_redirect_uri(self.redirect_uri(config)?)
+                        .set_auth_type(auth_type(config.client_auth));
                 let client = match &config.client_secret {
                     Some(secret) => client.set_client_secret(ClientSecret::new(secret.clone())),
                     None => client,
@@ -654,7 +662,9 @@ impl SocialLogin {
             ProfileSource::Facebook => {
                 profile::from_facebook(&get(profile_url.clone()).await?).map_err(malformed)
             }
-            ProfileSource::X => profile::from_x(&get(profile_url.clone()).await?).map_err(malformed),
+            ProfileSource::X => {
+                profile::from_x(&get(profile_url.clone()).await?).map_err(malformed)
+            }
             ProfileSource::UserInfo | ProfileSource::IdToken => {
                 profile::from_userinfo(&get(profile_url.clone()).await?).map_err(malformed)
             }
@@ -880,9 +890,7 @@ pub(crate) async fn callback(
     let (_, finished) = social.finish(&session, &provider, &query).await?;
     let label = social.provider(&provider)?.config.label.clone();
     Ok(match finished {
-        Finished::LoggedIn { next } => {
-            Redirect::to(next.as_deref().unwrap_or("/")).into_response()
-        }
+        Finished::LoggedIn { next } => Redirect::to(next.as_deref().unwrap_or("/")).into_response(),
         Finished::Linked => {
             flash.success(format!("{label} is linked to your account."));
             Redirect::to(&account_path(&urls)).into_response()

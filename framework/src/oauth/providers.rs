@@ -274,7 +274,11 @@ fn provider(name: &str, client_id: String, e: Entry) -> Result<ProviderConfig, C
                 Endpoints::Discovery { .. } => ProfileSource::IdToken,
                 Endpoints::Fixed { .. } => ProfileSource::UserInfo,
             };
-            let label = if name == "oidc" { "OpenID Connect" } else { name };
+            let label = if name == "oidc" {
+                "OpenID Connect"
+            } else {
+                name
+            };
             (
                 label,
                 endpoints,
@@ -312,8 +316,7 @@ fn provider(name: &str, client_id: String, e: Entry) -> Result<ProviderConfig, C
 
 fn origin(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
-    matches!(parsed.scheme(), "http" | "https")
-        .then(|| parsed.origin().ascii_serialization())
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -327,7 +330,9 @@ mod tests {
             Some(toml::from_str(toml_entries).unwrap())
         };
         resolve(entries, &|k: &str| {
-            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
         })
     }
 
@@ -343,14 +348,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.len(), 1);
-        assert_eq!((p[0].name.as_str(), p[0].label.as_str()), ("github", "GitHub"));
+        assert_eq!(
+            (p[0].name.as_str(), p[0].label.as_str()),
+            ("github", "GitHub")
+        );
         assert_eq!(p[0].profile, ProfileSource::GitHub);
         let err = load("", &[("TORN_OAUTH_GOOGLE_CLIENT_ID", "id")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("TORN_OAUTH_GOOGLE_CLIENT_SECRET"), "{err}");
         // X allows a public client (PKCE only).
-        assert_eq!(load("", &[("TORN_OAUTH_X_CLIENT_ID", "id")]).unwrap().len(), 1);
+        assert_eq!(
+            load("", &[("TORN_OAUTH_X_CLIENT_ID", "id")]).unwrap().len(),
+            1
+        );
     }
 
     #[test]
@@ -369,7 +380,9 @@ mod tests {
                 issuer: "http://127.0.0.1:9000".into()
             }
         );
-        let err = load("[corp]\nclient_id = \"x\"\n", &[]).unwrap_err().to_string();
+        let err = load("[corp]\nclient_id = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("needs either `issuer`"), "{err}");
         let p = load(
             "[corp]\nclient_id = \"x\"\nlabel = \"Corp\"\nauth_url = \"https://id.corp.example/a\"\n\
@@ -378,7 +391,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p[0].label, "Corp");
-        assert!(matches!(&p[0].endpoints, Endpoints::Fixed { issuer, .. } if issuer == "https://id.corp.example"));
+        assert!(
+            matches!(&p[0].endpoints, Endpoints::Fixed { issuer, .. } if issuer == "https://id.corp.example")
+        );
         let err = load("[\"Bad Name\"]\nclient_id = \"x\"\n", &[])
             .unwrap_err()
             .to_string();

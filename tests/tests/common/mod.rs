@@ -448,3 +448,96 @@ pub fn start_starter(env: &[(&str, String)]) -> (KillOnDrop, String) {
     let url = wait_for_serving(&mut child);
     (KillOnDrop(child), url)
 }
+
+/// Are the npm OpenID Connect servers installed (`npm ci --prefix tests/oauth`)? Says so when
+/// they are not (and fails under `TORN_REQUIRE_OAUTH`).
+pub fn oauth_servers_available() -> bool {
+    let ok = workspace_root()
+        .join("tests/oauth/node_modules/oauth2-mock-server")
+        .is_dir()
+        && std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TORN_REQUIRE_OAUTH").is_none(),
+            "TORN_REQUIRE_OAUTH is set but tests/oauth/node_modules or node is missing \
+             (npm ci --prefix tests/oauth)"
+        );
+        skipped(
+            "social login against OpenID Connect servers",
+            "node or tests/oauth/node_modules is missing (npm ci --prefix tests/oauth)",
+        );
+    }
+    ok
+}
+
+/// oauth2-mock-server on 127.0.0.1 (`tests/oauth/mock.mjs`), with its control port.
+pub struct OidcMock {
+    _child: KillOnDrop,
+    /// Its issuer URL.
+    pub issuer: String,
+    control: String,
+}
+
+impl OidcMock {
+    /// Start one on free ports.
+    pub fn start() -> Self {
+        let (port, control) = (free_port(), free_port());
+        let child = std::process::Command::new("node")
+            .arg(workspace_root().join("tests/oauth/mock.mjs"))
+            .args([port.to_string(), control.to_string()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start node tests/oauth/mock.mjs");
+        let child = KillOnDrop(child);
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", control)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "the OpenID Connect mock did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        OidcMock {
+            _child: child,
+            issuer: format!("http://127.0.0.1:{port}"),
+            control: format!("http://127.0.0.1:{control}"),
+        }
+    }
+
+    /// The claims of every later ID token and userinfo answer.
+    pub async fn profile(&self, claims: serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/profile", self.control))
+            .json(&claims)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// Make the next flow misbehave (see `tests/oauth/mock.mjs`).
+    pub async fn once(&self, what: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/once", self.control))
+            .json(&serde_json::json!({ "what": what }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// The query of the last authorization request.
+    pub async fn last_authorize(&self) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}/last-authorize", self.control))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,679 @@
+//! Social log-in over HTTP against a real OpenID Connect server on 127.0.0.1: npm
+//! `oauth2-mock-server` (`tests/oauth/mock.mjs`), which the tests tell to misbehave (wrong
+//! nonce, issuer, audience, expiry, unsigned tokens, errors, slowness).
+//!
+//! Needs node and `npm ci --prefix tests/oauth`; without them the cases are reported as skipped,
+//! unless `TORN_REQUIRE_OAUTH=1` (set by `.ci/run`), which makes them fail.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use torn::db::Db;
+use torn::oauth::{ClientAuth, Endpoints, ProfileSource, ProviderConfig};
+use torn::password::Hasher;
+use torn::test::{TestResponse, TestServer};
+use torn::{Accounts, App, CurrentUser, PageContext, Settings, SocialLogin};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn token(ctx: PageContext) -> String {
+    ctx.xsrf_token()
+}
+
+async fn me(CurrentUser(user): CurrentUser) -> String {
+    user.email
+}
+
+async fn account(CurrentUser(user): CurrentUser, ctx: PageContext) -> Response {
+    let flashes: Vec<String> = ctx.flashes().into_iter().map(|f| f.message).collect();
+    format!("{} {}", user.email, flashes.join(" | ")).into_response()
+}
+
+struct Fixture {
+    server: TestServer,
+    accounts: Accounts,
+    social: SocialLogin,
+    _dir: tempfile::TempDir,
+    pg: Option<common::PgDatabase>,
+}
+
+impl Fixture {
+    async fn cleanup(self) {
+        drop(self.server);
+        if let Some(pg) = self.pg {
+            pg.drop_database().await;
+        }
+    }
+
+    async fn user_count(&self) -> i64 {
+        torn::with_db!(self.accounts.db(), pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await
+        })
+        .unwrap()
+    }
+}
+
+fn oidc_provider(issuer: &str) -> ProviderConfig {
+    ProviderConfig {
+        name: "mock".into(),
+        label: "Mock ID".into(),
+        client_id: "torn-test".into(),
+        client_secret: Some("test-secret".into()),
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        endpoints: Endpoints::Discovery {
+            issuer: issuer.into(),
+        },
+        profile: ProfileSource::IdToken,
+        client_auth: ClientAuth::Basic,
+    }
+}
+
+fn plain_oauth2_provider(issuer: &str) -> ProviderConfig {
+    ProviderConfig {
+        name: "plain".into(),
+        label: "Plain OAuth".into(),
+        client_id: "torn-test".into(),
+        client_secret: Some("test-secret".into()),
+        scopes: vec!["email".into()],
+        endpoints: Endpoints::Fixed {
+            auth_url: format!("{issuer}/authorize"),
+            token_url: format!("{issuer}/token"),
+            profile_url: format!("{issuer}/userinfo"),
+            issuer: issuer.into(),
+        },
+        profile: ProfileSource::UserInfo,
+        client_auth: ClientAuth::Body,
+    }
+}
+
+async fn app(
+    postgres: bool,
+    providers: Vec<ProviderConfig>,
+    tune: impl FnOnce(SocialLogin, &mut Settings) -> SocialLogin,
+) -> Option<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let (db_url, pg) = if postgres {
+        let pg = common::PgDatabase::create("torn_oauth").await?;
+        (pg.url.clone(), Some(pg))
+    } else {
+        (
+            format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display()),
+            None,
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut settings = Settings::for_test(dir.path());
+    settings.base_url = format!("http://{}", listener.local_addr().unwrap());
+    settings.oauth_timeout = Duration::from_secs(1);
+    let db = Db::connect(&db_url).await.unwrap();
+    let migrations = common::workspace_root().join("templates/app/migrations");
+    db.migrate(&Db::migrator_from(&migrations).await.unwrap())
+        .await
+        .unwrap();
+    let settings_arc = Arc::new(settings.clone());
+    let accounts = Accounts::new(db, settings_arc)
+        .await
+        .unwrap()
+        .with_hasher(Hasher::new(argon2::Params::new(256, 1, 1, None).unwrap()));
+    let social = SocialLogin::with_providers(accounts.clone(), &settings, providers).unwrap();
+    let social = tune(social, &mut settings);
+    let app = App::new(settings)
+        .accounts(accounts.clone())
+        .social_login(social.clone())
+        .route("/token", get(token))
+        .route("/me", get(me))
+        .named("account", "/account", get(account));
+    Some(Fixture {
+        server: TestServer::start_on(listener, app).await,
+        accounts,
+        social,
+        _dir: dir,
+        pg,
+    })
+}
+
+/// A browser with its own cookie jar that does not follow redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    fn new(f: &Fixture) -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: f.server.url(""),
+        }
+    }
+
+    async fn get(&self, path_or_url: &str) -> TestResponse {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        };
+        read(self.client.get(url)).await
+    }
+
+    async fn post(&self, path: &str, with_xsrf: bool) -> TestResponse {
+        let mut form = Vec::new();
+        let xsrf;
+        if with_xsrf {
+            xsrf = self.get("/token").await.text;
+            form.push(("_xsrf", xsrf.as_str()));
+        }
+        read(self.client.post(format!("{}{path}", self.base)).form(&form)).await
+    }
+
+    /// Start at `start` and follow redirects through the provider back to the app; returns
+    /// the app's answer to the callback.
+    async fn through_provider(&self, start: TestResponse) -> TestResponse {
+        assert_eq!(start.status, 303, "{}", start.text);
+        let to_provider = start.header("location").unwrap().to_string();
+        let back = self.get(&to_provider).await;
+        assert_eq!(back.status, 302, "{}", back.text);
+        let callback = back.header("location").unwrap().to_string();
+        assert!(
+            callback.starts_with(&format!("{}/auth/", self.base)),
+            "{callback}"
+        );
+        self.get(&callback).await
+    }
+
+    /// The provider's redirect back to the app, without following it.
+    async fn callback_url(&self, login_path: &str) -> String {
+        let start = self.get(login_path).await;
+        assert_eq!(start.status, 303, "{}", start.text);
+        let back = self.get(start.header("location").unwrap()).await;
+        back.header("location").unwrap().to_string()
+    }
+}
+
+async fn read(request: reqwest::RequestBuilder) -> TestResponse {
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    TestResponse {
+        status,
+        headers,
+        text,
+    }
+}
+
+fn mock_or_skip() -> Option<common::OidcMock> {
+    common::oauth_servers_available().then(common::OidcMock::start)
+}
+
+// ---------------------------------------------------------------- cases
+
+async fn first_log_in_makes_an_account(postgres: bool) {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(postgres, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    mock.profile(
+        json!({"sub": "u-ada", "email": "Ada@Example.com", "email_verified": true,
+        "name": "Ada"}),
+    )
+    .await;
+    let b = Browser::new(&f);
+    let start = b.get("/auth/mock/login?next=/me%3Ftab%3D1").await;
+    assert_eq!(start.status, 303);
+    let to_provider = start.header("location").unwrap().to_string();
+    assert!(to_provider.starts_with(&format!("{}/authorize?", mock.issuer)));
+    let r = b.through_provider(start).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/me?tab=1")),
+        "{}",
+        r.text
+    );
+    // What the provider was asked: the code flow, PKCE S256, state, nonce, our callback.
+    let asked = mock.last_authorize().await;
+    assert_eq!(asked["response_type"], "code");
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert_eq!(asked["code_challenge"].as_str().unwrap().len(), 43);
+    assert!(asked["state"].as_str().unwrap().len() >= 16);
+    assert!(asked["nonce"].as_str().unwrap().len() >= 16);
+    assert_eq!(asked["client_id"], "torn-test");
+    assert_eq!(
+        asked["redirect_uri"],
+        format!("{}/auth/mock/callback", b.base)
+    );
+    assert!(asked["scope"].as_str().unwrap().contains("openid"));
+    assert_eq!(b.get("/me").await.text, "ada@example.com");
+    let user = f
+        .accounts
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.is_verified() && !user.has_password());
+    let linked = f.social.identities(&user).await.unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].provider, "mock");
+    // The next log-in finds the same account, even if the provider's address changed.
+    mock.profile(json!({"sub": "u-ada", "email": "ada@elsewhere.example",
+        "email_verified": true}))
+        .await;
+    let other = Browser::new(&f);
+    let r = other
+        .through_provider(other.get("/auth/mock/login").await)
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/")));
+    assert_eq!(other.get("/me").await.text, "ada@example.com");
+    assert_eq!(f.user_count().await, 1);
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_log_in_makes_an_account_on_sqlite() {
+    first_log_in_makes_an_account(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_log_in_makes_an_account_on_postgres() {
+    if std::env::var_os("TORN_TEST_POSTGRES_URL").is_none() {
+        common::skipped(
+            "oauth::first_log_in_makes_an_account_on_postgres",
+            "TORN_TEST_POSTGRES_URL is not set",
+        );
+        return;
+    }
+    first_log_in_makes_an_account(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_cycles_the_session_id() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    mock.profile(json!({"sub": "u-fix", "email": "fix@example.com", "email_verified": true}))
+        .await;
+    let b = Browser::new(&f);
+    let start = b.get("/auth/mock/login").await;
+    let before = start
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("torn_session="))
+        .expect("the flow is kept in a session");
+    let r = b.through_provider(start).await;
+    let after = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("torn_session="))
+        .expect("log-in sets a new session cookie");
+    let id = |c: &str| c.split(';').next().unwrap().to_string();
+    assert_ne!(id(&before), id(&after));
+    // The id the visitor had before logging in is dead: it carries no user.
+    let fixated = reqwest::Client::new()
+        .get(format!("{}/me", b.base))
+        .header("cookie", id(&before))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fixated.status().as_u16(), 401);
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_answers_create_nothing() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    mock.profile(json!({"sub": "u-bad", "email": "bad@example.com", "email_verified": true}))
+        .await;
+    let cases = [
+        (
+            "access_denied",
+            400,
+            "You cancelled signing in with Mock ID",
+        ),
+        ("wrong_iss", 400, "did not come from Mock ID"),
+        ("nonce", 400, "could not be verified"),
+        ("iss", 400, "could not be verified"),
+        ("aud", 400, "could not be verified"),
+        ("exp", 400, "could not be verified"),
+        ("alg_none", 400, "could not be verified"),
+        ("no_id_token", 400, "could not be verified"),
+        ("token_error", 502, "did not accept the sign-in"),
+        ("slow", 502, "could not be reached"),
+    ];
+    for (what, status, message) in cases {
+        mock.once(what).await;
+        let b = Browser::new(&f);
+        let r = b.through_provider(b.get("/auth/mock/login").await).await;
+        assert_eq!(r.status, status, "{what}: {}", r.text);
+        assert!(r.text.contains(message), "{what}: {}", r.text);
+        assert_eq!(f.user_count().await, 0, "{what}");
+        assert_eq!(b.get("/me").await.status, 303, "{what}: not logged in");
+    }
+    // The same provider still works afterwards.
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/mock/login").await).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(f.user_count().await, 1);
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_is_checked_and_a_callback_works_once() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    mock.profile(json!({"sub": "u-st", "email": "st@example.com", "email_verified": true}))
+        .await;
+    // A wrong state.
+    let b = Browser::new(&f);
+    let callback = b.callback_url("/auth/mock/login").await;
+    let (head, state) = callback.split_once("state=").unwrap();
+    let forged = format!("{head}state=x{state}");
+    let r = b.get(&forged).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("does not match"), "{}", r.text);
+    // Without state.
+    let b = Browser::new(&f);
+    let callback = b.callback_url("/auth/mock/login").await;
+    let without: String = callback
+        .split('&')
+        .filter(|p| !p.starts_with("state="))
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_eq!(b.get(&without).await.status, 400);
+    // A callback is good once: the replay is refused.
+    let b = Browser::new(&f);
+    let callback = b.callback_url("/auth/mock/login").await;
+    assert_eq!(b.get(&callback).await.status, 303);
+    let r = b.get(&callback).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("already used"), "{}", r.text);
+    // Someone else's callback (log-in CSRF): this browser started no flow.
+    let attacker = Browser::new(&f);
+    let callback = attacker.callback_url("/auth/mock/login").await;
+    let victim = Browser::new(&f);
+    let r = victim.get(&callback).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(victim.get("/me").await.status, 303);
+    // An unknown provider.
+    assert_eq!(b.get("/auth/nobody/login").await.status, 404);
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_expire() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| {
+        s.with_flow_lifetime(Duration::ZERO)
+    })
+    .await
+    else {
+        return;
+    };
+    let b = Browser::new(&f);
+    let callback = b.callback_url("/auth/mock/login").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = b.get(&callback).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("took too long"), "{}", r.text);
+    assert_eq!(f.user_count().await, 0);
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_only_goes_to_paths_on_this_site() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    for (i, next) in [
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "%2F%2Fevil",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        mock.profile(
+            json!({"sub": format!("u-next-{i}"), "email": format!("n{i}@example.com"),
+            "email_verified": true}),
+        )
+        .await;
+        let b = Browser::new(&f);
+        let r = b
+            .through_provider(b.get(&format!("/auth/mock/login?next={next}")).await)
+            .await;
+        assert_eq!(r.header("location"), Some("/"), "{next}");
+    }
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_is_down_gets_a_clear_page() {
+    if !common::oauth_servers_available() {
+        return;
+    }
+    let closed = common::free_port();
+    let Some(f) = app(
+        false,
+        vec![oidc_provider(&format!("http://127.0.0.1:{closed}"))],
+        |s, _| s,
+    )
+    .await
+    else {
+        return;
+    };
+    let b = Browser::new(&f);
+    let r = b.get("/auth/mock/login").await;
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text.contains("Mock ID could not be reached"),
+        "{}",
+        r.text
+    );
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addresses_join_existing_accounts_only_when_verified() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    // Bob has a password account with a confirmed address.
+    let torn::auth::SignUp::Created { verify_token, .. } = f
+        .accounts
+        .sign_up("bob@example.com", PASSWORD)
+        .await
+        .unwrap()
+    else {
+        panic!("a new account")
+    };
+    f.accounts.verify_email(&verify_token).await.unwrap();
+    // A provider that does not vouch for the address: nothing is linked or made.
+    mock.profile(json!({"sub": "u-bob", "email": "bob@example.com", "email_verified": false}))
+        .await;
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/mock/login").await).await;
+    assert_eq!(r.status, 409);
+    assert!(
+        r.text
+            .contains("Log in with your password, then link Mock ID"),
+        "{}",
+        r.text
+    );
+    assert_eq!(f.user_count().await, 1);
+    // One that does: the provider joins Bob's account, which keeps its password.
+    mock.profile(json!({"sub": "u-bob", "email": "bob@example.com", "email_verified": true}))
+        .await;
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/mock/login").await).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(b.get("/me").await.text, "bob@example.com");
+    let bob = f
+        .accounts
+        .user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(bob.has_password());
+    assert_eq!(f.user_count().await, 1);
+
+    // Someone signed up with Eve's address and never confirmed it (a pre-registered
+    // account). When Eve comes with a provider that vouches for it, the unconfirmed password
+    // is removed, so whoever chose it cannot log in.
+    f.accounts
+        .sign_up("eve@example.com", PASSWORD)
+        .await
+        .unwrap();
+    mock.profile(json!({"sub": "u-eve", "email": "eve@example.com", "email_verified": true}))
+        .await;
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/mock/login").await).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let eve = f
+        .accounts
+        .user_by_email("eve@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!eve.has_password() && eve.is_verified());
+    assert!(
+        f.accounts
+            .authenticate("eve@example.com", PASSWORD, "127.0.0.9".parse().unwrap())
+            .await
+            .is_err()
+    );
+
+    // A provider that shares no address cannot make an account.
+    mock.profile(json!({"sub": "u-anon"})).await;
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/mock/login").await).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text.contains("did not share an email address"),
+        "{}",
+        r.text
+    );
+    assert_eq!(f.user_count().await, 2);
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_and_unlink_from_the_account() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(
+        false,
+        vec![
+            oidc_provider(&mock.issuer),
+            plain_oauth2_provider(&mock.issuer),
+        ],
+        |s, _| s,
+    )
+    .await
+    else {
+        return;
+    };
+    // Carol has a password account with a confirmed address.
+    let torn::auth::SignUp::Created {
+        user: carol,
+        verify_token,
+    } = f
+        .accounts
+        .sign_up("carol@example.com", PASSWORD)
+        .await
+        .unwrap()
+    else {
+        panic!("a new account")
+    };
+    f.accounts.verify_email(&verify_token).await.unwrap();
+    let b = Browser::new(&f);
+    // Linking needs the XSRF token.
+    assert_eq!(b.post("/auth/mock/link", false).await.status, 403);
+    // …and needs a logged-in user: this browser is not.
+    let r = b.post("/auth/mock/link", true).await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/auth/login"));
+    // Log Carol in through the plain OAuth 2.0 provider (userinfo endpoint), which vouches for
+    // her address, then link the OpenID Connect one from her account.
+    mock.profile(json!({"sub": "u-carol-plain", "email": "carol@example.com",
+        "email_verified": true}))
+        .await;
+    let r = b.through_provider(b.get("/auth/plain/login").await).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(b.get("/me").await.text, "carol@example.com");
+    mock.profile(json!({"sub": "u-carol-oidc", "email": "carol@work.example",
+        "email_verified": true}))
+        .await;
+    let r = b
+        .through_provider(b.post("/auth/mock/link", true).await)
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/account")),
+        "{}",
+        r.text
+    );
+    assert!(
+        b.get("/account")
+            .await
+            .text
+            .contains("Mock ID is linked to your account.")
+    );
+    let linked = f.social.identities(&carol).await.unwrap();
+    assert_eq!(
+        linked
+            .iter()
+            .map(|i| i.provider.as_str())
+            .collect::<Vec<_>>(),
+        ["mock", "plain"]
+    );
+    // Dan cannot link Carol's provider account to his.
+    mock.profile(json!({"sub": "u-dan", "email": "dan@example.com", "email_verified": true}))
+        .await;
+    let dan = Browser::new(&f);
+    dan.through_provider(dan.get("/auth/plain/login").await)
+        .await;
+    mock.profile(json!({"sub": "u-carol-oidc", "email": "carol@work.example",
+        "email_verified": true}))
+        .await;
+    let r = dan
+        .through_provider(dan.post("/auth/mock/link", true).await)
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(
+        r.text.contains("already linked to another account"),
+        "{}",
+        r.text
+    );
+    // Unlinking: fine while another way in remains; the last one stays.
+    assert_eq!(b.post("/auth/mock/unlink", false).await.status, 403);
+    let r = b.post("/auth/mock/unlink", true).await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+    let r = b.post("/auth/mock/unlink", true).await;
+    assert_eq!(r.status, 400, "not linked any more");
+    let r = b.post("/auth/plain/unlink", true).await;
+    assert_eq!(r.status, 303, "Carol still has her password: {}", r.text);
+    let r = dan.post("/auth/plain/unlink", true).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("the only way to log in"), "{}", r.text);
+    f.cleanup().await;
+}
