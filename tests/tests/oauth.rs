@@ -96,6 +96,16 @@ async fn app(
     providers: Vec<ProviderConfig>,
     tune: impl FnOnce(SocialLogin, &mut Settings) -> SocialLogin,
 ) -> Option<Fixture> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    app_on(listener, postgres, providers, tune).await
+}
+
+async fn app_on(
+    listener: tokio::net::TcpListener,
+    postgres: bool,
+    providers: Vec<ProviderConfig>,
+    tune: impl FnOnce(SocialLogin, &mut Settings) -> SocialLogin,
+) -> Option<Fixture> {
     let dir = tempfile::tempdir().unwrap();
     let (db_url, pg) = if postgres {
         let pg = common::PgDatabase::create("torn_oauth").await?;
@@ -106,7 +116,6 @@ async fn app(
             None,
         )
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut settings = Settings::for_test(dir.path());
     settings.base_url = format!("http://{}", listener.local_addr().unwrap());
     settings.oauth_timeout = Duration::from_secs(1);
@@ -187,6 +196,46 @@ impl Browser {
             "{callback}"
         );
         self.get(&callback).await
+    }
+
+    /// Go through a provider's own pages (log-in form, consent) as a person would, logging in
+    /// as `login`, until the provider sends the browser back to the app; returns that URL.
+    async fn through_pages(&self, mut url: String, login: &str) -> String {
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..20 {
+            let r = match form.take() {
+                Some(fields) => read(self.client.post(&url).form(&fields)).await,
+                None => self.get(&url).await,
+            };
+            if (300..400).contains(&r.status) {
+                let location = r.header("location").unwrap();
+                url = if location.starts_with("http") {
+                    location.to_string()
+                } else {
+                    let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+                    format!("{origin}{location}")
+                };
+                if url.starts_with(&self.base) {
+                    return url;
+                }
+                continue;
+            }
+            assert_eq!(r.status, 200, "{url}: {}", r.text);
+            let at = r.text.find("<form").expect("a page with a form");
+            let tag = &r.text[at..at + r.text[at..].find('>').unwrap()];
+            let action_at = tag.find("action=\"").unwrap() + "action=\"".len();
+            url = tag[action_at..action_at + tag[action_at..].find('"').unwrap()].to_string();
+            let mut fields = vec![(
+                "prompt".to_string(),
+                torn::test::form_field(&r.text, "prompt").unwrap_or_default(),
+            )];
+            if r.text.contains("name=\"login\"") {
+                fields.push(("login".into(), login.into()));
+                fields.push(("password".into(), "any password".into()));
+            }
+            form = Some(fields);
+        }
+        panic!("the provider never sent the browser back");
     }
 
     /// The provider's redirect back to the app, without following it.
@@ -675,5 +724,80 @@ async fn link_and_unlink_from_the_account() {
     let r = dan.post("/auth/plain/unlink", true).await;
     assert_eq!(r.status, 400);
     assert!(r.text.contains("the only way to log in"), "{}", r.text);
+    f.cleanup().await;
+}
+
+/// The strict server: exact redirect URI, PKCE required, log-in and consent pages, `iss` in
+/// the answer, the address only at the userinfo endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_provider_with_login_and_consent_pages() {
+    if !common::oauth_servers_available() {
+        return;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let strict = common::StrictOidc::start(&format!("{base}/auth/strict/callback"));
+    let mut provider = oidc_provider(&strict.issuer);
+    provider.name = "strict".into();
+    provider.label = "Strict ID".into();
+    let Some(f) = app_on(listener, false, vec![provider], |s, _| s).await else {
+        return;
+    };
+    let b = Browser::new(&f);
+    let start = b.get("/auth/strict/login?next=/me").await;
+    assert_eq!(start.status, 303, "{}", start.text);
+    let callback = b
+        .through_pages(start.header("location").unwrap().to_string(), "ada")
+        .await;
+    assert!(
+        callback.contains(&format!(
+            "iss={}",
+            strict.issuer.replace(':', "%3A").replace('/', "%2F")
+        )) || callback.contains(&format!("iss={}", strict.issuer)),
+        "RFC 9207: {callback}"
+    );
+    // This provider says it sends `iss`: an answer without it is refused.
+    let without_iss: String = callback
+        .split(['?', '&'])
+        .enumerate()
+        .filter(|(_, p)| !p.starts_with("iss="))
+        .map(|(i, p)| {
+            if i == 0 {
+                p.to_string()
+            } else {
+                format!("&{p}")
+            }
+        })
+        .collect::<String>()
+        .replacen('&', "?", 1);
+    let r = b.get(&without_iss).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("did not come from Strict ID"), "{}", r.text);
+    assert_eq!(f.user_count().await, 0);
+    // The whole flow again, untouched.
+    let start = b.get("/auth/strict/login?next=/me").await;
+    let callback = b
+        .through_pages(start.header("location").unwrap().to_string(), "ada")
+        .await;
+    let r = b.get(&callback).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/me")),
+        "{}",
+        r.text
+    );
+    assert_eq!(b.get("/me").await.text, "ada@example.com");
+    let ada = f
+        .accounts
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ada.is_verified(),
+        "the userinfo endpoint vouched for the address"
+    );
+    // The code was spent: replaying the callback is refused.
+    assert_eq!(b.get(&callback).await.status, 400);
     f.cleanup().await;
 }

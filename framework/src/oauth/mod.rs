@@ -601,7 +601,7 @@ impl SocialLogin {
         let claims = id_token
             .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_string()))
             .map_err(|e| bad(error_chain(&e)))?;
-        Ok(Profile {
+        let mut profile = Profile {
             subject: claims.subject().as_str().to_string(),
             email: claims.email().map(|e| e.as_str().trim().to_string()),
             email_verified: claims.email_verified() == Some(true),
@@ -609,7 +609,63 @@ impl SocialLogin {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_string()),
-        })
+        };
+        // Providers may keep the address out of the ID token and give it at the userinfo
+        // endpoint instead; its answer counts only for the same subject (OIDC Core 5.3.2).
+        if profile.email.is_none()
+            && let Some(userinfo) = metadata.userinfo_endpoint()
+        {
+            let info = self
+                .get_json(config, userinfo.as_str(), token.access_token().secret())
+                .await?;
+            let info = profile::from_userinfo(&info).map_err(|e| OAuthError::Profile {
+                label: config.label.clone(),
+                missing: e.0.to_string(),
+            })?;
+            if info.subject != profile.subject {
+                return Err(bad(
+                    "the userinfo subject differs from the ID token's".into()
+                ));
+            }
+            profile.email = info.email;
+            profile.email_verified = info.email_verified;
+            profile.name = profile.name.or(info.name);
+        }
+        Ok(profile)
+    }
+
+    async fn get_json(
+        &self,
+        config: &ProviderConfig,
+        url: &str,
+        access_token: &str,
+    ) -> Result<serde_json::Value, OAuthError> {
+        let response = self
+            .inner
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::warn!(provider = %config.name, error = %error_chain(&e),
+                    "profile request failed");
+                OAuthError::Unreachable(config.label.clone())
+            })?;
+        if !response.status().is_success() {
+            return Err(OAuthError::Profile {
+                label: config.label.clone(),
+                missing: format!("HTTP {}", response.status().as_u16()),
+            });
+        }
+        response
+            .json::<serde_json::Value>()
+            .await
+            .map_err(|_| OAuthError::Profile {
+                label: config.label.clone(),
+                missing: "not JSON".into(),
+            })
     }
 
     async fn fetched_profile(
@@ -620,34 +676,7 @@ impl SocialLogin {
         let Endpoints::Fixed { profile_url, .. } = &config.endpoints else {
             return Err(internal("profile fetched for a discovery provider"));
         };
-        let get = |url: String| async move {
-            let response = self
-                .inner
-                .http
-                .get(&url)
-                .bearer_auth(access_token)
-                .header("accept", "application/json")
-                .send()
-                .await
-                .map_err(|e| {
-                    tracing::warn!(provider = %config.name, error = %error_chain(&e),
-                        "profile request failed");
-                    OAuthError::Unreachable(config.label.clone())
-                })?;
-            if !response.status().is_success() {
-                return Err(OAuthError::Profile {
-                    label: config.label.clone(),
-                    missing: format!("HTTP {}", response.status().as_u16()),
-                });
-            }
-            response
-                .json::<serde_json::Value>()
-                .await
-                .map_err(|_| OAuthError::Profile {
-                    label: config.label.clone(),
-                    missing: "not JSON".into(),
-                })
-        };
+        let get = |url: String| async move { self.get_json(config, &url, access_token).await };
         let malformed = |e: profile::MissingField| OAuthError::Profile {
             label: config.label.clone(),
             missing: e.0.to_string(),

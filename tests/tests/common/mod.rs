@@ -541,3 +541,39 @@ impl OidcMock {
             .unwrap()
     }
 }
+
+/// npm oidc-provider on 127.0.0.1 (`tests/oauth/provider.mjs`): a strict OpenID Connect server
+/// with log-in and consent pages, registered for one exact redirect URI.
+pub struct StrictOidc {
+    _child: KillOnDrop,
+    /// Its issuer URL.
+    pub issuer: String,
+}
+
+impl StrictOidc {
+    /// Start one on a free port for this client redirect URI.
+    pub fn start(redirect_uri: &str) -> Self {
+        let port = free_port();
+        let child = std::process::Command::new("node")
+            .arg(workspace_root().join("tests/oauth/provider.mjs"))
+            .arg(port.to_string())
+            .arg(redirect_uri)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start node tests/oauth/provider.mjs");
+        let child = KillOnDrop(child);
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "oidc-provider did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        StrictOidc {
+            _child: child,
+            issuer: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
