@@ -28,7 +28,6 @@ pub mod providers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Extension;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -869,6 +868,25 @@ async fn insert_identity(
     Ok(())
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SocialLogin {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<SocialLogin>()
+            .cloned()
+            .ok_or_else(|| {
+                Error::internal(
+                    "social log-in is not set up: build the app with App::social_login(…)",
+                )
+            })
+    }
+}
+
 // ---------------------------------------------------------------- handlers
 
 #[derive(Debug, Deserialize)]
@@ -883,7 +901,7 @@ fn account_path(urls: &Urls) -> String {
 
 /// `GET /auth/{provider}/login`: off to the provider.
 pub(crate) async fn login(
-    Extension(social): Extension<SocialLogin>,
+    social: SocialLogin,
     Path(provider): Path<String>,
     Query(q): Query<LoginQuery>,
     session: Session,
@@ -896,7 +914,7 @@ pub(crate) async fn login(
 
 /// `POST /auth/{provider}/link`: off to the provider, to link it to the logged-in account.
 pub(crate) async fn link(
-    Extension(social): Extension<SocialLogin>,
+    social: SocialLogin,
     Path(provider): Path<String>,
     CurrentUser(user): CurrentUser,
     session: Session,
@@ -909,7 +927,7 @@ pub(crate) async fn link(
 
 /// `GET /auth/{provider}/callback`: back from the provider.
 pub(crate) async fn callback(
-    Extension(social): Extension<SocialLogin>,
+    social: SocialLogin,
     Path(provider): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
     session: Session,
@@ -929,7 +947,7 @@ pub(crate) async fn callback(
 
 /// `POST /auth/{provider}/unlink`.
 pub(crate) async fn unlink(
-    Extension(social): Extension<SocialLogin>,
+    social: SocialLogin,
     Path(provider): Path<String>,
     CurrentUser(user): CurrentUser,
     urls: Urls,

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use torn::auth::TokenPurpose;
 use torn::mail::Mailer;
-use torn::{Accounts, AuthError, CurrentUser, Flash, Page, PageContext, Session, User};
+use torn::{
+    Accounts, AuthError, CurrentUser, Flash, Page, PageContext, Session, SocialLogin, User,
+};
 
 use super::mail;
 
@@ -19,6 +21,49 @@ pub struct AccountPage {
     ctx: PageContext,
     user: User,
     error: Option<String>,
+    providers: Vec<ProviderRow>,
+}
+
+/// A social-login provider on the account page: linked or not, and its form's address.
+pub struct ProviderRow {
+    label: String,
+    /// The address the provider gave, when linked.
+    linked_as: Option<String>,
+    linked: bool,
+    /// `POST` here to unlink it (when linked) or to link it.
+    action: String,
+}
+
+impl AccountPage {
+    async fn new(
+        ctx: PageContext,
+        user: User,
+        social: &SocialLogin,
+        error: Option<String>,
+    ) -> torn::Result<Self> {
+        let linked = social.identities(&user).await?;
+        let mut providers = Vec::new();
+        for button in social.buttons() {
+            let identity = linked.iter().find(|i| i.provider == button.name);
+            let route = if identity.is_some() {
+                "oauth_unlink"
+            } else {
+                "oauth_link"
+            };
+            providers.push(ProviderRow {
+                action: ctx.reverse_url(route, [&button.name])?,
+                label: button.label,
+                linked_as: identity.and_then(|i| i.email.clone()),
+                linked: identity.is_some(),
+            });
+        }
+        Ok(AccountPage {
+            ctx,
+            user,
+            error,
+            providers,
+        })
+    }
 }
 
 /// The change-email form.
@@ -35,15 +80,16 @@ pub struct PasswordChange {
     password: String,
 }
 
-fn refused(ctx: PageContext, user: User, e: AuthError) -> torn::Result<Response> {
+async fn refused(
+    ctx: PageContext,
+    user: User,
+    social: &SocialLogin,
+    e: AuthError,
+) -> torn::Result<Response> {
     if let AuthError::Internal(e) = e {
         return Err(e);
     }
-    let page = AccountPage {
-        ctx,
-        user,
-        error: Some(e.to_string()),
-    };
+    let page = AccountPage::new(ctx, user, social, Some(e.to_string())).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
 }
 
@@ -52,12 +98,12 @@ pub struct Account;
 
 impl Account {
     /// The settings page.
-    pub async fn get(ctx: PageContext, CurrentUser(user): CurrentUser) -> Page<AccountPage> {
-        Page(AccountPage {
-            ctx,
-            user,
-            error: None,
-        })
+    pub async fn get(
+        ctx: PageContext,
+        CurrentUser(user): CurrentUser,
+        social: SocialLogin,
+    ) -> torn::Result<Page<AccountPage>> {
+        Ok(Page(AccountPage::new(ctx, user, &social, None).await?))
     }
 }
 
@@ -72,6 +118,7 @@ impl AccountEmail {
         ctx: PageContext,
         CurrentUser(user): CurrentUser,
         accounts: Accounts,
+        social: SocialLogin,
         mailer: Mailer,
         flash: Flash,
         Form(form): Form<EmailChange>,
@@ -90,7 +137,7 @@ impl AccountEmail {
                 flash.success("Your email address is changed. Confirm it with the link we sent.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
-            Err(e) => refused(ctx, user, e),
+            Err(e) => refused(ctx, user, &social, e).await,
         }
     }
 }
@@ -106,6 +153,7 @@ impl AccountPassword {
         ctx: PageContext,
         CurrentUser(user): CurrentUser,
         accounts: Accounts,
+        social: SocialLogin,
         session: Session,
         flash: Flash,
         Form(form): Form<PasswordChange>,
@@ -118,7 +166,7 @@ impl AccountPassword {
                 flash.success("Your password is changed. Your other sessions are logged out.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
-            Err(e) => refused(ctx, user, e),
+            Err(e) => refused(ctx, user, &social, e).await,
         }
     }
 }
