@@ -219,8 +219,9 @@ async fn sign_in_buttons_for_configured_providers_only() {
     let server = TestServer::start(app).await;
     let page = server.get("/auth/login?next=/posts%3Fa%3D1%26b%3D2").await;
     assert!(
-        page.text
-            .contains(r#"href="/auth/github/login?next=/posts%3Fa%3D1%26b%3D2">Log in with GitHub</a>"#),
+        page.text.contains(
+            r#"href="/auth/github/login?next=/posts%3Fa%3D1%26b%3D2">Log in with GitHub</a>"#
+        ),
         "{}",
         page.text
     );

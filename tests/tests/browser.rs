@@ -1,6 +1,6 @@
 //! The starter in a real browser: headless Debian Chromium driven by playwright-core
 //! (`tests/browser/`): the home page's XSRF-protected form, and accounts from sign-up through
-//! the emailed link to `/account`.
+//! the emailed link to `/account`, and "Log in with …" through an OpenID Connect provider.
 //!
 //! Needs node, `npm ci --prefix tests/browser` and Chromium (`/usr/bin/chromium`, or the path in
 //! `CHROMIUM`). Without them the test is reported as skipped, unless `TORN_REQUIRE_BROWSER=1`
@@ -44,7 +44,12 @@ fn browser_available() -> bool {
 /// Run a browser script (`tests/browser/<script>`) against the running starter with these
 /// arguments after its URL, and fail with the script's output if it fails.
 fn run_script(script: &str, args: &[&std::ffi::OsStr]) {
-    let (app, url) = common::start_starter(&[]);
+    run_script_with(script, &[], args);
+}
+
+/// The same, with the starter started with these environment variables.
+fn run_script_with(script: &str, env: &[(&str, String)], args: &[&std::ffi::OsStr]) {
+    let (app, url) = common::start_starter(env);
     let out = Command::new("node")
         .arg(common::workspace_root().join("tests/browser").join(script))
         .arg(&url)
@@ -89,4 +94,44 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
         &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
     );
     assert!(shot.is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_with_a_provider_in_a_browser() {
+    if !browser_available() || !common::oauth_servers_available() {
+        return;
+    }
+    let mock = common::OidcMock::start();
+    let email = format!(
+        "social-{}-{}@example.com",
+        std::process::id(),
+        torn::signing::unix_now()
+    );
+    mock.profile(
+        serde_json::json!({"sub": email.clone(), "email": email.clone(),
+        "email_verified": true}),
+    )
+    .await;
+    // The provider sends the browser back to base_url, so the app needs its port beforehand.
+    let port = common::free_port().to_string();
+    let shots = tempfile::tempdir().unwrap();
+    let shot = std::env::var_os("TORN_KEEP_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shots.path().join("social.png"));
+    let env = [
+        ("PORT", port),
+        ("TORN_OAUTH_OIDC_CLIENT_ID", "torn-test".to_string()),
+        ("TORN_OAUTH_OIDC_CLIENT_SECRET", "test-secret".to_string()),
+        ("TORN_OAUTH_OIDC_ISSUER", mock.issuer.clone()),
+    ];
+    tokio::task::spawn_blocking(move || {
+        run_script_with(
+            "social.mjs",
+            &env,
+            &[email.as_ref(), "OpenID Connect".as_ref(), shot.as_os_str()],
+        );
+        assert!(shot.is_file());
+    })
+    .await
+    .unwrap();
 }
