@@ -801,3 +801,131 @@ async fn a_strict_provider_with_login_and_consent_pages() {
     assert_eq!(b.get(&callback).await.status, 400);
     f.cleanup().await;
 }
+
+/// GitHub's API, as far as torn reads it. It records the bearer token it was given, refuses
+/// requests without one, and answers 500 while `broken` is set.
+async fn fake_github(
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    broken: Arc<std::sync::atomic::AtomicBool>,
+) -> TestServer {
+    use axum::http::{HeaderMap, StatusCode};
+    let check = move |headers: &HeaderMap| -> Result<(), Response> {
+        if broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "{}").into_response());
+        }
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| (StatusCode::UNAUTHORIZED, "{}").into_response())?;
+        seen.lock().unwrap().push(token.to_string());
+        Ok(())
+    };
+    let user = {
+        let check = check.clone();
+        move |headers: HeaderMap| async move {
+            if let Err(refused) = check(&headers) {
+                return refused;
+            }
+            axum::Json(json!({"login": "octocat", "id": 583231, "name": null, "email": null}))
+                .into_response()
+        }
+    };
+    let emails = move |headers: HeaderMap| async move {
+        if let Err(refused) = check(&headers) {
+            return refused;
+        }
+        axum::Json(json!([
+            {"email": "octocat@users.noreply.github.com", "primary": false, "verified": true},
+            {"email": "Octo@Example.com", "primary": true, "verified": true}
+        ]))
+        .into_response()
+    };
+    let router = axum::Router::new()
+        .route("/user", get(user))
+        .route("/user/emails", get(emails));
+    TestServer::start_router(router).await
+}
+
+/// The GitHub mapping end to end: the code exchange at a token endpoint, then `/user` and
+/// `/user/emails` read with the access token it gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_profiles_are_read_from_its_api() {
+    let Some(mock) = mock_or_skip() else { return };
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let api = fake_github(seen.clone(), broken.clone()).await;
+    let github = ProviderConfig {
+        name: "github".into(),
+        label: "GitHub".into(),
+        profile: ProfileSource::GitHub,
+        endpoints: Endpoints::Fixed {
+            auth_url: format!("{}/authorize", mock.issuer),
+            token_url: format!("{}/token", mock.issuer),
+            profile_url: api.url(""),
+            issuer: "https://github.com".into(),
+        },
+        ..plain_oauth2_provider(&mock.issuer)
+    };
+    let Some(f) = app(false, vec![github], |s, _| s).await else {
+        return;
+    };
+    // The API failing: a clear page, nothing made.
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/github/login").await).await;
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text
+            .contains("GitHub did not send a usable profile (HTTP 500)"),
+        "{}",
+        r.text
+    );
+    assert_eq!(f.user_count().await, 0);
+    // Working: the numeric id is the subject, the primary verified address the email.
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let b = Browser::new(&f);
+    let r = b
+        .through_provider(b.get("/auth/github/login?next=/me").await)
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/me")),
+        "{}",
+        r.text
+    );
+    assert_eq!(b.get("/me").await.text, "octo@example.com");
+    let tokens = seen.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 2, "/user and /user/emails");
+    assert_eq!(tokens[0], tokens[1]);
+    let subject: String = torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query_scalar("SELECT subject FROM user_identities WHERE issuer = $1")
+            .bind("https://github.com")
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap();
+    assert_eq!(subject, "583231");
+    f.cleanup().await;
+}
+
+/// A userinfo answer without a subject is refused with a clear page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_profiles_are_refused() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![plain_oauth2_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    mock.profile(json!({"email": "nosub@example.com", "email_verified": true}))
+        .await;
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/plain/login").await).await;
+    assert_eq!(r.status, 502, "{}", r.text);
+    assert!(
+        r.text.contains("Plain OAuth did not send a usable profile"),
+        "{}",
+        r.text
+    );
+    assert_eq!(f.user_count().await, 0);
+    f.cleanup().await;
+}
