@@ -809,32 +809,32 @@ async fn fake_github(
     broken: Arc<std::sync::atomic::AtomicBool>,
 ) -> TestServer {
     use axum::http::{HeaderMap, StatusCode};
-    let check = move |headers: &HeaderMap| -> Result<(), Response> {
+    let check = move |headers: &HeaderMap| -> Result<(), StatusCode> {
         if broken.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err((StatusCode::INTERNAL_SERVER_ERROR, "{}").into_response());
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
         }
         let token = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| (StatusCode::UNAUTHORIZED, "{}").into_response())?;
+            .ok_or(StatusCode::UNAUTHORIZED)?;
         seen.lock().unwrap().push(token.to_string());
         Ok(())
     };
     let user = {
         let check = check.clone();
         move |headers: HeaderMap| async move {
-            if let Err(refused) = check(&headers) {
-                return refused;
+            if let Err(status) = check(&headers) {
+                return (status, "{}").into_response();
             }
             axum::Json(json!({"login": "octocat", "id": 583231, "name": null, "email": null}))
                 .into_response()
         }
     };
     let emails = move |headers: HeaderMap| async move {
-        if let Err(refused) = check(&headers) {
-            return refused;
+        if let Err(status) = check(&headers) {
+            return (status, "{}").into_response();
         }
         axum::Json(json!([
             {"email": "octocat@users.noreply.github.com", "primary": false, "verified": true},
