@@ -201,7 +201,10 @@ async fn unknown_pages_get_the_app_error_page() {
 async fn sign_in_buttons_for_configured_providers_only() {
     let server = server().await;
     let page = server.get("/auth/login").await;
-    assert!(!page.text.contains("Log in with"), "no provider is configured");
+    assert!(
+        !page.text.contains("Log in with"),
+        "no provider is configured"
+    );
     // Two variables offer GitHub.
     let root = env!("CARGO_MANIFEST_DIR");
     let mut settings = Settings::load_from(Path::new(root), |k| match k {
@@ -216,21 +219,36 @@ async fn sign_in_buttons_for_configured_providers_only() {
     let server = TestServer::start(app).await;
     let page = server.get("/auth/login?next=/posts%3Fa%3D1%26b%3D2").await;
     assert!(
-        page.text
-            .contains(r#"href="/auth/github/login?next=/posts%3Fa%3D1%26b%3D2">Log in with GitHub</a>"#),
+        page.text.contains(
+            r#"href="/auth/github/login?next=/posts%3Fa%3D1%26b%3D2">Log in with GitHub</a>"#
+        ),
         "{}",
         page.text
     );
-    assert!(server.get("/auth/signup").await.text.contains("Sign up with GitHub"));
+    assert!(
+        server
+            .get("/auth/signup")
+            .await
+            .text
+            .contains("Sign up with GitHub")
+    );
     // The button sends the browser to GitHub with PKCE (S256) and a state.
     let r = server.get("/auth/github/login?next=/account").await;
     assert_eq!(r.status, 303);
     let to = r.header("location").unwrap();
-    assert!(to.starts_with("https://github.com/login/oauth/authorize?"), "{to}");
+    assert!(
+        to.starts_with("https://github.com/login/oauth/authorize?"),
+        "{to}"
+    );
     assert!(to.contains("client_id=my-client-id") && to.contains("code_challenge_method=S256"));
-    assert!(to.contains("state=") && !to.contains("my-client-secret"), "{to}");
+    assert!(
+        to.contains("state=") && !to.contains("my-client-secret"),
+        "{to}"
+    );
     // A callback this browser did not start gets a clear page and logs no one in.
-    let r = server.get("/auth/github/callback?code=abc&state=forged").await;
+    let r = server
+        .get("/auth/github/callback?code=abc&state=forged")
+        .await;
     assert_eq!(r.status, 400);
     assert!(r.text.contains("Please start again"), "{}", r.text);
 }
