@@ -64,7 +64,7 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         "cargo clippy -D warnings",
     );
     let tests = run(common::cargo().arg("test").current_dir(&app), "cargo test");
-    assert!(tests.contains("test result: ok. 5 passed"), "{tests}");
+    assert!(tests.contains("test result: ok. 6 passed"), "{tests}");
 
     let (child, base) = start_app(&common::profile_dir().join("freshapp"), &app);
     let _stop = common::KillOnDrop(child);
