@@ -9,6 +9,8 @@ use std::process::Command;
 
 use include_dir::{Dir, include_dir};
 
+pub mod generate;
+
 /// The project templates, built into the binary.
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 
@@ -413,6 +415,44 @@ pub fn next_steps(opts: &NewOptions, report: &NewReport) -> String {
         shown.display()
     ));
     out
+}
+
+/// Lay out generated Rust as `rustfmt` would (edition 2024), so generated files pass
+/// `cargo fmt --check`; unchanged when rustfmt is not installed.
+pub fn format_rust(text: &str) -> String {
+    use std::io::Write as _;
+    let child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return text.to_string();
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
+            String::from_utf8(out.stdout).unwrap_or_else(|_| text.to_string())
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// The environment for a cargo run inside an app: without the `CARGO_*` variables of an outer
+/// cargo (they would make build scripts rerun and the app's build start over).
+pub fn clean_cargo(command: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().to_string();
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
 }
 
 #[cfg(test)]

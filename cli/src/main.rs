@@ -34,6 +34,19 @@ enum Command {
         #[arg(long)]
         no_git: bool,
     },
+    /// Add code to the app in this folder (or above): handlers, migrations, …
+    Gen {
+        #[command(subcommand)]
+        what: Gen,
+        /// Overwrite files that exist and differ.
+        #[arg(long, global = true)]
+        force: bool,
+        /// Print what would be written, and write nothing.
+        #[arg(long, global = true)]
+        dry_run: bool,
+    },
+    /// List the app's routes: method, path, name and handler (asks the app itself).
+    Routes,
     /// Internal: expand the app template (run by `torn new` in a child process).
     #[command(name = "__expand", hide = true)]
     Expand {
@@ -42,6 +55,26 @@ enum Command {
         into: PathBuf,
         db: String,
         torn_path: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Gen {
+    /// A handler: src/handlers/NAME.rs, templates/NAME.html, a named route, tests/NAME.rs.
+    Handler {
+        /// Module, route and template name: lowercase, digits and '_' (blog_post).
+        name: String,
+        /// The URL path (default: /NAME, with '-' for '_').
+        #[arg(long, value_name = "/URL")]
+        path: Option<String>,
+        /// The methods it answers, comma-separated: get, post, put, patch, delete.
+        #[arg(long, value_delimiter = ',', default_value = "get")]
+        methods: Vec<String>,
+    },
+    /// A reversible migration: migrations/<time>_NAME.up.sql and .down.sql.
+    Migration {
+        /// What it does, in snake_case (add_tags_to_posts).
+        name: String,
     },
 }
 
@@ -55,6 +88,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     ensure_author_variable();
     match cli.command {
+        Command::Gen {
+            what,
+            force,
+            dry_run,
+        } => finish(run_generator(what, force, dry_run)),
+        Command::Routes => finish(routes()),
         Command::Expand {
             template,
             name,
@@ -96,6 +135,79 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+fn finish(result: Result<(), torn_cli::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn current_app() -> Result<torn_cli::generate::AppDir, torn_cli::CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| torn_cli::CliError::Failed(format!("cannot read the current folder: {e}")))?;
+    torn_cli::generate::AppDir::find(&cwd)
+}
+
+fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::CliError> {
+    use torn_cli::generate as g;
+    let app = current_app()?;
+    let (plan, next) = match what {
+        Gen::Handler {
+            name,
+            path,
+            methods,
+        } => {
+            let opts = g::handler::HandlerOptions {
+                name,
+                path,
+                methods,
+            };
+            (
+                g::handler::plan(&app, &opts)?,
+                "Run `cargo test` to run its test, `torn routes` to see the route.",
+            )
+        }
+        Gen::Migration { name } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let (up, down) = g::migration::blank(&name);
+            (
+                g::migration::plan(&app, &name, now, &up, &down)?,
+                "Write the SQL, then `torn db migrate` (the app also runs it at start-up).",
+            )
+        }
+    };
+    let outcome = g::apply(&app, &plan, force, dry_run)?;
+    print!("{}", outcome.report());
+    if !dry_run && !outcome.created.is_empty() {
+        println!("{next}");
+    }
+    Ok(())
+}
+
+fn routes() -> Result<(), torn_cli::CliError> {
+    let app = current_app()?;
+    let mut command = std::process::Command::new("cargo");
+    torn_cli::clean_cargo(&mut command)
+        .args(["run", "--quiet", "--", "routes"])
+        .current_dir(&app.root);
+    let status = command
+        .status()
+        .map_err(|e| torn_cli::CliError::Failed(format!("cannot run cargo: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(torn_cli::CliError::Failed(
+            "the app did not build or could not list its routes (see above)".into(),
+        ))
     }
 }
 

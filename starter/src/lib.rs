@@ -15,7 +15,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 const DEFAULT_DATABASE: &str = "sqlite://starter.db?mode=rwc";
 
 /// Build the app from its settings: the database, accounts, social log-in and mail, and every
-/// route, named, in one place.
+/// route, named, in one place. `torn gen` adds routes above the `// torn:routes` line.
 pub async fn app(settings: Settings) -> torn::Result<App> {
     let settings = Arc::new(settings);
     let url = settings.database_url.as_deref().unwrap_or(DEFAULT_DATABASE);
@@ -45,5 +45,6 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<account::AccountEmail>("account_email", "/account/email")
         .handler::<account::AccountPassword>("account_password", "/account/password")
         .handler::<account::AccountSessions>("account_sessions", "/account/sessions");
+    // torn:routes
     Ok(app)
 }

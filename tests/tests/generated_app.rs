@@ -107,3 +107,87 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         .unwrap();
     assert!(after.contains("Hello, Grace! Welcome to torn."), "{after}");
 }
+
+/// Generated code joins a fresh app and keeps it clean: every generator, then rustfmt,
+/// clippy `-D warnings`, the app's tests (the generated ones included), and `torn routes`.
+#[test]
+fn generated_code_builds_passes_clippy_and_its_tests() {
+    let root = common::workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        Command::new(common::torn_bin())
+            .args(["new", "genapp", "--no-git", "--torn-path"])
+            .arg(&root)
+            .current_dir(dir.path()),
+        "torn new",
+    );
+    let app = dir.path().join("genapp");
+    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let torn = |args: &[&str]| {
+        run(
+            Command::new(common::torn_bin())
+                .args(args)
+                .current_dir(&app),
+            &format!("torn {}", args.join(" ")),
+        )
+    };
+    torn(&["gen", "handler", "about", "--methods", "get,post"]);
+    torn(&["gen", "handler", "zine"]);
+    torn(&[
+        "gen",
+        "handler",
+        "api_item",
+        "--path",
+        "/api/item",
+        "--methods",
+        "put,patch,delete",
+    ]);
+    torn(&["gen", "migration", "create_notes"]);
+    let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("create_notes"))
+        .collect();
+    for path in migrations {
+        let sql = if path.to_string_lossy().ends_with(".up.sql") {
+            "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);\n"
+        } else {
+            "DROP TABLE notes;\n"
+        };
+        std::fs::write(path, sql).unwrap();
+    }
+    run(
+        common::cargo().args(["fmt", "--check"]).current_dir(&app),
+        "cargo fmt --check",
+    );
+    run(
+        common::cargo()
+            .args(["clippy", "--all-targets", "--", "-D", "warnings"])
+            .current_dir(&app),
+        "cargo clippy -D warnings",
+    );
+    let tests = run(common::cargo().arg("test").current_dir(&app), "cargo test");
+    for name in [
+        "about_page_renders",
+        "about_form_needs_its_xsrf_token",
+        "zine_page_renders",
+        "api_item_put_needs_the_xsrf_header",
+        "api_item_patch_needs_the_xsrf_header",
+        "api_item_delete_needs_the_xsrf_header",
+    ] {
+        assert!(
+            tests.contains(&format!("test {name} ... ok")),
+            "{name}:\n{tests}"
+        );
+    }
+    let routes = run(
+        Command::new(common::torn_bin())
+            .arg("routes")
+            .env("CARGO_TARGET_DIR", common::target_dir())
+            .current_dir(&app),
+        "torn routes",
+    );
+    for line in ["/about", "/api/item", "zine", "PUT"] {
+        assert!(routes.contains(line), "{line}:\n{routes}");
+    }
+}

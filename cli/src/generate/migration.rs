@@ -1,0 +1,113 @@
+//! `torn gen migration NAME`: a reversible migration, `migrations/<UTC time>_NAME.up.sql` and
+//! `.down.sql`, which the app runs at start-up (`sqlx::migrate!`) and `torn db` runs on demand.
+//! A migration of the same name that already exists is left as it is.
+
+use std::path::PathBuf;
+
+use super::{AppDir, Plan, check_snake_name};
+use crate::CliError;
+
+/// The plan for a migration made at `unix_secs`, with these up and down scripts.
+pub fn plan(
+    app: &AppDir,
+    name: &str,
+    unix_secs: u64,
+    up: &str,
+    down: &str,
+) -> Result<Plan, CliError> {
+    check_snake_name("migration", name)?;
+    if let Some(existing) = existing(app, name)? {
+        // The same migration again: the plan is the files as they are (nothing to write).
+        let up_path = PathBuf::from(format!("migrations/{existing}.up.sql"));
+        let down_path = PathBuf::from(format!("migrations/{existing}.down.sql"));
+        let read = |p: &PathBuf| std::fs::read_to_string(app.root.join(p)).unwrap_or_default();
+        return Ok(Plan {
+            files: vec![
+                (up_path.clone(), read(&up_path)),
+                (down_path.clone(), read(&down_path)),
+            ],
+            inserts: Vec::new(),
+        });
+    }
+    let stem = format!("{}_{name}", timestamp(unix_secs));
+    Ok(Plan {
+        files: vec![
+            (
+                PathBuf::from(format!("migrations/{stem}.up.sql")),
+                up.to_string(),
+            ),
+            (
+                PathBuf::from(format!("migrations/{stem}.down.sql")),
+                down.to_string(),
+            ),
+        ],
+        inserts: Vec::new(),
+    })
+}
+
+/// The empty scripts of `torn gen migration`.
+pub fn blank(name: &str) -> (String, String) {
+    (
+        format!(
+            "-- {name}: the change. SQL that SQLite and PostgreSQL both run (see torn's \
+             docs/database.md).\n"
+        ),
+        format!("-- {name}: undoes the change, for `torn db rollback`.\n"),
+    )
+}
+
+/// The stem (`<time>_<name>`) of the migration with this name, if there is one.
+fn existing(app: &AppDir, name: &str) -> Result<Option<String>, CliError> {
+    let dir = app.root.join("migrations");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(None);
+    };
+    let suffix = format!("_{name}.up.sql");
+    for entry in entries {
+        let entry = entry.map_err(|e| CliError::Failed(format!("cannot read migrations/: {e}")))?;
+        let file = entry.file_name().to_string_lossy().to_string();
+        if let Some(stem) = file.strip_suffix(".up.sql")
+            && file.ends_with(&suffix)
+            && stem
+                .split_once('_')
+                .is_some_and(|(t, _)| t.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Ok(Some(stem.to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// `YYYYMMDDHHMMSS` in UTC, the version sqlx orders migrations by.
+pub fn timestamp(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_civil_time() {
+        assert_eq!(timestamp(0), "19700101000000");
+        assert_eq!(timestamp(951_782_400), "20000229000000");
+        assert_eq!(timestamp(1_795_627_396), "20261125172316");
+    }
+}

@@ -1,0 +1,342 @@
+//! `torn gen …`: add working, tested code to an existing torn app.
+//!
+//! Every generator makes a [`Plan`]: files to create and lines to insert at marked places. The
+//! marks are comment lines that `torn new` puts in the app and that stay there:
+//!
+//! | file | mark | what goes above it |
+//! |---|---|---|
+//! | `src/handlers/mod.rs` | `// torn:handlers` | `pub mod <name>;` |
+//! | `src/lib.rs` | `// torn:routes` | `let app = app.handler::<…>("<name>", "<path>");` |
+//!
+//! [`apply`] checks the whole plan before it writes anything (all or nothing): a file that
+//! exists with other content is refused without `--force`, a missing mark is refused, and a
+//! line that is already there is not added again, so running a generator twice changes nothing.
+
+pub mod handler;
+pub mod migration;
+
+use std::path::{Path, PathBuf};
+
+use crate::CliError;
+
+/// The mark in `src/handlers/mod.rs`.
+pub const HANDLERS_MARK: &str = "// torn:handlers";
+/// The mark in `src/lib.rs`.
+pub const ROUTES_MARK: &str = "// torn:routes";
+
+/// A torn app found on disk.
+#[derive(Clone, Debug)]
+pub struct AppDir {
+    /// Its folder (where `torn.toml` and `Cargo.toml` are).
+    pub root: PathBuf,
+    /// Its crate name (`[package] name`, with `-` as `_`).
+    pub crate_name: String,
+}
+
+impl AppDir {
+    /// The app whose folder is `start` or one above it.
+    pub fn find(start: &Path) -> Result<Self, CliError> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            if d.join("torn.toml").is_file() && d.join("Cargo.toml").is_file() {
+                let manifest = std::fs::read_to_string(d.join("Cargo.toml"))
+                    .map_err(|e| CliError::Failed(format!("cannot read Cargo.toml: {e}")))?;
+                let name = package_name(&manifest).ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "{} has no [package] name; is this a torn app?",
+                        d.join("Cargo.toml").display()
+                    ))
+                })?;
+                return Ok(AppDir {
+                    root: d.to_path_buf(),
+                    crate_name: name.replace('-', "_"),
+                });
+            }
+            dir = d.parent();
+        }
+        Err(CliError::Usage(format!(
+            "{} is not inside a torn app (no torn.toml and Cargo.toml here or above); run this \
+             in an app made with `torn new`",
+            start.display()
+        )))
+    }
+
+    fn read(&self, rel: &Path) -> Result<Option<String>, CliError> {
+        match std::fs::read_to_string(self.root.join(rel)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CliError::Failed(format!(
+                "cannot read {}: {e}",
+                rel.display()
+            ))),
+        }
+    }
+}
+
+fn package_name(manifest: &str) -> Option<String> {
+    let value: toml::Value = toml::from_str(manifest).ok()?;
+    Some(value.get("package")?.get("name")?.as_str()?.to_string())
+}
+
+/// A line to insert above a mark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Insert {
+    /// The file, relative to the app.
+    pub path: PathBuf,
+    /// The mark line's text (trimmed).
+    pub mark: &'static str,
+    /// The line, without indentation (the mark's is used).
+    pub line: String,
+    /// Keep the run of lines just above the mark in alphabetical order, as rustfmt orders
+    /// `mod` items (else the line goes right above the mark).
+    pub sorted: bool,
+}
+
+/// What a generator wants to write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Files to create, relative to the app, with their text.
+    pub files: Vec<(PathBuf, String)>,
+    /// Lines to insert.
+    pub inserts: Vec<Insert>,
+}
+
+/// What [`apply`] did, or would do with `dry_run`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Files written new.
+    pub created: Vec<PathBuf>,
+    /// Files overwritten (`--force`) or with lines inserted.
+    pub changed: Vec<PathBuf>,
+    /// Files already as the plan wants them.
+    pub unchanged: Vec<PathBuf>,
+    /// Whether anything was written.
+    pub dry_run: bool,
+}
+
+impl Outcome {
+    /// The report printed after a run: one line per file.
+    pub fn report(&self) -> String {
+        let (create, change) = if self.dry_run {
+            ("would create", "would change")
+        } else {
+            ("created", "changed")
+        };
+        let mut out = String::new();
+        for (verb, paths) in [
+            (create, &self.created),
+            (change, &self.changed),
+            ("unchanged", &self.unchanged),
+        ] {
+            for p in paths {
+                out.push_str(&format!("  {verb:<13} {}\n", p.display()));
+            }
+        }
+        out
+    }
+}
+
+/// Check the whole plan, then write it (unless `dry_run`).
+pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Outcome, CliError> {
+    let mut outcome = Outcome {
+        dry_run,
+        ..Outcome::default()
+    };
+    let mut writes: Vec<(PathBuf, String)> = Vec::new();
+    for (rel, text) in &plan.files {
+        match app.read(rel)? {
+            Some(existing) if &existing == text => outcome.unchanged.push(rel.clone()),
+            Some(_) if !force => {
+                return Err(CliError::Usage(format!(
+                    "{} already exists and differs from what would be generated; nothing was \
+                     written (use --force to overwrite it)",
+                    rel.display()
+                )));
+            }
+            Some(_) => {
+                outcome.changed.push(rel.clone());
+                writes.push((rel.clone(), text.clone()));
+            }
+            None => {
+                outcome.created.push(rel.clone());
+                writes.push((rel.clone(), text.clone()));
+            }
+        }
+    }
+    // Inserts, grouped by file, applied to the text in memory.
+    let mut edited: Vec<(PathBuf, String)> = Vec::new();
+    for insert in &plan.inserts {
+        let current = match edited.iter().find(|(p, _)| p == &insert.path) {
+            Some((_, text)) => text.clone(),
+            None => app.read(&insert.path)?.ok_or_else(|| {
+                CliError::Usage(format!(
+                    "{} is missing; torn gen adds to the files `torn new` makes",
+                    insert.path.display()
+                ))
+            })?,
+        };
+        let updated = insert_above_mark(&current, insert.mark, &insert.line, insert.sorted)
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "{} has no `{}` line, which marks where torn gen adds code; put it back (see \
+                 torn's docs/cli.md) and run again; nothing was written",
+                    insert.path.display(),
+                    insert.mark
+                ))
+            })?;
+        match edited.iter_mut().find(|(p, _)| p == &insert.path) {
+            Some((_, text)) => *text = updated,
+            None => edited.push((insert.path.clone(), updated)),
+        }
+    }
+    for (rel, text) in edited {
+        if app.read(&rel)?.as_deref() == Some(text.as_str()) {
+            if !outcome.unchanged.contains(&rel) {
+                outcome.unchanged.push(rel);
+            }
+        } else {
+            outcome.changed.push(rel.clone());
+            writes.push((rel, text));
+        }
+    }
+    if dry_run {
+        return Ok(outcome);
+    }
+    for (rel, text) in writes {
+        let path = app.root.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CliError::Failed(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", rel.display())))?;
+    }
+    Ok(outcome)
+}
+
+/// `text` with `line` above the line holding `mark` (indented like it), unless a line with the
+/// same content is already in the file. With `sorted`, the line goes into the run of non-blank
+/// lines just above the mark at its alphabetical place. `None` when the mark is missing.
+pub fn insert_above_mark(text: &str, mark: &str, line: &str, sorted: bool) -> Option<String> {
+    if text.lines().any(|l| l.trim() == line.trim()) {
+        return Some(text.to_string());
+    }
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    let at_mark = lines.iter().position(|l| l.trim() == mark)?;
+    let indent: String = lines[at_mark]
+        .chars()
+        .take_while(|c| c.is_whitespace())
+        .collect();
+    let mut at = at_mark;
+    if sorted {
+        while at > 0 && !lines[at - 1].trim().is_empty() && lines[at - 1].trim() > line.trim() {
+            at -= 1;
+        }
+    }
+    lines.insert(at, format!("{indent}{}\n", line.trim()));
+    Some(lines.concat())
+}
+
+/// Names: a Rust identifier in snake_case that is not a keyword.
+pub fn check_snake_name(kind: &str, name: &str) -> Result<(), CliError> {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+        "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
+        "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
+        "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    ];
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.ends_with('_')
+        && !name.contains("__");
+    if !ok {
+        return Err(CliError::Usage(format!(
+            "{kind} name {name:?} is not valid: use lowercase letters, digits and single '_', \
+             starting with a letter (for example blog_post)"
+        )));
+    }
+    if KEYWORDS.contains(&name) {
+        return Err(CliError::Usage(format!(
+            "{kind} name {name:?} is a Rust keyword; choose another"
+        )));
+    }
+    Ok(())
+}
+
+/// `blog_post` → `BlogPost`.
+pub fn camel(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `blog_post` → `Blog post`.
+pub fn title(name: &str) -> String {
+    let words = name.replace('_', " ");
+    let mut c = words.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_go_above_the_mark_once() {
+        let text = "fn main() {\n    a();\n    // torn:routes\n}\n";
+        let once = insert_above_mark(text, "// torn:routes", "b();", false).unwrap();
+        assert_eq!(
+            once,
+            "fn main() {\n    a();\n    b();\n    // torn:routes\n}\n"
+        );
+        assert_eq!(
+            insert_above_mark(&once, "// torn:routes", "b();", false).unwrap(),
+            once
+        );
+        assert_eq!(
+            insert_above_mark("no mark\n", "// torn:routes", "b();", false),
+            None
+        );
+        let mods = "//! Docs.\n\npub mod b;\npub mod d;\n// torn:handlers\n";
+        let with_a = insert_above_mark(mods, "// torn:handlers", "pub mod a;", true).unwrap();
+        let with_c = insert_above_mark(&with_a, "// torn:handlers", "pub mod c;", true).unwrap();
+        let with_e = insert_above_mark(&with_c, "// torn:handlers", "pub mod e;", true).unwrap();
+        assert_eq!(
+            with_e,
+            "//! Docs.\n\npub mod a;\npub mod b;\npub mod c;\npub mod d;\npub mod e;\n// torn:handlers\n"
+        );
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["about", "blog_post", "v2_api"] {
+            assert!(check_snake_name("handler", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "About",
+            "2fa",
+            "blog-post",
+            "blog__post",
+            "post_",
+            "a b",
+            "type",
+            "mod",
+        ] {
+            assert!(check_snake_name("handler", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(camel("blog_post"), "BlogPost");
+        assert_eq!(title("blog_post"), "Blog post");
+    }
+}

@@ -1,0 +1,248 @@
+//! `torn gen`: each generator's output against snapshots (`tests/snapshots/gen/`), running
+//! twice, `--dry-run`, `--force`, and bad input (exit 2, nothing written).
+//!
+//! After a deliberate change to a generator, refresh the snapshots with
+//! `TORN_UPDATE_SNAPSHOTS=1 cargo test -p torn-tests --test gen`, and read the diff.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn torn(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(common::torn_bin())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run torn")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A fresh app in a temporary folder.
+fn new_app() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = torn(dir.path(), &["new", "shop", "--no-git"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let app = dir.path().join("shop");
+    (dir, app)
+}
+
+/// Every file under `dir` with its text, relative paths, sorted.
+fn files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What changed between two listings: new files whole, changed files as added lines.
+fn changes(before: &[(PathBuf, String)], after: &[(PathBuf, String)]) -> String {
+    let mut out = String::new();
+    for (path, text) in after {
+        let name = migration_stable(&path.display().to_string());
+        match before.iter().find(|(p, _)| p == path) {
+            None => out.push_str(&format!("==> new {name}\n{text}\n")),
+            Some((_, old)) if old != text => {
+                let old_lines: Vec<&str> = old.lines().collect();
+                out.push_str(&format!("==> changed {name}\n"));
+                for line in text.lines().filter(|l| !old_lines.contains(l)) {
+                    out.push_str(&format!("+ {line}\n"));
+                }
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Migration names start with the time they were made; snapshots say `<time>`.
+fn migration_stable(name: &str) -> String {
+    match name.strip_prefix("migrations/") {
+        Some(rest) if rest.len() > 15 && rest[..14].chars().all(|c| c.is_ascii_digit()) => {
+            format!("migrations/<time>{}", &rest[14..])
+        }
+        _ => name.to_string(),
+    }
+}
+
+fn check_snapshot(name: &str, actual: &str) {
+    let path = common::workspace_root()
+        .join("tests/snapshots/gen")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("TORN_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}; make it with TORN_UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "the output of `torn gen` differs from {}; if the change is meant, refresh it with \
+         TORN_UPDATE_SNAPSHOTS=1 cargo test -p torn-tests --test gen\n--- actual:\n{actual}",
+        path.display()
+    );
+}
+
+/// Run a generator on a fresh app and compare what it wrote with the snapshot; then run it
+/// again and check that nothing changes.
+fn snapshot(name: &str, args: &[&str]) {
+    let (_dir, app) = new_app();
+    let before = files(&app);
+    let out = torn(&app, args);
+    assert!(out.status.success(), "{}", text(&out));
+    let after = files(&app);
+    check_snapshot(name, &changes(&before, &after));
+    let again = torn(&app, args);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(!text(&again).contains("created"), "{}", text(&again));
+    assert_eq!(files(&app), after, "a second run changes nothing");
+}
+
+#[test]
+fn handler_with_a_form() {
+    snapshot(
+        "handler_get_post",
+        &["gen", "handler", "about", "--methods", "get,post"],
+    );
+}
+
+#[test]
+fn handler_for_scripts() {
+    snapshot(
+        "handler_put_delete",
+        &[
+            "gen",
+            "handler",
+            "api_item",
+            "--path",
+            "/api/item",
+            "--methods",
+            "put,delete",
+        ],
+    );
+}
+
+#[test]
+fn migration() {
+    snapshot("migration", &["gen", "migration", "add_notes"]);
+}
+
+#[test]
+fn dry_run_writes_nothing_and_force_overwrites() {
+    let (_dir, app) = new_app();
+    let before = files(&app);
+    let out = torn(&app, &["gen", "handler", "about", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("would create  src/handlers/about.rs"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(files(&app), before);
+    assert!(torn(&app, &["gen", "handler", "about"]).status.success());
+    // An edited file is kept: a second run refuses (nothing written), --force overwrites.
+    let handler = app.join("src/handlers/about.rs");
+    std::fs::write(&handler, "// mine\n").unwrap();
+    let with_post = ["gen", "handler", "about", "--methods", "get,post"];
+    let before = files(&app);
+    let out = torn(&app, &with_post);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("src/handlers/about.rs already exists")
+            && text(&out).contains("--force"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(files(&app), before, "all or nothing");
+    let mut forced = with_post.to_vec();
+    forced.push("--force");
+    let out = torn(&app, &forced);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        std::fs::read_to_string(&handler)
+            .unwrap()
+            .contains("pub async fn post")
+    );
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_written() {
+    let outside = tempfile::tempdir().unwrap();
+    let out = torn(outside.path(), &["gen", "handler", "about"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("is not inside a torn app"),
+        "{}",
+        text(&out)
+    );
+    assert!(files(outside.path()).is_empty());
+
+    let (_dir, app) = new_app();
+    let before = files(&app);
+    for (args, says) in [
+        (vec!["gen", "handler", "About"], "is not valid"),
+        (vec!["gen", "handler", "blog-post"], "is not valid"),
+        (vec!["gen", "handler", "type"], "is a Rust keyword"),
+        (
+            vec!["gen", "handler", "home"],
+            "a route named \"home\" already exists",
+        ),
+        (
+            vec!["gen", "handler", "about", "--methods", "get,fetch"],
+            "unknown method \"fetch\"",
+        ),
+        (
+            vec!["gen", "handler", "about", "--path", "about"],
+            "path \"about\" is not valid",
+        ),
+        (
+            vec!["gen", "handler", "about", "--path", "/a b"],
+            "is not valid",
+        ),
+        (vec!["gen", "migration", "Add-Notes"], "migration name"),
+        (vec!["gen", "handler"], "required"),
+        (vec!["gen", "model"], "unrecognized subcommand"),
+    ] {
+        let out = torn(&app, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+        assert_eq!(files(&app), before, "{args:?} wrote nothing");
+    }
+    // A mark removed from the app: refused, with where to put it back.
+    let lib = app.join("src/lib.rs");
+    let original = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, original.replace("    // torn:routes\n", "")).unwrap();
+    let before = files(&app);
+    let out = torn(&app, &["gen", "handler", "about"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("src/lib.rs has no `// torn:routes` line"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(files(&app), before, "not even the handler file");
+}
