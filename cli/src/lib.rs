@@ -9,6 +9,7 @@ use std::process::Command;
 
 use include_dir::{Dir, include_dir};
 
+pub mod db;
 pub mod generate;
 
 /// The project templates, built into the binary.

@@ -47,6 +47,11 @@ enum Command {
     },
     /// List the app's routes: method, path, name and handler (asks the app itself).
     Routes,
+    /// The app's database: migrations applied, pending, undone.
+    Db {
+        #[command(subcommand)]
+        what: DbArgs,
+    },
     /// Internal: expand the app template (run by `torn new` in a child process).
     #[command(name = "__expand", hide = true)]
     Expand {
@@ -78,6 +83,22 @@ enum Gen {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum DbArgs {
+    /// Apply every pending migration.
+    Migrate,
+    /// Undo the latest applied migration(s) (with .down.sql files).
+    Rollback {
+        /// How many.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List the migrations: applied, pending or changed.
+    Status,
+    /// Empty the database and apply every migration (refused with TORN_ENV=prod).
+    Reset,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DbArg {
     Sqlite,
@@ -94,6 +115,7 @@ fn main() -> ExitCode {
             dry_run,
         } => finish(run_generator(what, force, dry_run)),
         Command::Routes => finish(routes()),
+        Command::Db { what } => finish(database(what)),
         Command::Expand {
             template,
             name,
@@ -190,6 +212,25 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
     if !dry_run && !outcome.created.is_empty() {
         println!("{next}");
     }
+    Ok(())
+}
+
+fn database(what: DbArgs) -> Result<(), torn_cli::CliError> {
+    use torn_cli::db::DbCommand;
+    let app = current_app()?;
+    let command = match what {
+        DbArgs::Migrate => DbCommand::Migrate,
+        DbArgs::Rollback { steps } => DbCommand::Rollback(steps),
+        DbArgs::Status => DbCommand::Status,
+        DbArgs::Reset => DbCommand::Reset,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| torn_cli::CliError::Failed(format!("cannot start: {e}")))?;
+    let env = |key: &str| std::env::var(key).ok();
+    let out = runtime.block_on(torn_cli::db::run(&app, command, &env))?;
+    print!("{out}");
     Ok(())
 }
 

@@ -560,7 +560,8 @@ fn check_strength(env: Env, keys: &Keys) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn random_secret() -> String {
+/// A new random secret (32 bytes, hex), strong enough for any profile.
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     hex::encode(bytes)

@@ -29,7 +29,14 @@ pub fn plan(
             inserts: Vec::new(),
         });
     }
-    let stem = format!("{}_{name}", timestamp(unix_secs));
+    // Versions must grow: a clock behind the newest migration gets the next number instead.
+    let mut version: u64 = timestamp(unix_secs).parse().unwrap_or(0);
+    if let Some(newest) = newest_version(app)?
+        && version <= newest
+    {
+        version = newest + 1;
+    }
+    let stem = format!("{version}_{name}");
     Ok(Plan {
         files: vec![
             (
@@ -76,6 +83,22 @@ fn existing(app: &AppDir, name: &str) -> Result<Option<String>, CliError> {
         }
     }
     Ok(None)
+}
+
+/// The highest version among the app's migrations.
+fn newest_version(app: &AppDir) -> Result<Option<u64>, CliError> {
+    let Ok(entries) = std::fs::read_dir(app.root.join("migrations")) else {
+        return Ok(None);
+    };
+    let mut newest = None;
+    for entry in entries {
+        let entry = entry.map_err(|e| CliError::Failed(format!("cannot read migrations/: {e}")))?;
+        let file = entry.file_name().to_string_lossy().to_string();
+        if let Some(Ok(v)) = file.split_once('_').map(|(v, _)| v.parse::<u64>()) {
+            newest = newest.max(Some(v));
+        }
+    }
+    Ok(newest)
 }
 
 /// `YYYYMMDDHHMMSS` in UTC, the version sqlx orders migrations by.

@@ -1,0 +1,231 @@
+//! `torn db migrate | rollback | status | reset`: the app's `migrations/` against its database,
+//! the one its settings name for the profile in force (`TORN_ENV`, dev by default), or
+//! `DATABASE_URL`.
+
+use std::path::Path;
+
+use sqlx::migrate::{Migrate as _, Migrator};
+use torn::Settings;
+use torn::db::{Db, redact};
+
+use crate::CliError;
+use crate::generate::AppDir;
+
+/// What `torn db` was asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbCommand {
+    /// Apply every pending migration.
+    Migrate,
+    /// Undo the latest `n` applied migrations.
+    Rollback(u32),
+    /// List migrations, applied or pending.
+    Status,
+    /// Empty the database and apply every migration (dev and test only).
+    Reset,
+}
+
+struct Target {
+    db: Db,
+    url: String,
+    migrator: Migrator,
+}
+
+async fn open(app: &AppDir, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CliError> {
+    // The database commands sign nothing: a profile that insists on a cookie secret (prod)
+    // gets a throwaway one here rather than refusing to migrate.
+    let throwaway = torn::config::random_secret();
+    let env = |key: &str| match env(key) {
+        None if key == "TORN_COOKIE_SECRET" => Some(throwaway.clone()),
+        other => other,
+    };
+    let settings = Settings::load_from(&app.root, env)
+        .map_err(|e| CliError::Usage(format!("the app's settings: {e}")))?;
+    let url = settings.database_url.clone().ok_or_else(|| {
+        CliError::Usage(format!(
+            "no database for the {} profile: set DATABASE_URL, or database_url in torn.toml",
+            settings.env
+        ))
+    })?;
+    let dir = app.root.join("migrations");
+    let migrator = Db::migrator_from(&dir).await.map_err(|e| {
+        CliError::Failed(format!(
+            "cannot read the migrations in {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let db = Db::connect(&url)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(Target { db, url, migrator })
+}
+
+/// Applied migrations: (version, checksum), oldest first.
+async fn applied(db: &Db) -> Result<Vec<(i64, Vec<u8>)>, CliError> {
+    let rows = torn::with_db!(db, pool => {
+        let mut conn = pool.acquire().await.map_err(|e| CliError::Failed(e.to_string()))?;
+        conn.ensure_migrations_table()
+            .await
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        conn.list_applied_migrations()
+            .await
+            .map_err(|e| CliError::Failed(e.to_string()))?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|m| (m.version, m.checksum.into_owned()))
+        .collect())
+}
+
+/// Run a `torn db` command for the app; returns what to print.
+pub async fn run(
+    app: &AppDir,
+    command: DbCommand,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, CliError> {
+    if command == DbCommand::Reset && env("TORN_ENV").is_some_and(|p| p.trim() == "prod") {
+        return Err(CliError::Usage(
+            "torn db reset deletes every row; it refuses the prod profile".into(),
+        ));
+    }
+    let target = open(app, env).await?;
+    let shown = redact(&target.url);
+    let result = match command {
+        DbCommand::Migrate => migrate(&target, &shown).await,
+        DbCommand::Status => status(&target, &shown).await,
+        DbCommand::Rollback(n) => rollback(&target, &shown, n).await,
+        DbCommand::Reset => reset(app, target.url.clone(), &shown, env).await,
+    };
+    target.db.close().await;
+    result
+}
+
+async fn migrate(t: &Target, shown: &str) -> Result<String, CliError> {
+    let before = applied(&t.db).await?.len();
+    t.db.migrate(&t.migrator)
+        .await
+        .map_err(|e| CliError::Failed(format!("migrating {shown} failed: {e}")))?;
+    let after = applied(&t.db).await?.len();
+    Ok(match after - before {
+        0 => format!("{shown}: up to date ({after} migrations applied)\n"),
+        n => format!("{shown}: applied {n} migration(s); {after} in all\n"),
+    })
+}
+
+async fn status(t: &Target, shown: &str) -> Result<String, CliError> {
+    let done = applied(&t.db).await?;
+    let mut out = format!("{shown}\n");
+    for m in t
+        .migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+    {
+        let state = match done.iter().find(|(v, _)| *v == m.version) {
+            Some((_, sum)) if sum.as_slice() != &*m.checksum => "CHANGED since it was applied",
+            Some(_) => "applied",
+            None => "pending",
+        };
+        let undo = if reversible(&t.migrator, m.version) {
+            ""
+        } else {
+            "  (no .down.sql)"
+        };
+        out.push_str(&format!(
+            "  {:<8} {}  {}{undo}\n",
+            state.split(' ').next().unwrap_or(state),
+            m.version,
+            m.description
+        ));
+        if state.starts_with("CHANGED") {
+            out.push_str("           its file changed after it was applied\n");
+        }
+    }
+    for (version, _) in &done {
+        if !t.migrator.iter().any(|m| m.version == *version) {
+            out.push_str(&format!(
+                "  applied  {version}  (its file is gone from migrations/)\n"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn reversible(migrator: &Migrator, version: i64) -> bool {
+    migrator
+        .iter()
+        .any(|m| m.version == version && m.migration_type.is_down_migration())
+}
+
+async fn rollback(t: &Target, shown: &str, n: u32) -> Result<String, CliError> {
+    if n == 0 {
+        return Err(CliError::Usage("--steps must be at least 1".into()));
+    }
+    let done = applied(&t.db).await?;
+    if done.is_empty() {
+        return Ok(format!(
+            "{shown}: no migration is applied; nothing to roll back\n"
+        ));
+    }
+    let n = (n as usize).min(done.len());
+    let undone = &done[done.len() - n..];
+    for (version, _) in undone {
+        if !reversible(&t.migrator, *version) {
+            return Err(CliError::Usage(format!(
+                "migration {version} has no .down.sql, so it cannot be rolled back; nothing \
+                 was changed (write migrations/{version}_<name>.down.sql, or use `torn db \
+                 reset` in dev)"
+            )));
+        }
+    }
+    let target = done.len().checked_sub(n + 1).map_or(0, |i| done[i].0);
+    torn::with_db!(&t.db, pool => t.migrator.undo(pool, target).await)
+        .map_err(|e| CliError::Failed(format!("rolling back {shown} failed: {e}")))?;
+    let names: Vec<String> = undone.iter().rev().map(|(v, _)| v.to_string()).collect();
+    Ok(format!("{shown}: rolled back {}\n", names.join(", ")))
+}
+
+async fn reset(
+    app: &AppDir,
+    url: String,
+    shown: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, CliError> {
+    if url.starts_with("sqlite:") {
+        if let Some(file) = sqlite_file(&url) {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = format!("{}{suffix}", file.display());
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(CliError::Failed(format!("cannot delete {path}: {e}")));
+                    }
+                }
+            }
+        }
+    } else {
+        let db = Db::connect(&url)
+            .await
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        torn::with_db!(&db, pool => {
+            sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .map_err(|e| CliError::Failed(format!("emptying {shown} failed: {e}")))?;
+        db.close().await;
+    }
+    let target = open(app, env).await?;
+    let out = migrate(&target, shown).await;
+    target.db.close().await;
+    Ok(format!("{shown}: emptied\n{}", out?))
+}
+
+/// The file of an SQLite URL (`sqlite://path?…`), if it names one.
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.starts_with(':')).then(|| Path::new(path))
+}
