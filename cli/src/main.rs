@@ -76,6 +76,20 @@ enum Gen {
         #[arg(long, value_delimiter = ',', default_value = "get")]
         methods: Vec<String>,
     },
+    /// A table and its model: a migration, src/models/NAME.rs with its queries, a test.
+    Model {
+        /// The model's name, singular snake_case (post, blog_post); the table is its plural.
+        name: String,
+        /// Fields, name:type: string, text, int, bigint, float, bool, date, datetime, uuid,
+        /// references:MODEL; `?` after the type for nullable (body:text?).
+        #[arg(required = true, value_name = "FIELD:TYPE")]
+        fields: Vec<String>,
+    },
+    /// A mail: templates/mail/NAME.txt and .html, src/mailers/NAME.rs with a test.
+    Mailer {
+        /// The mail's name, in snake_case (welcome, order_shipped).
+        name: String,
+    },
     /// A reversible migration: migrations/<time>_NAME.up.sql and .down.sql.
     Migration {
         /// What it does, in snake_case (add_tags_to_posts).
@@ -170,6 +184,13 @@ fn finish(result: Result<(), torn_cli::CliError>) -> ExitCode {
     }
 }
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 fn current_app() -> Result<torn_cli::generate::AppDir, torn_cli::CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| torn_cli::CliError::Failed(format!("cannot read the current folder: {e}")))?;
@@ -195,14 +216,18 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
                 "Run `cargo test` to run its test, `torn routes` to see the route.",
             )
         }
+        Gen::Model { name, fields } => (
+            g::model::plan(&app, &name, &fields, unix_now())?,
+            "Run `cargo test` to run its test; `torn db migrate` makes the table.",
+        ),
+        Gen::Mailer { name } => (
+            g::mailer::plan(&app, &name)?,
+            "Run `cargo test` to render it; send it with `mailer.send_later(…)`.",
+        ),
         Gen::Migration { name } => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
             let (up, down) = g::migration::blank(&name);
             (
-                g::migration::plan(&app, &name, now, &up, &down)?,
+                g::migration::plan(&app, &name, unix_now(), &up, &down)?,
                 "Write the SQL, then `torn db migrate` (the app also runs it at start-up).",
             )
         }

@@ -235,7 +235,7 @@ pub fn normalize_email(email: &str) -> Result<String, AuthError> {
 }
 
 fn random_id() -> i64 {
-    (rand::rngs::OsRng.next_u64() >> 1) as i64
+    crate::db::new_id()
 }
 
 fn token_hash(token: &str) -> String {

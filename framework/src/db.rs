@@ -99,6 +99,18 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// A new row id: random, positive, 63 bits (ids tell nothing about how many rows there are).
+pub fn new_id() -> i64 {
+    use rand::RngCore as _;
+    (rand::rngs::OsRng.next_u64() >> 1) as i64
+}
+
+/// The time now in Unix seconds, as stored in `created_at` and `updated_at` columns.
+pub fn now() -> i64 {
+    crate::signing::unix_now() as i64
+}
+
+/// The URL with its password hidden, for messages and logs:
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -1,6 +1,7 @@
 //! starter, a torn app.
 
 pub mod handlers;
+// torn:modules
 
 use std::sync::Arc;
 

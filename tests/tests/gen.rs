@@ -147,6 +147,33 @@ fn handler_for_scripts() {
 }
 
 #[test]
+fn model() {
+    snapshot(
+        "model",
+        &[
+            "gen",
+            "model",
+            "post",
+            "title:string",
+            "body:text?",
+            "views:int",
+            "score:float?",
+            "published:bool",
+            "day:date",
+            "at:datetime?",
+            "key:uuid",
+            "rating:bigint?",
+            "author:references:user",
+        ],
+    );
+}
+
+#[test]
+fn mailer() {
+    snapshot("mailer", &["gen", "mailer", "order_shipped"]);
+}
+
+#[test]
 fn migration() {
     snapshot("migration", &["gen", "migration", "add_notes"]);
 }
@@ -224,8 +251,33 @@ fn bad_input_is_refused_and_nothing_is_written() {
             "is not valid",
         ),
         (vec!["gen", "migration", "Add-Notes"], "migration name"),
+        (vec!["gen", "mailer", "Welcome!"], "mailer name"),
+        (vec!["gen", "model", "post"], "required"),
+        (vec!["gen", "model", "post", "title"], "no type"),
+        (
+            vec!["gen", "model", "post", "title:str"],
+            "unknown type \"str\"",
+        ),
+        (vec!["gen", "model", "post", "order:int"], "SQL keyword"),
+        (
+            vec!["gen", "model", "post", "id:bigint"],
+            "made for every model",
+        ),
+        (
+            vec!["gen", "model", "post", "a:int", "a:text"],
+            "given twice",
+        ),
+        (
+            vec!["gen", "model", "post", "blog:references"],
+            "which this app does not have",
+        ),
+        (
+            vec!["gen", "model", "post", "parent:references:post"],
+            "make it optional",
+        ),
+        (vec!["gen", "model", "user", "name:string"], "is taken"),
         (vec!["gen", "handler"], "required"),
-        (vec!["gen", "model"], "unrecognized subcommand"),
+        (vec!["gen", "widget"], "unrecognized subcommand"),
     ] {
         let out = torn(&app, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));

@@ -143,6 +143,31 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "put,patch,delete",
     ]);
     torn(&["gen", "migration", "create_notes"]);
+    torn(&["gen", "mailer", "welcome"]);
+    torn(&["gen", "model", "author", "name:string", "bio:text?"]);
+    torn(&[
+        "gen",
+        "model",
+        "post",
+        "title:string",
+        "views:int",
+        "score:float?",
+        "published:bool",
+        "day:date",
+        "at:datetime?",
+        "key:uuid",
+        "author:references",
+        "editor:references:user?",
+    ]);
+    torn(&[
+        "gen",
+        "model",
+        "comment",
+        "post:references",
+        "body:text",
+        "parent:references:comment?",
+    ]);
+    torn(&["gen", "mailer", "order_shipped"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -174,6 +199,11 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "api_item_put_needs_the_xsrf_header",
         "api_item_patch_needs_the_xsrf_header",
         "api_item_delete_needs_the_xsrf_header",
+        "mailers::welcome::tests::renders_text_and_escaped_html",
+        "mailers::order_shipped::tests::renders_text_and_escaped_html",
+        "authors_are_made_found_listed_changed_and_deleted",
+        "posts_are_made_found_listed_changed_and_deleted",
+        "comments_are_made_found_listed_changed_and_deleted",
     ] {
         assert!(
             tests.contains(&format!("test {name} ... ok")),

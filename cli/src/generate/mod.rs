@@ -7,13 +7,18 @@
 //! |---|---|---|
 //! | `src/handlers/mod.rs` | `// torn:handlers` | `pub mod <name>;` |
 //! | `src/lib.rs` | `// torn:routes` | `let app = app.handler::<…>("<name>", "<path>");` |
+//! | `src/lib.rs` | `// torn:modules` | `pub mod mailers;` and other top-level modules |
+//! | `src/mailers/mod.rs` | `// torn:mailers` | `pub mod <name>;` |
+//! | `src/models/mod.rs` | `// torn:models` | `pub mod <name>;` |
 //!
 //! [`apply`] checks the whole plan before it writes anything (all or nothing): a file that
 //! exists with other content is refused without `--force`, a missing mark is refused, and a
 //! line that is already there is not added again, so running a generator twice changes nothing.
 
 pub mod handler;
+pub mod mailer;
 pub mod migration;
+pub mod model;
 
 use std::path::{Path, PathBuf};
 
@@ -21,8 +26,10 @@ use crate::CliError;
 
 /// The mark in `src/handlers/mod.rs`.
 pub const HANDLERS_MARK: &str = "// torn:handlers";
-/// The mark in `src/lib.rs`.
+/// The mark in `src/lib.rs` for routes.
 pub const ROUTES_MARK: &str = "// torn:routes";
+/// The mark in `src/lib.rs` for modules.
+pub const MODULES_MARK: &str = "// torn:modules";
 
 /// A torn app found on disk.
 #[derive(Clone, Debug)]
@@ -142,30 +149,24 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
         dry_run,
         ..Outcome::default()
     };
-    let mut writes: Vec<(PathBuf, String)> = Vec::new();
-    for (rel, text) in &plan.files {
-        match app.read(rel)? {
-            Some(existing) if &existing == text => outcome.unchanged.push(rel.clone()),
-            Some(_) if !force => {
-                return Err(CliError::Usage(format!(
-                    "{} already exists and differs from what would be generated; nothing was \
-                     written (use --force to overwrite it)",
-                    rel.display()
-                )));
-            }
-            Some(_) => {
-                outcome.changed.push(rel.clone());
-                writes.push((rel.clone(), text.clone()));
-            }
-            None => {
-                outcome.created.push(rel.clone());
-                writes.push((rel.clone(), text.clone()));
-            }
-        }
-    }
-    // Inserts, grouped by file, applied to the text in memory.
+    // Inserts into files the plan creates go into their planned text; the others into the
+    // app's files, in memory, until everything has been checked.
+    let mut planned: Vec<(PathBuf, String)> = plan.files.clone();
     let mut edited: Vec<(PathBuf, String)> = Vec::new();
     for insert in &plan.inserts {
+        let missing_mark = || {
+            CliError::Usage(format!(
+                "{} has no `{}` line, which marks where torn gen adds code; put it back (see \
+                 torn's docs/cli.md) and run again; nothing was written",
+                insert.path.display(),
+                insert.mark
+            ))
+        };
+        if let Some((_, text)) = planned.iter_mut().find(|(p, _)| p == &insert.path) {
+            *text = insert_above_mark(text, insert.mark, &insert.line, insert.sorted)
+                .ok_or_else(missing_mark)?;
+            continue;
+        }
         let current = match edited.iter().find(|(p, _)| p == &insert.path) {
             Some((_, text)) => text.clone(),
             None => app.read(&insert.path)?.ok_or_else(|| {
@@ -176,17 +177,31 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
             })?,
         };
         let updated = insert_above_mark(&current, insert.mark, &insert.line, insert.sorted)
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "{} has no `{}` line, which marks where torn gen adds code; put it back (see \
-                 torn's docs/cli.md) and run again; nothing was written",
-                    insert.path.display(),
-                    insert.mark
-                ))
-            })?;
+            .ok_or_else(missing_mark)?;
         match edited.iter_mut().find(|(p, _)| p == &insert.path) {
             Some((_, text)) => *text = updated,
             None => edited.push((insert.path.clone(), updated)),
+        }
+    }
+    let mut writes: Vec<(PathBuf, String)> = Vec::new();
+    for (rel, text) in planned {
+        match app.read(&rel)? {
+            Some(existing) if existing == text => outcome.unchanged.push(rel),
+            Some(_) if !force => {
+                return Err(CliError::Usage(format!(
+                    "{} already exists and differs from what would be generated; nothing was \
+                     written (use --force to overwrite it)",
+                    rel.display()
+                )));
+            }
+            Some(_) => {
+                outcome.changed.push(rel.clone());
+                writes.push((rel, text));
+            }
+            None => {
+                outcome.created.push(rel.clone());
+                writes.push((rel, text));
+            }
         }
     }
     for (rel, text) in edited {

@@ -1,6 +1,7 @@
 //! {{project-name}}, a torn app.
 
 pub mod handlers;
+// torn:modules
 
 use std::sync::Arc;
 
