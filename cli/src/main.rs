@@ -90,6 +90,18 @@ enum Gen {
         /// The mail's name, in snake_case (welcome, order_shipped).
         name: String,
     },
+    /// "Log in with PROVIDER": its table in torn.toml (where to register, what to set) and a
+    /// test of its button.
+    Oauth {
+        /// google, github, facebook, x, microsoft, or any name with --issuer.
+        provider: String,
+        /// The OpenID Connect issuer URL, for a provider torn does not know by name.
+        #[arg(long, value_name = "URL")]
+        issuer: Option<String>,
+        /// The name on the button (default: the provider's).
+        #[arg(long)]
+        label: Option<String>,
+    },
     /// A reversible migration: migrations/<time>_NAME.up.sql and .down.sql.
     Migration {
         /// What it does, in snake_case (add_tags_to_posts).
@@ -219,6 +231,15 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         Gen::Model { name, fields } => (
             g::model::plan(&app, &name, &fields, unix_now())?,
             "Run `cargo test` to run its test; `torn db migrate` makes the table.",
+        ),
+        Gen::Oauth {
+            provider,
+            issuer,
+            label,
+        } => (
+            g::oauth::plan(&app, &provider, issuer.as_deref(), label.as_deref())?,
+            "Register the app with the provider (see torn.toml), set the two variables, and run \
+             `cargo test`.",
         ),
         Gen::Mailer { name } => (
             g::mailer::plan(&app, &name)?,

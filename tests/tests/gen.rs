@@ -169,6 +169,23 @@ fn model() {
 }
 
 #[test]
+fn oauth_provider() {
+    snapshot("oauth_github", &["gen", "oauth", "github"]);
+    snapshot(
+        "oauth_oidc",
+        &[
+            "gen",
+            "oauth",
+            "corp-sso",
+            "--issuer",
+            "https://id.corp.example",
+            "--label",
+            "Corp SSO",
+        ],
+    );
+}
+
+#[test]
 fn mailer() {
     snapshot("mailer", &["gen", "mailer", "order_shipped"]);
 }
@@ -276,6 +293,19 @@ fn bad_input_is_refused_and_nothing_is_written() {
             "make it optional",
         ),
         (vec!["gen", "model", "user", "name:string"], "is taken"),
+        (
+            vec!["gen", "oauth", "myspace"],
+            "give its OpenID Connect issuer",
+        ),
+        (
+            vec!["gen", "oauth", "github", "--issuer", "https://x"],
+            "needs no --issuer",
+        ),
+        (
+            vec!["gen", "oauth", "corp", "--issuer", "ftp://x"],
+            "not an http(s) URL",
+        ),
+        (vec!["gen", "oauth", "Bad Name"], "is not valid"),
         (vec!["gen", "handler"], "required"),
         (vec!["gen", "widget"], "unrecognized subcommand"),
     ] {

@@ -144,6 +144,14 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
     ]);
     torn(&["gen", "migration", "create_notes"]);
     torn(&["gen", "mailer", "welcome"]);
+    torn(&["gen", "oauth", "github"]);
+    torn(&[
+        "gen",
+        "oauth",
+        "corp",
+        "--issuer",
+        "https://id.corp.example",
+    ]);
     torn(&["gen", "model", "author", "name:string", "bio:text?"]);
     torn(&[
         "gen",
@@ -202,6 +210,9 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "mailers::welcome::tests::renders_text_and_escaped_html",
         "mailers::order_shipped::tests::renders_text_and_escaped_html",
         "authors_are_made_found_listed_changed_and_deleted",
+        "github_button_shows_once_configured",
+        "github_log_in_goes_to_the_provider_with_pkce",
+        "corp_button_shows_once_configured",
         "posts_are_made_found_listed_changed_and_deleted",
         "comments_are_made_found_listed_changed_and_deleted",
     ] {

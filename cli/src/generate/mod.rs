@@ -10,6 +10,7 @@
 //! | `src/lib.rs` | `// torn:modules` | `pub mod mailers;` and other top-level modules |
 //! | `src/mailers/mod.rs` | `// torn:mailers` | `pub mod <name>;` |
 //! | `src/models/mod.rs` | `// torn:models` | `pub mod <name>;` |
+//! | `torn.toml` | `# torn:oauth` | a `[default.oauth.<provider>]` table |
 //!
 //! [`apply`] checks the whole plan before it writes anything (all or nothing): a file that
 //! exists with other content is refused without `--force`, a missing mark is refused, and a
@@ -19,6 +20,7 @@ pub mod handler;
 pub mod mailer;
 pub mod migration;
 pub mod model;
+pub mod oauth;
 
 use std::path::{Path, PathBuf};
 
