@@ -76,6 +76,17 @@ enum Gen {
         #[arg(long, value_delimiter = ',', default_value = "get")]
         methods: Vec<String>,
     },
+    /// A model with pages to list, show, make, change and delete its rows, and their tests.
+    Scaffold {
+        /// The model's name, singular snake_case (post); the pages are at /<plural>.
+        name: String,
+        /// Fields, as for `torn gen model`.
+        #[arg(required = true, value_name = "FIELD:TYPE")]
+        fields: Vec<String>,
+        /// Every page needs a log-in; each person sees and changes only their own rows.
+        #[arg(long)]
+        auth: bool,
+    },
     /// A table and its model: a migration, src/models/NAME.rs with its queries, a test.
     Model {
         /// The model's name, singular snake_case (post, blog_post); the table is its plural.
@@ -228,6 +239,10 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
                 "Run `cargo test` to run its test, `torn routes` to see the route.",
             )
         }
+        Gen::Scaffold { name, fields, auth } => (
+            g::scaffold::plan(&app, &name, &fields, auth, unix_now())?,
+            "Run `cargo test` to run its tests, and `cargo run` to see the pages.",
+        ),
         Gen::Model { name, fields } => (
             g::model::plan(&app, &name, &fields, unix_now())?,
             "Run `cargo test` to run its test; `torn db migrate` makes the table.",

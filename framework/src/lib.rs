@@ -42,6 +42,7 @@ pub mod config;
 pub mod cookies;
 pub mod db;
 pub mod error;
+pub mod form;
 pub mod mail;
 pub mod oauth;
 pub mod page;

@@ -17,6 +17,9 @@
 //! # }
 //! ```
 
+/// The HTTP client the tests use, for a second browser (its own cookie jar).
+pub use reqwest;
+
 use std::net::SocketAddr;
 
 use axum::http::HeaderMap;

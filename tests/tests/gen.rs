@@ -186,6 +186,26 @@ fn oauth_provider() {
 }
 
 #[test]
+fn scaffold() {
+    snapshot(
+        "scaffold",
+        &[
+            "gen",
+            "scaffold",
+            "post",
+            "title:string",
+            "body:text?",
+            "views:int",
+            "published:bool",
+        ],
+    );
+    snapshot(
+        "scaffold_auth",
+        &["gen", "scaffold", "note", "body:text", "--auth"],
+    );
+}
+
+#[test]
 fn mailer() {
     snapshot("mailer", &["gen", "mailer", "order_shipped"]);
 }

@@ -175,6 +175,25 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "body:text",
         "parent:references:comment?",
     ]);
+    torn(&[
+        "gen",
+        "scaffold",
+        "article",
+        "title:string",
+        "body:text?",
+        "rating:float?",
+        "featured:bool",
+        "author:references",
+        "parent:references:article?",
+    ]);
+    torn(&[
+        "gen",
+        "scaffold",
+        "task",
+        "name:string",
+        "due:date?",
+        "--auth",
+    ]);
     torn(&["gen", "mailer", "order_shipped"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))
         .unwrap()
@@ -210,6 +229,9 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "mailers::welcome::tests::renders_text_and_escaped_html",
         "mailers::order_shipped::tests::renders_text_and_escaped_html",
         "authors_are_made_found_listed_changed_and_deleted",
+        "articles_are_listed_made_shown_changed_and_deleted",
+        "tasks_are_listed_made_shown_changed_and_deleted",
+        "tasks_need_a_log_in_and_belong_to_their_owner",
         "github_button_shows_once_configured",
         "github_log_in_goes_to_the_provider_with_pkce",
         "corp_button_shows_once_configured",

@@ -88,10 +88,10 @@ pub fn plan(app: &AppDir, opts: &HandlerOptions) -> Result<Plan, CliError> {
 }
 
 fn route_line(name: &str, path: &str) -> String {
-    format!(
+    super::format_statement(&format!(
         "let app = app.handler::<handlers::{name}::{}>(\"{name}\", \"{path}\");",
         camel(name)
-    )
+    ))
 }
 
 /// A path of literal segments: `/about`, `/blog/archive`.

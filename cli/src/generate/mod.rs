@@ -11,6 +11,7 @@
 //! | `src/mailers/mod.rs` | `// torn:mailers` | `pub mod <name>;` |
 //! | `src/models/mod.rs` | `// torn:models` | `pub mod <name>;` |
 //! | `torn.toml` | `# torn:oauth` | a `[default.oauth.<provider>]` table |
+//! | `templates/base.html` | `{# torn:nav #}` | a scaffold's link |
 //!
 //! [`apply`] checks the whole plan before it writes anything (all or nothing): a file that
 //! exists with other content is refused without `--force`, a missing mark is refused, and a
@@ -21,6 +22,7 @@ pub mod mailer;
 pub mod migration;
 pub mod model;
 pub mod oauth;
+pub mod scaffold;
 
 use std::path::{Path, PathBuf};
 
@@ -236,7 +238,14 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
 /// same content is already in the file. With `sorted`, the line goes into the run of non-blank
 /// lines just above the mark at its alphabetical place. `None` when the mark is missing.
 pub fn insert_above_mark(text: &str, mark: &str, line: &str, sorted: bool) -> Option<String> {
-    if text.lines().any(|l| l.trim() == line.trim()) {
+    // A block laid out beforehand (several lines, or indented) goes in as it is.
+    let preformatted = line.contains('\n') || line.starts_with(' ');
+    let present = if preformatted {
+        text.contains(line.trim_end_matches('\n'))
+    } else {
+        text.lines().any(|l| l.trim() == line.trim())
+    };
+    if present {
         return Some(text.to_string());
     }
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
@@ -251,8 +260,25 @@ pub fn insert_above_mark(text: &str, mark: &str, line: &str, sorted: bool) -> Op
             at -= 1;
         }
     }
-    lines.insert(at, format!("{indent}{}\n", line.trim()));
+    let block = if preformatted {
+        format!("{}\n", line.trim_end_matches('\n'))
+    } else {
+        format!("{indent}{}\n", line.trim())
+    };
+    lines.insert(at, block);
     Some(lines.concat())
+}
+
+/// A statement inside a function body, laid out by rustfmt (4 spaces in, lines of at most
+/// 100 characters), without its final newline.
+pub fn format_statement(statement: &str) -> String {
+    let wrapped = crate::format_rust(&format!("fn f() {{\n    {statement}\n}}\n"));
+    let body: Vec<&str> = wrapped.lines().collect();
+    if body.len() >= 3 && body[0].starts_with("fn f()") {
+        body[1..body.len() - 1].join("\n")
+    } else {
+        format!("    {statement}")
+    }
 }
 
 /// Names: a Rust identifier in snake_case that is not a keyword.

@@ -103,7 +103,7 @@ impl Field {
     }
 
     /// A value of the field's type, as Rust code, for tests (`n` varies it).
-    fn sample(&self, n: u32, parent_ids: &[(String, String)]) -> String {
+    pub(crate) fn sample(&self, n: u32, parent_ids: &[(String, String)]) -> String {
         let value = match &self.ty {
             FieldType::String => format!("\"{} {n}\".to_string()", self.name.replace('_', " ")),
             FieldType::Text => format!("\"Some {} text, {n}.\".to_string()", self.name),
@@ -582,7 +582,15 @@ impl {ty} {{
         Ok(deleted > 0)
     }}
 }}
-"#,
+{owned}"#,
+        owned = if fields
+            .iter()
+            .any(|f| f.column() == "owner_id" && f.ty == FieldType::References("user".into()))
+        {
+            owned_fns(&ty, table)
+        } else {
+            String::new()
+        },
         columns = columns.join(", "),
         insert_placeholders = insert_placeholders.join(", "),
         now_at = n + 2,
@@ -590,9 +598,63 @@ impl {ty} {{
     )
 }
 
+/// Queries limited to the rows of one owner (`owner_id`), for scaffolds made with `--auth`.
+fn owned_fns(ty: &str, table: &str) -> String {
+    format!(
+        r#"
+/// Rows of one owner (the user in `owner_id`).
+impl {ty} {{
+    /// Page `page` (from 1) of this owner's rows, newest first.
+    pub async fn list_owned(
+        db: &Db,
+        owner_id: i64,
+        page: u32,
+        per_page: u32,
+    ) -> sqlx::Result<Vec<{ty}>> {{
+        let sql = format!(
+            "SELECT {{COLUMNS}} FROM {table} WHERE owner_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        );
+        let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
+        with_db!(db, pool => {{
+            sqlx::query_as::<_, {ty}>(&sql)
+                .bind(owner_id)
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(pool)
+                .await
+        }})
+    }}
+
+    /// How many rows this owner has.
+    pub async fn count_owned(db: &Db, owner_id: i64) -> sqlx::Result<i64> {{
+        with_db!(db, pool => {{
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM {table} WHERE owner_id = $1")
+                .bind(owner_id)
+                .fetch_one(pool)
+                .await
+        }})
+    }}
+
+    /// The row with this id, if this owner has it.
+    pub async fn find_owned(db: &Db, owner_id: i64, id: i64) -> sqlx::Result<Option<{ty}>> {{
+        let sql = format!("SELECT {{COLUMNS}} FROM {table} WHERE id = $1 AND owner_id = $2");
+        with_db!(db, pool => {{
+            sqlx::query_as::<_, {ty}>(&sql)
+                .bind(id)
+                .bind(owner_id)
+                .fetch_optional(pool)
+                .await
+        }})
+    }}
+}}
+"#
+    )
+}
+
 /// Code that makes a row of `model` (and first the rows it references), binding it to a
 /// variable; returns the lines and the variable holding its id.
-fn make_row(
+pub(crate) fn make_row(
     app: &AppDir,
     model: &str,
     n: u32,
