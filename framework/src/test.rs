@@ -192,3 +192,104 @@ async fn read(response: reqwest::Result<reqwest::Response>) -> TestResponse {
         text,
     }
 }
+
+/// A database of its own for one test: a new PostgreSQL database on the server that
+/// `TORN_TEST_POSTGRES_URL` names (dropped when this is dropped), or else an SQLite file in a
+/// new temporary folder (deleted when this is dropped). Point the app's settings at
+/// [`TestDatabase::url`], and run the same tests on either database by setting the variable.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    postgres: Option<(String, String)>,
+    folder: Option<std::path::PathBuf>,
+}
+
+impl TestDatabase {
+    /// Make one.
+    ///
+    /// # Panics
+    /// If `TORN_TEST_POSTGRES_URL` is set but its server cannot be reached, or the folder
+    /// cannot be made.
+    pub async fn new() -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let unique = format!(
+            "{}_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        match std::env::var("TORN_TEST_POSTGRES_URL") {
+            Ok(admin) if !admin.trim().is_empty() => {
+                let name = format!("torn_test_{unique}");
+                let server = crate::db::Db::connect(&admin)
+                    .await
+                    .expect("TORN_TEST_POSTGRES_URL is reachable");
+                crate::with_db!(&server, pool => {
+                    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                })
+                .expect("create a test database");
+                server.close().await;
+                let (base, _) = admin
+                    .rsplit_once('/')
+                    .expect("TORN_TEST_POSTGRES_URL ends with a database name");
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin, name)),
+                    folder: None,
+                }
+            }
+            _ => {
+                let folder = std::env::temp_dir().join(format!("torn-test-{unique}"));
+                std::fs::create_dir_all(&folder).expect("make a test folder");
+                TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", folder.join("test.db").display()),
+                    postgres: None,
+                    folder: Some(folder),
+                }
+            }
+        }
+    }
+
+    /// Its URL, for `settings.database_url` or `Db::connect`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(folder) = self.folder.take() {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs outside any runtime's reach: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(async {
+                    if let Ok(server) = crate::db::Db::connect(&admin).await {
+                        let _ = crate::with_db!(&server, pool => {
+                            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(pool)
+                                .await
+                                .map(|_| ())
+                        });
+                        server.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

@@ -218,8 +218,30 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
             .current_dir(&app),
         "cargo clippy -D warnings",
     );
-    let tests = run(common::cargo().arg("test").current_dir(&app), "cargo test");
-    for name in [
+    // The generated tests, on SQLite, then on PostgreSQL when there is a server.
+    let mut on_sqlite = common::cargo();
+    on_sqlite
+        .arg("test")
+        .env_remove("TORN_TEST_POSTGRES_URL")
+        .current_dir(&app);
+    let mut runs = vec![(run(&mut on_sqlite, "cargo test (SQLite)"), "SQLite")];
+    if let Ok(url) = std::env::var("TORN_TEST_POSTGRES_URL") {
+        let mut on_postgres = common::cargo();
+        on_postgres
+            .arg("test")
+            .env("TORN_TEST_POSTGRES_URL", url)
+            .current_dir(&app);
+        runs.push((
+            run(&mut on_postgres, "cargo test (PostgreSQL)"),
+            "PostgreSQL",
+        ));
+    } else {
+        common::skipped(
+            "generated tests on PostgreSQL",
+            "TORN_TEST_POSTGRES_URL is not set",
+        );
+    }
+    let names = [
         "about_page_renders",
         "about_form_needs_its_xsrf_token",
         "zine_page_renders",
@@ -237,11 +259,14 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "corp_button_shows_once_configured",
         "posts_are_made_found_listed_changed_and_deleted",
         "comments_are_made_found_listed_changed_and_deleted",
-    ] {
-        assert!(
-            tests.contains(&format!("test {name} ... ok")),
-            "{name}:\n{tests}"
-        );
+    ];
+    for (tests, database) in &runs {
+        for name in names {
+            assert!(
+                tests.contains(&format!("test {name} ... ok")),
+                "{name} on {database}:\n{tests}"
+            );
+        }
     }
     let routes = run(
         Command::new(common::torn_bin())

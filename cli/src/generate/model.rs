@@ -753,16 +753,19 @@ fn test_rs(app: &AppDir, name: &str, table: &str, fields: &[Field]) -> Result<St
 
 use {krate}::models::{name}::{{{ty}, {ty}Input}};
 use torn::db::Db;
+use torn::test::TestDatabase;
 
-async fn db() -> Db {{
-    let db = Db::connect("sqlite::memory:").await.unwrap();
+/// A fresh database (PostgreSQL when TORN_TEST_POSTGRES_URL is set, else SQLite), migrated.
+async fn db() -> (Db, TestDatabase) {{
+    let database = TestDatabase::new().await;
+    let db = Db::connect(database.url()).await.unwrap();
     db.migrate(&{krate}::MIGRATOR).await.unwrap();
-    db
+    (db, database)
 }}
 
 #[tokio::test]
 async fn {table}_are_made_found_listed_changed_and_deleted() {{
-    let db = db().await;
+    let (db, _database) = db().await;
 {accounts}{setup}    let first = {ty}::create(&db, &{first}).await.unwrap();
     let second = {ty}::create(&db, &{second}).await.unwrap();
     assert_ne!(first.id, second.id);
@@ -782,6 +785,7 @@ async fn {table}_are_made_found_listed_changed_and_deleted() {{
     assert!(!{ty}::delete(&db, first.id).await.unwrap());
     assert_eq!({ty}::find(&db, first.id).await.unwrap(), None);
     assert_eq!({ty}::count(&db).await.unwrap(), 1);
+    db.close().await;
 }}
 "#,
         first = input(1),

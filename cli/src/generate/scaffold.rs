@@ -850,19 +850,19 @@ fn test_rs(app: &AppDir, n: &Names, fields: &[Field], auth: bool) -> Result<Stri
 
 use torn::Settings;
 use torn::db::Db;
-use torn::test::{{TestResponse, TestServer, form_field, reqwest}};
+use torn::test::{{TestDatabase, TestResponse, TestServer, form_field, reqwest}};
 
-/// The app on its own database file, and a connection to that database.
-async fn app() -> (TestServer, Db, tempfile::TempDir) {{
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{{}}?mode=rwc", dir.path().join("test.db").display());
+/// The app on a fresh database (PostgreSQL when TORN_TEST_POSTGRES_URL is set, else SQLite),
+/// and a connection to that database.
+async fn app() -> (TestServer, Db, TestDatabase) {{
+    let database = TestDatabase::new().await;
     let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
-    settings.root = dir.path().to_path_buf();
-    settings.database_url = Some(url.clone());
+    settings.root = std::env::temp_dir().join("{krate}-tests");
+    settings.database_url = Some(database.url().to_string());
     let app = {krate}::app(settings).await.expect("the app builds");
     let server = TestServer::start(app).await;
-    let db = Db::connect(&url).await.unwrap();
-    (server, db, dir)
+    let db = Db::connect(database.url()).await.unwrap();
+    (server, db, database)
 }}
 
 /// Send a form from `client`, with the XSRF token of the page at `from`.
@@ -914,7 +914,7 @@ fn browser() -> reqwest::Client {
         r#"
 #[tokio::test]
 async fn {t}_are_listed_made_shown_changed_and_deleted() {{
-    let (server, db, _dir) = app().await;
+    let (server, db, _database) = app().await;
 {accounts_setup}{setup}{login}    let client = server.client();
     let page = server.get("/{t}").await;
     assert_eq!(page.status, 200);
@@ -964,7 +964,7 @@ async fn {t}_are_listed_made_shown_changed_and_deleted() {{
             r#"
 #[tokio::test]
 async fn {t}_need_a_log_in_and_belong_to_their_owner() {{
-    let (server, db, _dir) = app().await;
+    let (server, db, _database) = app().await;
 {accounts_setup}{setup}    let r = server.get("/{t}").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/auth/login?next=%2F{t}"));
