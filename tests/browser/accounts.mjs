@@ -3,7 +3,7 @@
 // is set); the link's path is opened in the same browser.
 //
 // usage: node accounts.mjs BASE_URL MAIL_DIR EMAIL SCREENSHOT_PATH
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -29,18 +29,7 @@ function linkFor(address) {
   throw new Error(`no verification mail for ${address} in ${mailDir}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 let failed = false;
 try {
   const page = await browser.newPage();

@@ -3,21 +3,10 @@
 // flash message shows on the page the browser is redirected to.
 //
 // usage: node starter.mjs BASE_URL SCREENSHOT_PATH
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [base, screenshot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 const fail = async (message) => {
   console.error(message);
   await browser.close();

@@ -3,15 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn torn(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(common::torn_bin())
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run torn")
-}
+use common::torn;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -9,13 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn torn(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(common::torn_bin())
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run torn")
-}
+use common::torn;
 
 fn text(o: &Output) -> String {
     format!(

@@ -147,6 +147,39 @@ pub fn aiosmtpd_available() -> bool {
     ok
 }
 
+/// Run the `torn` binary in `cwd`.
+pub fn torn(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(torn_bin())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run torn")
+}
+
+/// Wait until something listens on 127.0.0.1:`port` (at most 20 s).
+pub fn wait_for_port(port: u16, what: &str) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what} did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Run a Node.js script of the workspace, quietly, stopped when dropped.
+pub fn spawn_node(script: &str, args: &[String]) -> KillOnDrop {
+    let child = std::process::Command::new("node")
+        .arg(workspace_root().join(script))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start node {script}: {e}"));
+    KillOnDrop(child)
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -322,14 +355,7 @@ impl SmtpServer {
             port,
             maildir,
         };
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(15),
-                "aiosmtpd did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for_port(port, "aiosmtpd");
         server
     }
 
@@ -485,21 +511,11 @@ impl OidcMock {
     /// Start one on free ports.
     pub fn start() -> Self {
         let (port, control) = (free_port(), free_port());
-        let child = std::process::Command::new("node")
-            .arg(workspace_root().join("tests/oauth/mock.mjs"))
-            .args([port.to_string(), control.to_string()])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start node tests/oauth/mock.mjs");
-        let child = KillOnDrop(child);
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", control)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(20),
-                "the OpenID Connect mock did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let child = spawn_node(
+            "tests/oauth/mock.mjs",
+            &[port.to_string(), control.to_string()],
+        );
+        wait_for_port(control, "the OpenID Connect mock");
         OidcMock {
             _child: child,
             issuer: format!("http://127.0.0.1:{port}"),
@@ -554,23 +570,11 @@ impl StrictOidc {
     /// Start one on a free port for this client redirect URI.
     pub fn start(redirect_uri: &str) -> Self {
         let port = free_port();
-        let child = std::process::Command::new("node")
-            .arg(workspace_root().join("tests/oauth/provider.mjs"))
-            .arg(port.to_string())
-            .arg(redirect_uri)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start node tests/oauth/provider.mjs");
-        let child = KillOnDrop(child);
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(20),
-                "oidc-provider did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let child = spawn_node(
+            "tests/oauth/provider.mjs",
+            &[port.to_string(), redirect_uri.to_string()],
+        );
+        wait_for_port(port, "oidc-provider");
         StrictOidc {
             _child: child,
             issuer: format!("http://127.0.0.1:{port}"),
