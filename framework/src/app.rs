@@ -252,27 +252,46 @@ where
     /// [`App::accounts`].
     pub fn social_login(mut self, social: crate::oauth::SocialLogin) -> Self {
         use crate::oauth;
-        self = self
-            .named(
+        use axum::routing::{get, post};
+        let routes: [(&str, &str, &str, MethodRouter<S>, &str); 4] = [
+            (
                 "oauth_login",
                 "/auth/{provider}/login",
-                axum::routing::get(oauth::login),
-            )
-            .named(
+                "GET",
+                get(oauth::login),
+                "login",
+            ),
+            (
                 "oauth_callback",
                 "/auth/{provider}/callback",
-                axum::routing::get(oauth::callback),
-            )
-            .named(
+                "GET",
+                get(oauth::callback),
+                "callback",
+            ),
+            (
                 "oauth_link",
                 "/auth/{provider}/link",
-                axum::routing::post(oauth::link),
-            )
-            .named(
+                "POST",
+                post(oauth::link),
+                "link",
+            ),
+            (
                 "oauth_unlink",
                 "/auth/{provider}/unlink",
-                axum::routing::post(oauth::unlink),
+                "POST",
+                post(oauth::unlink),
+                "unlink",
+            ),
+        ];
+        for (name, path, method, router, function) in routes {
+            self.add_name(
+                name,
+                path,
+                vec![method.to_string()],
+                format!("torn::oauth::{function}"),
             );
+            self.router = self.router.route(path, with_xsrf(router));
+        }
         self.social = Some(social);
         self
     }
