@@ -78,7 +78,7 @@ impl TokenPurpose {
 }
 
 /// A lifetime as people say it in a mail: "1 hour", "24 hours", "3 days", "15 minutes".
-pub fn for_humans(lifetime: Duration) -> String {
+pub fn for_humans(lifetime: impl std::borrow::Borrow<Duration>) -> String {
     fn unit(n: u64, one: &str) -> String {
         if n == 1 {
             format!("1 {one}")
@@ -86,7 +86,7 @@ pub fn for_humans(lifetime: Duration) -> String {
             format!("{n} {one}s")
         }
     }
-    let secs = lifetime.as_secs();
+    let secs = lifetime.borrow().as_secs();
     if secs >= 2 * 86_400 && secs.is_multiple_of(86_400) {
         unit(secs / 86_400, "day")
     } else if secs >= 3_600 && secs.is_multiple_of(3_600) {

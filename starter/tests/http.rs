@@ -205,6 +205,8 @@ async fn sign_in_buttons_for_configured_providers_only() {
         !page.text.contains("Log in with"),
         "no provider is configured"
     );
+    // "Remember me" says how long, from remember_me_secs (30 days by default).
+    assert!(page.text.contains("Remember me for 30 days"));
     // Two variables offer GitHub.
     let root = env!("CARGO_MANIFEST_DIR");
     let mut settings = Settings::load_from(Path::new(root), |k| match k {
