@@ -194,6 +194,15 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "due:date?",
         "--auth",
     ]);
+    torn(&[
+        "gen",
+        "scaffold",
+        "review",
+        "article:references",
+        "stars:int",
+        "note:text?",
+        "--auth",
+    ]);
     torn(&["gen", "mailer", "order_shipped"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))
         .unwrap()
@@ -254,6 +263,8 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "articles_are_listed_made_shown_changed_and_deleted",
         "tasks_are_listed_made_shown_changed_and_deleted",
         "tasks_need_a_log_in_and_belong_to_their_owner",
+        "reviews_are_listed_made_shown_changed_and_deleted",
+        "reviews_need_a_log_in_and_belong_to_their_owner",
         "github_button_shows_once_configured",
         "github_log_in_goes_to_the_provider_with_pkce",
         "corp_button_shows_once_configured",

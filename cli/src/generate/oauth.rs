@@ -103,7 +103,8 @@ pub fn plan(
     let header = format!(
         "# Log in with {label} (torn gen oauth {name}). Register the app in {register}, with\n\
          # the callback URL <base_url>/auth/{name}/callback, then set TORN_OAUTH_{upper}_CLIENT_ID\n\
-         # and TORN_OAUTH_{upper}_CLIENT_SECRET in the environment (never in this file)."
+         # and TORN_OAUTH_{upper}_CLIENT_SECRET in the environment (never in this file). More in\n\
+         # torn's docs/social-login.md."
     );
     let torn_toml = std::fs::read_to_string(app.root.join("torn.toml")).unwrap_or_default();
     let table = format!("[default.oauth.{name}]");
