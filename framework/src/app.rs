@@ -103,6 +103,7 @@ pub struct App<S = ()> {
     xsrf_exempt: Vec<String>,
     error_renderer: ErrorRenderer,
     accounts: Option<crate::auth::Accounts>,
+    database: Option<crate::db::Db>,
     mailer: Option<crate::mail::Mailer>,
     social: Option<crate::oauth::SocialLogin>,
     state: S,
@@ -134,6 +135,7 @@ where
             xsrf_exempt: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
             accounts: None,
+            database: None,
             mailer: None,
             social: None,
             state,
@@ -296,6 +298,13 @@ where
         self
     }
 
+    /// Make the database available to handlers (the `Db` extractor). [`App::accounts`] does
+    /// this with the accounts' database when this is not called.
+    pub fn database(mut self, db: crate::db::Db) -> Self {
+        self.database = Some(db);
+        self
+    }
+
     /// Make a mailer available to handlers (the `Mailer` extractor).
     pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
         self.mailer = Some(mailer);
@@ -330,6 +339,13 @@ where
             .fallback(|| async { Error::not_found() })
             .with_state(self.state)
             .layer(middleware::from_fn(request_context));
+        let database = self
+            .database
+            .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
+        let router = match database {
+            Some(db) => router.layer(axum::Extension(db)),
+            None => router,
+        };
         let router = match self.accounts {
             Some(accounts) => router
                 .layer(crate::session::layer(accounts.store().clone(), &settings))

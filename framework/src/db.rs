@@ -59,6 +59,23 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// The app's database in a handler (set by `App::database` or `App::accounts`).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Db {
+    type Rejection = crate::Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, crate::Error> {
+        parts.extensions.get::<Db>().cloned().ok_or_else(|| {
+            crate::Error::internal(
+                "the database is not set up: build the app with App::database(…) or \
+                 App::accounts(…)",
+            )
+        })
+    }
+}
+
 /// A database problem at start-up. The message says what to do; passwords in URLs are hidden.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

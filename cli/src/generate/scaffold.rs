@@ -212,7 +212,7 @@ fn handlers_rs(n: &Names, fields: &[Field], auth: bool, args: &[String]) -> Stri
                 "accounts.user(id).await?.is_none()".to_string()
             } else {
                 format!(
-                    "crate::models::{parent}::{}::find(accounts.db(), id).await.map_err(Error::internal)?.is_none()",
+                    "crate::models::{parent}::{}::find(db, id).await.map_err(Error::internal)?.is_none()",
                     camel(parent)
                 )
             };
@@ -249,7 +249,7 @@ fn handlers_rs(n: &Names, fields: &[Field], auth: bool, args: &[String]) -> Stri
     } else {
         format!("({},)", checked.join(", "))
     };
-    let owner_param = if auth { ", owner_id: i64" } else { "" };
+    let owner_param = if auth { " owner_id: i64," } else { "" };
     let user_arg = if auth {
         "        CurrentUser(user): CurrentUser,\n"
     } else {
@@ -258,23 +258,26 @@ fn handlers_rs(n: &Names, fields: &[Field], auth: bool, args: &[String]) -> Stri
     let owner_arg = if auth { ", user.id" } else { "" };
     let find = |id: &str| {
         if auth {
-            format!("{ty}::find_owned(accounts.db(), user.id, {id})")
+            format!("{ty}::find_owned(&db, user.id, {id})")
         } else {
-            format!("{ty}::find(accounts.db(), {id})")
+            format!("{ty}::find(&db, {id})")
         }
     };
     let (list, count) = if auth {
         (
-            format!("{ty}::list_owned(db, user.id, page, PER_PAGE)"),
-            format!("{ty}::count_owned(db, user.id)"),
+            format!("{ty}::list_owned(&db, user.id, page, PER_PAGE)"),
+            format!("{ty}::count_owned(&db, user.id)"),
         )
     } else {
         (
-            format!("{ty}::list(db, page, PER_PAGE)"),
-            format!("{ty}::count(db)"),
+            format!("{ty}::list(&db, page, PER_PAGE)"),
+            format!("{ty}::count(&db)"),
         )
     };
     let user_import = if auth { "CurrentUser, " } else { "" };
+    let user_ref = fields
+        .iter()
+        .any(|f| f.ty == FieldType::References("user".into()));
     let uses_to_form = fields
         .iter()
         .any(|f| !f.optional && f.ty != FieldType::Bool);
@@ -314,7 +317,8 @@ use axum::http::StatusCode;
 use axum::response::{{IntoResponse, Redirect, Response}};
 use serde::Deserialize;
 use torn::form::{{{form_imports}}};
-use torn::{{Accounts, {user_import}Error, Flash, Page, PageContext}};
+use torn::db::Db;
+use torn::{{{accounts_import}{user_import}Error, Flash, Page, PageContext}};
 
 use crate::models::{s}::{{{ty}, {ty}Input}};
 
@@ -336,7 +340,7 @@ impl {ty}Form {{
     /// The typed values, or a message for each field that is not right.
     async fn check(
         &self,
-        {accounts_param}: &Accounts{owner_param},
+        {db_param}: &Db,{accounts_param}{owner_param}
     ) -> torn::Result<Result<{ty}Input, FieldErrors>> {{
         let mut errors = FieldErrors::default();
 {reads}        let {pattern} = {scrutinee} else {{
@@ -402,10 +406,9 @@ impl {pty}Index {{
     /// One page of rows, newest first.
     pub async fn get(
         ctx: PageContext,
-        accounts: Accounts,
+        db: Db,
 {user_arg}        Query(q): Query<PageQuery>,
     ) -> torn::Result<Page<{pty}IndexPage>> {{
-        let db = accounts.db();
         let page = q.page.unwrap_or(1).max(1);
         let rows = {list}.await.map_err(Error::internal)?;
         let count = {count}.await.map_err(Error::internal)?;
@@ -421,15 +424,15 @@ impl {pty}Index {{
     /// Make a row from the form, or show the form again with what is wrong.
     pub async fn post(
         ctx: PageContext,
-        accounts: Accounts,
-{user_arg}        flash: Flash,
+        db: Db,
+{accounts_extractor}{user_arg}        flash: Flash,
         Form(form): Form<{ty}Form>,
     ) -> torn::Result<Response> {{
-        let input = match form.check(&accounts{owner_arg}).await? {{
+        let input = match form.check(&db{accounts_arg}{owner_arg}).await? {{
             Ok(input) => input,
             Err(errors) => return Ok(invalid(ctx, None, form, errors)),
         }};
-        let row = {ty}::create(accounts.db(), &input)
+        let row = {ty}::create(&db, &input)
             .await
             .map_err(Error::internal)?;
         flash.success("{label} created.");
@@ -463,7 +466,7 @@ impl {pty}Show {{
     /// The row.
     pub async fn get(
         ctx: PageContext,
-        accounts: Accounts,
+        db: Db,
 {user_arg}        Path(id): Path<i64>,
     ) -> torn::Result<Page<{pty}ShowPage>> {{
         let row = {find_id}
@@ -476,8 +479,8 @@ impl {pty}Show {{
     /// Change the row from the form, or show the form again with what is wrong.
     pub async fn post(
         ctx: PageContext,
-        accounts: Accounts,
-{user_arg}        flash: Flash,
+        db: Db,
+{accounts_extractor}{user_arg}        flash: Flash,
         Path(id): Path<i64>,
         Form(form): Form<{ty}Form>,
     ) -> torn::Result<Response> {{
@@ -485,11 +488,11 @@ impl {pty}Show {{
             .await
             .map_err(Error::internal)?
             .ok_or_else(Error::not_found)?;
-        let input = match form.check(&accounts{owner_arg}).await? {{
+        let input = match form.check(&db{accounts_arg}{owner_arg}).await? {{
             Ok(input) => input,
             Err(errors) => return Ok(invalid(ctx, Some(id), form, errors)),
         }};
-        {ty}::update(accounts.db(), id, &input)
+        {ty}::update(&db, id, &input)
             .await
             .map_err(Error::internal)?
             .ok_or_else(Error::not_found)?;
@@ -507,7 +510,7 @@ impl {pty}Edit {{
     /// The form with the row's values.
     pub async fn get(
         ctx: PageContext,
-        accounts: Accounts,
+        db: Db,
 {user_arg}        Path(id): Path<i64>,
     ) -> torn::Result<Page<{pty}FormPage>> {{
         let row = {find_id}
@@ -532,7 +535,7 @@ impl {pty}Delete {{
     /// Delete the row.
     pub async fn post(
         ctx: PageContext,
-        accounts: Accounts,
+        db: Db,
 {user_arg}        flash: Flash,
         Path(id): Path<i64>,
     ) -> torn::Result<Response> {{
@@ -540,7 +543,7 @@ impl {pty}Delete {{
             .await
             .map_err(Error::internal)?
             .ok_or_else(Error::not_found)?;
-        {ty}::delete(accounts.db(), id)
+        {ty}::delete(&db, id)
             .await
             .map_err(Error::internal)?;
         flash.success("{label} deleted.");
@@ -555,14 +558,26 @@ torn::handler!({pty}Delete => post);
         auth_flag = if auth { " --auth" } else { "" },
         form_imports = form_imports.join(", "),
         find_id = find("id"),
-        accounts_param = if fields
+        db_param = if fields
             .iter()
-            .any(|f| matches!(f.ty, FieldType::References(_)))
+            .any(|f| matches!(&f.ty, FieldType::References(m) if m != "user"))
         {
-            "accounts"
+            "db"
         } else {
-            "_accounts"
+            "_db"
         },
+        accounts_param = if user_ref {
+            " accounts: &Accounts,"
+        } else {
+            ""
+        },
+        accounts_arg = if user_ref { ", &accounts" } else { "" },
+        accounts_extractor = if user_ref {
+            "        accounts: Accounts,\n"
+        } else {
+            ""
+        },
+        accounts_import = if user_ref { "Accounts, " } else { "" },
         user_param_new = if auth { ", _user: CurrentUser" } else { "" },
     )
 }
