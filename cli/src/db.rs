@@ -93,7 +93,11 @@ pub async fn run(
         DbCommand::Migrate => migrate(&target, &shown).await,
         DbCommand::Status => status(&target, &shown).await,
         DbCommand::Rollback(n) => rollback(&target, &shown, n).await,
-        DbCommand::Reset => reset(app, target.url.clone(), &shown, env).await,
+        DbCommand::Reset => {
+            // Let go of the database before emptying it (an SQLite file is deleted).
+            target.db.close().await;
+            return reset(app, target.url, &shown, env).await;
+        }
     };
     target.db.close().await;
     result

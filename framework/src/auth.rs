@@ -34,11 +34,10 @@ use tower_sessions::session::Id;
 use tower_sessions::session_store::SessionStore as _;
 
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Db, new_id, now};
 use crate::error::Error;
 use crate::password::{Hasher, PasswordPolicy, PasswordProblem};
 use crate::session::{Session, Store, time_duration};
-use crate::signing::unix_now;
 use crate::with_db;
 
 /// Session key of the logged-in user's id.
@@ -234,16 +233,8 @@ pub fn normalize_email(email: &str) -> Result<String, AuthError> {
     }
 }
 
-fn random_id() -> i64 {
-    crate::db::new_id()
-}
-
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn now() -> i64 {
-    unix_now() as i64
 }
 
 /// The account service: give it the app's database and settings; it is cheap to clone.
@@ -334,7 +325,7 @@ impl Accounts {
         // Hash first in every case, so a taken address answers as slowly as a new one.
         let hash = self.hasher.hash(password).await?;
         let t = now();
-        let id = random_id();
+        let id = new_id();
         let inserted = with_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO users (id, email, password_hash, created_at, updated_at) \
@@ -373,7 +364,7 @@ impl Accounts {
                 "INSERT INTO users (id, email, email_verified_at, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING",
             )
-            .bind(random_id())
+            .bind(new_id())
             .bind(&email)
             .bind(verified.then_some(t))
             .bind(t)

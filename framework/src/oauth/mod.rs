@@ -39,13 +39,13 @@ use openidconnect::core::{
 use openidconnect::{
     AdditionalProviderMetadata, AuthType, AuthUrl, AuthenticationFlow, AuthorizationCode, ClientId,
     ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, TokenUrl,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError, Scope, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::auth::{Accounts, AuthError, CurrentUser, User};
-use crate::db::Db;
+use crate::db::{Db, now};
 use crate::error::Error;
 use crate::page::Flash;
 use crate::routing::Urls;
@@ -69,6 +69,25 @@ struct IssParameter {
 }
 
 impl AdditionalProviderMetadata for IssParameter {}
+
+/// `CoreClient` with the endpoints discovery sets.
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// `BasicClient` with an authorization and a token endpoint.
+type OAuth2Client = oauth2::basic::BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
 
 type Metadata = ProviderMetadata<
     IssParameter,
@@ -388,13 +407,8 @@ impl SocialLogin {
         let (url, state, nonce) = match &config.endpoints {
             Endpoints::Discovery { .. } => {
                 let metadata = self.metadata(p).await?;
-                let client = CoreClient::from_provider_metadata(
-                    (*metadata).clone(),
-                    ClientId::new(config.client_id.clone()),
-                    config.client_secret.clone().map(ClientSecret::new),
-                )
-                .set_redirect_uri(self.redirect_uri(config)?);
-                let (url, state, nonce) = client
+                let (url, state, nonce) = self
+                    .oidc_client(config, &metadata)?
                     .authorize_url(
                         AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
                         CsrfToken::new_random,
@@ -405,17 +419,9 @@ impl SocialLogin {
                     .url();
                 (url, state, Some(nonce.secret().clone()))
             }
-            Endpoints::Fixed {
-                auth_url,
-                token_url,
-                ..
-            } => {
-                let client =
-                    oauth2::basic::BasicClient::new(ClientId::new(config.client_id.clone()))
-                        .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
-                        .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
-                        .set_redirect_uri(self.redirect_uri(config)?);
-                let (url, state) = client
+            Endpoints::Fixed { .. } => {
+                let (url, state) = self
+                    .oauth2_client(config)?
                     .authorize_url(CsrfToken::new_random)
                     .add_scopes(scopes)
                     .set_pkce_challenge(challenge)
@@ -508,28 +514,14 @@ impl SocialLogin {
                 }
                 profile?
             }
-            Endpoints::Fixed {
-                token_url,
-                auth_url,
-                issuer,
-                ..
-            } => {
+            Endpoints::Fixed { issuer, .. } => {
                 if let Some(iss) = param("iss")
                     && iss != issuer
                 {
                     return Err(OAuthError::IssuerMismatch(config.label.clone()));
                 }
-                let client =
-                    oauth2::basic::BasicClient::new(ClientId::new(config.client_id.clone()))
-                        .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
-                        .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
-                        .set_redirect_uri(self.redirect_uri(config)?)
-                        .set_auth_type(auth_type(config.client_auth));
-                let client = match &config.client_secret {
-                    Some(secret) => client.set_client_secret(ClientSecret::new(secret.clone())),
-                    None => client,
-                };
-                let token = client
+                let token = self
+                    .oauth2_client(config)?
                     .exchange_code(AuthorizationCode::new(code.to_string()))
                     .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
                     .request_async(&self.inner.http)
@@ -555,16 +547,58 @@ impl SocialLogin {
         Ok((user, finished))
     }
 
-    fn exchange_error<E: std::error::Error>(&self, config: &ProviderConfig, e: &E) -> OAuthError {
-        let chain = error_chain(e);
-        tracing::warn!(provider = %config.name, error = %chain, "OAuth code exchange failed");
-        if chain.contains("timed out")
-            || chain.contains("error sending request")
-            || chain.contains("connect")
-        {
-            OAuthError::Unreachable(config.label.clone())
-        } else {
-            OAuthError::Exchange(config.label.clone())
+    /// The OpenID Connect client for a provider, from its discovered metadata.
+    fn oidc_client(
+        &self,
+        config: &ProviderConfig,
+        metadata: &Metadata,
+    ) -> Result<OidcClient, OAuthError> {
+        Ok(CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(config.client_id.clone()),
+            config.client_secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(self.redirect_uri(config)?)
+        .set_auth_type(auth_type(config.client_auth)))
+    }
+
+    /// The OAuth 2.0 client for a provider with fixed endpoints.
+    fn oauth2_client(&self, config: &ProviderConfig) -> Result<OAuth2Client, OAuthError> {
+        let Endpoints::Fixed {
+            auth_url,
+            token_url,
+            ..
+        } = &config.endpoints
+        else {
+            return Err(internal(
+                "an OAuth 2.0 client asked of a discovery provider",
+            ));
+        };
+        let client = oauth2::basic::BasicClient::new(ClientId::new(config.client_id.clone()))
+            .set_auth_uri(AuthUrl::new(auth_url.clone()).map_err(internal)?)
+            .set_token_uri(TokenUrl::new(token_url.clone()).map_err(internal)?)
+            .set_redirect_uri(self.redirect_uri(config)?)
+            .set_auth_type(auth_type(config.client_auth));
+        Ok(match &config.client_secret {
+            Some(secret) => client.set_client_secret(ClientSecret::new(secret.clone())),
+            None => client,
+        })
+    }
+
+    /// A failed code exchange: the provider could not be reached (transport), or it refused.
+    fn exchange_error<RE, T>(
+        &self,
+        config: &ProviderConfig,
+        e: &RequestTokenError<RE, T>,
+    ) -> OAuthError
+    where
+        RE: std::error::Error + 'static,
+        T: openidconnect::ErrorResponse + 'static,
+    {
+        tracing::warn!(provider = %config.name, error = %error_chain(e), "OAuth code exchange failed");
+        match e {
+            RequestTokenError::Request(_) => OAuthError::Unreachable(config.label.clone()),
+            _ => OAuthError::Exchange(config.label.clone()),
         }
     }
 
@@ -577,13 +611,7 @@ impl SocialLogin {
         nonce: &str,
     ) -> Result<Profile, OAuthError> {
         let config = &p.config;
-        let client = CoreClient::from_provider_metadata(
-            metadata.clone(),
-            ClientId::new(config.client_id.clone()),
-            config.client_secret.clone().map(ClientSecret::new),
-        )
-        .set_redirect_uri(self.redirect_uri(config)?)
-        .set_auth_type(auth_type(config.client_auth));
+        let client = self.oidc_client(config, metadata)?;
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|_| OAuthError::Exchange(config.label.clone()))?
@@ -817,10 +845,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-fn now() -> i64 {
-    crate::signing::unix_now() as i64
 }
 
 async fn identity_owner(db: &Db, issuer: &str, subject: &str) -> Result<Option<i64>, AuthError> {
