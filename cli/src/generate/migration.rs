@@ -16,7 +16,8 @@ pub fn plan(
     down: &str,
 ) -> Result<Plan, CliError> {
     check_snake_name("migration", name)?;
-    if let Some(existing) = existing(app, name)? {
+    let files = migration_files(app)?;
+    if let Some(existing) = existing(&files, name) {
         // The same migration again: the plan is the files as they are (nothing to write).
         let up_path = PathBuf::from(format!("migrations/{existing}.up.sql"));
         let down_path = PathBuf::from(format!("migrations/{existing}.down.sql"));
@@ -31,7 +32,7 @@ pub fn plan(
     }
     // Versions must grow: a clock behind the newest migration gets the next number instead.
     let mut version: u64 = timestamp(unix_secs).parse().unwrap_or(0);
-    if let Some(newest) = newest_version(app)?
+    if let Some(newest) = newest_version(&files)
         && version <= newest
     {
         version = newest + 1;
@@ -63,42 +64,38 @@ pub fn blank(name: &str) -> (String, String) {
     )
 }
 
-/// The stem (`<time>_<name>`) of the migration with this name, if there is one.
-fn existing(app: &AppDir, name: &str) -> Result<Option<String>, CliError> {
-    let dir = app.root.join("migrations");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(None);
+/// The file names in the app's `migrations/` (none when it has no such folder).
+fn migration_files(app: &AppDir) -> Result<Vec<String>, CliError> {
+    let Ok(entries) = std::fs::read_dir(app.root.join("migrations")) else {
+        return Ok(Vec::new());
     };
-    let suffix = format!("_{name}.up.sql");
-    for entry in entries {
-        let entry = entry.map_err(|e| CliError::Failed(format!("cannot read migrations/: {e}")))?;
-        let file = entry.file_name().to_string_lossy().to_string();
-        if let Some(stem) = file.strip_suffix(".up.sql")
-            && file.ends_with(&suffix)
-            && stem
-                .split_once('_')
-                .is_some_and(|(t, _)| t.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Ok(Some(stem.to_string()));
-        }
-    }
-    Ok(None)
+    entries
+        .map(|entry| {
+            entry
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .map_err(|e| CliError::Failed(format!("cannot read migrations/: {e}")))
+        })
+        .collect()
 }
 
-/// The highest version among the app's migrations.
-fn newest_version(app: &AppDir) -> Result<Option<u64>, CliError> {
-    let Ok(entries) = std::fs::read_dir(app.root.join("migrations")) else {
-        return Ok(None);
-    };
-    let mut newest = None;
-    for entry in entries {
-        let entry = entry.map_err(|e| CliError::Failed(format!("cannot read migrations/: {e}")))?;
-        let file = entry.file_name().to_string_lossy().to_string();
-        if let Some(Ok(v)) = file.split_once('_').map(|(v, _)| v.parse::<u64>()) {
-            newest = newest.max(Some(v));
-        }
-    }
-    Ok(newest)
+/// The stem (`<time>_<name>`) of the migration with this name, if there is one.
+fn existing(files: &[String], name: &str) -> Option<String> {
+    let suffix = format!("_{name}.up.sql");
+    files.iter().find_map(|file| {
+        let stem = file.strip_suffix(".up.sql")?;
+        let numbered = stem
+            .split_once('_')
+            .is_some_and(|(t, _)| t.chars().all(|c| c.is_ascii_digit()));
+        (file.ends_with(&suffix) && numbered).then(|| stem.to_string())
+    })
+}
+
+/// The highest version among the migrations.
+fn newest_version(files: &[String]) -> Option<u64> {
+    files
+        .iter()
+        .filter_map(|file| file.split_once('_')?.0.parse::<u64>().ok())
+        .max()
 }
 
 /// `YYYYMMDDHHMMSS` in UTC, the version sqlx orders migrations by.
