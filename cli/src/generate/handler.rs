@@ -47,12 +47,7 @@ pub fn plan(app: &AppDir, opts: &HandlerOptions) -> Result<Plan, CliError> {
         methods.push("get");
     }
     methods.sort_by_key(|m| METHODS.iter().position(|k| k == m));
-    let lib = std::fs::read_to_string(app.root.join("src/lib.rs")).unwrap_or_default();
-    if lib.contains(&format!("(\"{name}\",")) && !lib.contains(&route_line(name, &path)) {
-        return Err(CliError::Usage(format!(
-            "a route named {name:?} already exists in src/lib.rs; choose another name"
-        )));
-    }
+    super::check_routes_free(app, &[name.to_string()], &[route_line(name, &path)])?;
     let get = methods.contains(&"get");
     let mut files = vec![(
         PathBuf::from(format!("src/handlers/{name}.rs")),

@@ -234,6 +234,21 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
     Ok(outcome)
 }
 
+/// Refuse route names that `src/lib.rs` already uses, unless the lines are this generator's
+/// own (`ours`: a second run of the same generator).
+pub fn check_routes_free(app: &AppDir, names: &[String], ours: &[String]) -> Result<(), CliError> {
+    let lib = app.read(Path::new("src/lib.rs"))?.unwrap_or_default();
+    if ours.iter().any(|line| lib.contains(line.as_str())) {
+        return Ok(());
+    }
+    match names.iter().find(|n| lib.contains(&format!("(\"{n}\","))) {
+        Some(name) => Err(CliError::Usage(format!(
+            "a route named {name:?} already exists in src/lib.rs; choose another name"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `text` with `line` above the line holding `mark` (indented like it), unless a line with the
 /// same content is already in the file. With `sorted`, the line goes into the run of non-blank
 /// lines just above the mark at its alphabetical place. `None` when the mark is missing.

@@ -68,15 +68,9 @@ pub fn plan(
         plural_label: title(&table),
         table,
     };
-    let lib = std::fs::read_to_string(app.root.join("src/lib.rs")).unwrap_or_default();
     let routes = route_lines(&n);
-    for (route, _) in routes_of(&n) {
-        if lib.contains(&format!("(\"{route}\",")) && !routes.iter().any(|r| lib.contains(r)) {
-            return Err(CliError::Usage(format!(
-                "a route named {route:?} already exists in src/lib.rs; choose another name"
-            )));
-        }
-    }
+    let names: Vec<String> = routes_of(&n).into_iter().map(|(route, _)| route).collect();
+    super::check_routes_free(app, &names, &routes)?;
     let t = &n.table;
     plan.files.push((
         PathBuf::from(format!("src/handlers/{t}.rs")),
