@@ -18,6 +18,18 @@ fn run(cmd: &mut Command, what: &str) -> String {
     text
 }
 
+/// An empty folder for one generated app, at the same place on every run (inside the target
+/// folder): its build artifacts are then reused and replaced from run to run, instead of piling
+/// up under a new temporary path each time.
+fn generated_apps_dir(name: &str) -> std::path::PathBuf {
+    let dir = common::target_dir().join("generated-apps").join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clear the previous generated app");
+    }
+    std::fs::create_dir_all(&dir).expect("make the generated app's folder");
+    dir
+}
+
 /// Start a built app binary on an ephemeral port and return it with its base URL.
 fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
     let mut child = Command::new(binary)
@@ -36,15 +48,15 @@ fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
     let root = common::workspace_root();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = generated_apps_dir("freshapp");
     run(
         Command::new(common::torn_bin())
             .args(["new", "freshapp", "--no-git", "--torn-path"])
             .arg(&root)
-            .current_dir(dir.path()),
+            .current_dir(&dir),
         "torn new",
     );
-    let app = dir.path().join("freshapp");
+    let app = dir.join("freshapp");
     std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
 
     let build = run(
@@ -113,15 +125,15 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
 #[test]
 fn generated_code_builds_passes_clippy_and_its_tests() {
     let root = common::workspace_root();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = generated_apps_dir("genapp");
     run(
         Command::new(common::torn_bin())
             .args(["new", "genapp", "--no-git", "--torn-path"])
             .arg(&root)
-            .current_dir(dir.path()),
+            .current_dir(&dir),
         "torn new",
     );
-    let app = dir.path().join("genapp");
+    let app = dir.join("genapp");
     std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
     let torn = |args: &[&str]| {
         run(
