@@ -71,6 +71,8 @@ pub struct NewOptions {
     pub torn_path: Option<PathBuf>,
     /// Skip `git init`.
     pub no_git: bool,
+    /// Home page only, no accounts (`torn gen auth` adds them later).
+    pub minimal: bool,
 }
 
 /// What `torn new` did.
@@ -187,18 +189,12 @@ pub fn new_app(opts: &NewOptions) -> Result<NewReport, CliError> {
                 parent.display()
             ))
         })?;
-    let template = tempfile::tempdir()
-        .map_err(|e| CliError::Failed(format!("cannot create a temporary folder: {e}")))?;
-    let app_template = TEMPLATES
-        .get_dir("app")
-        .ok_or_else(|| CliError::Failed("the app template is missing from this build".into()))?;
-    write_dir(app_template, template.path())?;
-    expand_in_child(
-        &template.path().join("app"),
+    expand_app_template(
         &opts.name,
         staging.path(),
         opts.db,
         torn_dependency.as_deref(),
+        opts.minimal,
     )?;
     let generated = staging.path().join(&opts.name);
     if dest.exists() {
@@ -285,24 +281,32 @@ fn write_dir(dir: &Dir<'_>, to: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Run [`expand`] in a child `torn __expand` process: cargo-generate prints progress lines of
-/// its own on stderr, which are shown only if it fails.
-fn expand_in_child(
-    template: &Path,
+/// Expand the app template built into this binary into `into/name`, in a child `torn
+/// __expand` process: cargo-generate prints progress lines of its own on stderr, which are
+/// shown only if it fails.
+pub fn expand_app_template(
     name: &str,
     into: &Path,
     db: Db,
     torn_path: Option<&str>,
+    minimal: bool,
 ) -> Result<(), CliError> {
+    let template = tempfile::tempdir()
+        .map_err(|e| CliError::Failed(format!("cannot create a temporary folder: {e}")))?;
+    let app_template = TEMPLATES
+        .get_dir("app")
+        .ok_or_else(|| CliError::Failed("the app template is missing from this build".into()))?;
+    write_dir(app_template, template.path())?;
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Failed(format!("cannot find the torn executable: {e}")))?;
     let output = Command::new(exe)
         .arg("__expand")
-        .arg(template)
+        .arg(template.path().join("app"))
         .arg(name)
         .arg(into)
         .arg(db.as_str())
         .arg(torn_path.unwrap_or(""))
+        .arg(minimal.to_string())
         .output()
         .map_err(|e| CliError::Failed(format!("cannot run the template expansion: {e}")))?;
     if output.status.success() {
@@ -315,6 +319,29 @@ fn expand_in_child(
     }
 }
 
+/// The files and folders of the app template that only apps with accounts have: what `torn
+/// new --minimal` leaves out and `torn gen auth` adds (the template's `[conditional.'minimal']`
+/// ignore list).
+pub fn account_files() -> Result<Vec<String>, CliError> {
+    let missing = || CliError::Failed("the app template in this build has no account list".into());
+    let text = TEMPLATES
+        .get_file("app/cargo-generate.toml")
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(missing)?;
+    let config: toml::Value = toml::from_str(text)
+        .map_err(|e| CliError::Failed(format!("the app template's settings: {e}")))?;
+    let list = config
+        .get("conditional")
+        .and_then(|c| c.get("minimal"))
+        .and_then(|m| m.get("ignore"))
+        .and_then(|i| i.as_array())
+        .ok_or_else(missing)?;
+    Ok(list
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect())
+}
+
 /// Expand the app template at `template` into `into/name` (cargo-generate, non-interactive).
 pub fn expand(
     template: &Path,
@@ -322,6 +349,7 @@ pub fn expand(
     into: &Path,
     db: &str,
     torn_path: &str,
+    minimal: bool,
 ) -> Result<(), CliError> {
     use cargo_generate::{GenerateArgs, TemplatePath, Vcs};
     let args = GenerateArgs {
@@ -334,7 +362,11 @@ pub fn expand(
         silent: true,
         vcs: Some(Vcs::None),
         bin: true,
-        define: vec![format!("db={db}"), format!("torn_path={torn_path}")],
+        define: vec![
+            format!("db={db}"),
+            format!("torn_path={torn_path}"),
+            format!("minimal={minimal}"),
+        ],
         destination: Some(into.to_path_buf()),
         no_workspace: true,
         no_fmt: true,
@@ -415,6 +447,9 @@ pub fn next_steps(opts: &NewOptions, report: &NewReport) -> String {
         "\nNext:\n  cd {}\n  cargo run      # serves http://127.0.0.1:8888\n  cargo test     # runs its tests\n",
         shown.display()
     ));
+    if opts.minimal {
+        out.push_str("  torn gen auth  # adds accounts: sign-up, log-in, password reset, …\n");
+    }
     out
 }
 

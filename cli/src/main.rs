@@ -33,6 +33,9 @@ enum Command {
         /// Do not make a git repository.
         #[arg(long)]
         no_git: bool,
+        /// Home page only, without accounts; `torn gen auth` adds them later.
+        #[arg(long)]
+        minimal: bool,
     },
     /// Add code to the app in this folder (or above): handlers, migrations, …
     Gen {
@@ -60,6 +63,8 @@ enum Command {
         into: PathBuf,
         db: String,
         torn_path: String,
+        /// `true` or `false`.
+        minimal: String,
     },
 }
 
@@ -113,6 +118,10 @@ enum Gen {
         #[arg(long)]
         label: Option<String>,
     },
+    /// Accounts, for an app made with `torn new --minimal`: sign-up, log-in, log-out, email
+    /// verification, password reset, the account page, social log-in; their migrations, mail
+    /// templates and tests.
+    Auth,
     /// A reversible migration: migrations/<time>_NAME.up.sql and .down.sql.
     Migration {
         /// What it does, in snake_case (add_tags_to_posts).
@@ -159,7 +168,8 @@ fn main() -> ExitCode {
             into,
             db,
             torn_path,
-        } => match torn_cli::expand(&template, &name, &into, &db, &torn_path) {
+            minimal,
+        } => match torn_cli::expand(&template, &name, &into, &db, &torn_path, minimal == "true") {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -172,6 +182,7 @@ fn main() -> ExitCode {
             db,
             torn_path,
             no_git,
+            minimal,
         } => {
             let opts = NewOptions {
                 name,
@@ -182,6 +193,7 @@ fn main() -> ExitCode {
                 },
                 torn_path,
                 no_git,
+                minimal,
             };
             match torn_cli::new_app(&opts) {
                 Ok(report) => {
@@ -259,6 +271,10 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         Gen::Mailer { name } => (
             g::mailer::plan(&app, &name)?,
             "Run `cargo test` to render it; send it with `mailer.send_later(…)`.",
+        ),
+        Gen::Auth => (
+            g::auth::plan(&app, unix_now())?,
+            "Run `cargo test` to run the accounts' tests, and `cargo run` to sign up.",
         ),
         Gen::Migration { name } => {
             let (up, down) = g::migration::blank(&name);

@@ -249,8 +249,10 @@ pub struct Accounts {
 
 impl Accounts {
     /// Accounts on this database (whose migrations have run), with the default password hasher
-    /// and policy. Creates the session table if needed.
-    pub async fn new(db: Db, settings: Arc<Settings>) -> Result<Self, Error> {
+    /// and policy. Creates the session table if needed. `settings` is the app's (a `Settings`
+    /// or an `Arc<Settings>`).
+    pub async fn new(db: Db, settings: impl Into<Arc<Settings>>) -> Result<Self, Error> {
+        let settings = settings.into();
         let store = Store::for_db(&db);
         store.migrate().await.map_err(Error::internal)?;
         Ok(Self {

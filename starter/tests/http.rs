@@ -1,48 +1,14 @@
-//! The app over real HTTP: pages, the XSRF-protected form, accounts, error pages.
-
-use std::path::Path;
-use std::time::{Duration, Instant};
+//! The app over real HTTP: pages, the XSRF-protected form, error pages.
 
 use torn::Settings;
 use torn::test::TestServer;
 
-/// The app on an in-memory database, writing its mail to `mail_dir`.
-async fn server_with_mail(mail_dir: &Path) -> TestServer {
+/// The app on an in-memory database.
+async fn server() -> TestServer {
     let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
-    settings.root = mail_dir.to_path_buf();
+    settings.root = std::env::temp_dir().join("starter-tests");
     let app = starter::app(settings).await.expect("the app builds");
     TestServer::start(app).await
-}
-
-async fn server() -> TestServer {
-    let dir = std::env::temp_dir().join("starter-tests");
-    server_with_mail(&dir).await
-}
-
-/// The path of the first link to `prefix` in the mail written so far.
-async fn link_in_mail(dir: &Path, prefix: &str) -> String {
-    let started = Instant::now();
-    loop {
-        let texts = std::fs::read_dir(dir.join("mail"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-                    .filter_map(|p| std::fs::read_to_string(p).ok())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        for text in texts {
-            if let Some(at) = text.find(prefix) {
-                return text[at..].split_whitespace().next().unwrap().to_string();
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no mail with {prefix}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -81,176 +47,10 @@ async fn greeting_form_needs_its_xsrf_token() {
 }
 
 #[tokio::test]
-async fn sign_up_confirm_log_in_and_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = server_with_mail(dir.path()).await;
-    let token = server
-        .get("/auth/signup")
-        .await
-        .form_field("_xsrf")
-        .unwrap();
-    let password = "correct horse battery staple";
-    let signed_up = server
-        .post_form(
-            "/auth/signup",
-            &[
-                ("_xsrf", &token),
-                ("email", "ada@example.com"),
-                ("password", password),
-            ],
-        )
-        .await;
-    assert_eq!(signed_up.status, 303);
-    assert_eq!(signed_up.header("location"), Some("/auth/check-email"));
-
-    let link = link_in_mail(dir.path(), "http://").await;
-    let path = &link[link.find("/auth/verify").expect("a verification link")..];
-    let confirmed = server.get(path).await;
-    assert_eq!(confirmed.status, 303);
-    assert!(
-        server
-            .get("/")
-            .await
-            .text
-            .contains("Your email address is confirmed.")
-    );
-    assert_eq!(server.get(path).await.status, 400, "the link works once");
-
-    let account = server.get("/account").await;
-    assert_eq!(account.status, 303, "not logged in yet");
-    assert_eq!(
-        account.header("location"),
-        Some("/auth/login?next=%2Faccount")
-    );
-    let token = server.get("/auth/login").await.form_field("_xsrf").unwrap();
-    let logged_in = server
-        .post_form(
-            "/auth/login",
-            &[
-                ("_xsrf", &token),
-                ("email", "ada@example.com"),
-                ("password", password),
-                ("next", "/account"),
-            ],
-        )
-        .await;
-    assert_eq!(logged_in.status, 303);
-    assert_eq!(logged_in.header("location"), Some("/account"));
-    let account = server.get("/account").await;
-    assert!(account.text.contains("ada@example.com"), "{}", account.text);
-    assert!(account.text.contains("(confirmed)"));
-
-    let logged_out = server.post_form("/auth/logout", &[("_xsrf", &token)]).await;
-    assert_eq!(logged_out.status, 303);
-    assert_eq!(server.get("/account").await.status, 303);
-}
-
-#[tokio::test]
-async fn log_in_failures_say_the_same_for_every_email() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = server_with_mail(dir.path()).await;
-    let token = server
-        .get("/auth/signup")
-        .await
-        .form_field("_xsrf")
-        .unwrap();
-    server
-        .post_form(
-            "/auth/signup",
-            &[
-                ("_xsrf", &token),
-                ("email", "bob@example.com"),
-                ("password", "a long enough password"),
-            ],
-        )
-        .await;
-    let attempt = |email: &'static str| {
-        let server = &server;
-        let token = token.clone();
-        async move {
-            server
-                .post_form(
-                    "/auth/login",
-                    &[
-                        ("_xsrf", &token),
-                        ("email", email),
-                        ("password", "wrong password"),
-                    ],
-                )
-                .await
-        }
-    };
-    let known = attempt("bob@example.com").await;
-    let unknown = attempt("nobody@example.com").await;
-    assert_eq!(known.status, 401);
-    assert_eq!(known.status, unknown.status);
-    let message = "The email address or the password is not right.";
-    assert!(known.text.contains(message) && unknown.text.contains(message));
-}
-
-#[tokio::test]
 async fn unknown_pages_get_the_app_error_page() {
     let server = server().await;
     let page = server.get("/no/such/page").await;
     assert_eq!(page.status, 404);
     assert!(page.text.contains("404 Not Found"));
     assert!(page.text.contains("Back to the home page"));
-}
-
-#[tokio::test]
-async fn sign_in_buttons_for_configured_providers_only() {
-    let server = server().await;
-    let page = server.get("/auth/login").await;
-    assert!(
-        !page.text.contains("Log in with"),
-        "no provider is configured"
-    );
-    // "Remember me" says how long, from remember_me_secs (30 days by default).
-    assert!(page.text.contains("Remember me for 30 days"));
-    // Two variables offer GitHub.
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut settings = Settings::load_from(Path::new(root), |k| match k {
-        "TORN_ENV" => Some("test".into()),
-        "TORN_OAUTH_GITHUB_CLIENT_ID" => Some("my-client-id".into()),
-        "TORN_OAUTH_GITHUB_CLIENT_SECRET" => Some("my-client-secret".into()),
-        _ => None,
-    })
-    .expect("settings");
-    settings.root = std::env::temp_dir().join("starter-tests");
-    let app = starter::app(settings).await.expect("the app builds");
-    let server = TestServer::start(app).await;
-    let page = server.get("/auth/login?next=/posts%3Fa%3D1%26b%3D2").await;
-    assert!(
-        page.text.contains(
-            r#"href="/auth/github/login?next=/posts%3Fa%3D1%26b%3D2">Log in with GitHub</a>"#
-        ),
-        "{}",
-        page.text
-    );
-    assert!(
-        server
-            .get("/auth/signup")
-            .await
-            .text
-            .contains("Sign up with GitHub")
-    );
-    // The button sends the browser to GitHub with PKCE (S256) and a state.
-    let r = server.get("/auth/github/login?next=/account").await;
-    assert_eq!(r.status, 303);
-    let to = r.header("location").unwrap();
-    assert!(
-        to.starts_with("https://github.com/login/oauth/authorize?"),
-        "{to}"
-    );
-    assert!(to.contains("client_id=my-client-id") && to.contains("code_challenge_method=S256"));
-    assert!(
-        to.contains("state=") && !to.contains("my-client-secret"),
-        "{to}"
-    );
-    // A callback this browser did not start gets a clear page and logs no one in.
-    let r = server
-        .get("/auth/github/callback?code=abc&state=forged")
-        .await;
-    assert_eq!(r.status, 400);
-    assert!(r.text.contains("Please start again"), "{}", r.text);
 }

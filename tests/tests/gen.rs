@@ -501,3 +501,104 @@ fn db_commands_explain_what_is_wrong() {
     let out = torn_env(&app, &["db", "rollback", "--steps", "0"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// A listing with migration names as `<time>_name`, without the migrations named `skip`.
+fn stable_files(dir: &Path, skip: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = files(dir)
+        .into_iter()
+        .map(|(p, t)| (migration_stable(&p.display().to_string()), t))
+        .filter(|(p, _)| !p.contains(skip))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = |args: &[&str]| {
+        let out = torn(dir.path(), args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    };
+    new(&["new", "shop", "--no-git", "--path", "full"]);
+    new(&["new", "shop", "--no-git", "--path", "mini", "--minimal"]);
+    let (full, mini) = (dir.path().join("full"), dir.path().join("mini"));
+    let listing = files(&mini);
+    for path in [
+        "src/handlers/auth.rs",
+        "templates/auth",
+        "tests/accounts.rs",
+    ] {
+        assert!(!mini.join(path).exists(), "a minimal app has no {path}");
+    }
+    assert!(mini.join("migrations/README.md").is_file());
+    let lib = std::fs::read_to_string(mini.join("src/lib.rs")).unwrap();
+    assert!(!lib.contains("Accounts"), "{lib}");
+
+    // What needs accounts is refused until they are there.
+    for args in [
+        vec!["gen", "scaffold", "note", "body:text", "--auth"],
+        vec!["gen", "model", "pet", "owner:references:user"],
+        vec!["gen", "oauth", "github"],
+    ] {
+        let out = torn(&mini, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("run `torn gen auth` first"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        assert_eq!(files(&mini), listing, "{args:?} wrote nothing");
+    }
+
+    // A migration of the app's own, made before: the accounts' migrations come after it.
+    let out = torn(&mini, &["gen", "migration", "early"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = files(&mini);
+    let dry = torn(&mini, &["gen", "auth", "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("would create  src/handlers/auth.rs"),
+        "{}",
+        text(&dry)
+    );
+    assert!(
+        text(&dry).contains("would change  src/lib.rs"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(files(&mini), listing, "--dry-run wrote nothing");
+
+    let out = torn(&mini, &["gen", "auth"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        stable_files(&mini, "_early."),
+        stable_files(&full, "_early."),
+        "torn new --minimal + torn gen auth = torn new"
+    );
+    let versions: Vec<String> = files(&mini)
+        .into_iter()
+        .filter_map(|(p, _)| {
+            let name = p.strip_prefix("migrations").ok()?.display().to_string();
+            name.ends_with(".up.sql").then_some(name)
+        })
+        .collect();
+    let mut sorted = versions.clone();
+    sorted.sort();
+    assert_eq!(sorted.len(), 3, "{sorted:?}");
+    assert!(sorted[0].ends_with("_early.up.sql"), "{sorted:?}");
+    assert!(sorted[1].ends_with("_accounts.up.sql"), "{sorted:?}");
+    assert!(sorted[2].ends_with("_identities.up.sql"), "{sorted:?}");
+
+    // Again, and on an app that has accounts from the start: nothing changes.
+    for app in [&mini, &full] {
+        let listing = files(app);
+        let again = torn(app, &["gen", "auth"]);
+        assert!(again.status.success(), "{}", text(&again));
+        assert!(!text(&again).contains("created"), "{}", text(&again));
+        assert_eq!(files(app), listing, "a second run changes nothing");
+    }
+    // Now the generators that need accounts work.
+    let out = torn(&mini, &["gen", "scaffold", "note", "body:text", "--auth"]);
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -76,7 +76,19 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         "cargo clippy -D warnings",
     );
     let tests = run(common::cargo().arg("test").current_dir(&app), "cargo test");
-    assert!(tests.contains("test result: ok. 6 passed"), "{tests}");
+    for name in [
+        "home_page_says_hello",
+        "greeting_form_needs_its_xsrf_token",
+        "unknown_pages_get_the_app_error_page",
+        "sign_up_confirm_log_in_and_out",
+        "log_in_failures_say_the_same_for_every_email",
+        "sign_in_buttons_for_configured_providers_only",
+    ] {
+        assert!(
+            tests.contains(&format!("test {name} ... ok")),
+            "{name}:\n{tests}"
+        );
+    }
 
     let (child, base) = start_app(&common::profile_dir().join("freshapp"), &app);
     let _stop = common::KillOnDrop(child);
@@ -301,4 +313,75 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
     for line in ["/about", "/api/item", "zine", "PUT"] {
         assert!(routes.contains(line), "{line}:\n{routes}");
     }
+}
+
+/// `torn new --minimal`: a home page and a database, no accounts. It builds cleanly, a
+/// scaffold works in it without accounts, and `torn gen auth` adds them: then the account tests
+/// and a scaffold for logged-in users pass too.
+#[test]
+fn a_minimal_app_builds_and_grows_accounts() {
+    let root = common::workspace_root();
+    let dir = generated_apps_dir("minapp");
+    run(
+        Command::new(common::torn_bin())
+            .args(["new", "minapp", "--minimal", "--no-git", "--torn-path"])
+            .arg(&root)
+            .current_dir(&dir),
+        "torn new --minimal",
+    );
+    let app = dir.join("minapp");
+    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let torn = |args: &[&str]| {
+        run(
+            Command::new(common::torn_bin())
+                .args(args)
+                .current_dir(&app),
+            &format!("torn {}", args.join(" ")),
+        )
+    };
+    let check = |expected: &[&str]| {
+        run(
+            common::cargo().args(["fmt", "--check"]).current_dir(&app),
+            "cargo fmt --check",
+        );
+        run(
+            common::cargo()
+                .args(["clippy", "--all-targets", "--", "-D", "warnings"])
+                .current_dir(&app),
+            "cargo clippy -D warnings",
+        );
+        let tests = run(
+            common::cargo()
+                .arg("test")
+                .env_remove("TORN_TEST_POSTGRES_URL")
+                .current_dir(&app),
+            "cargo test",
+        );
+        for name in expected {
+            assert!(
+                tests.contains(&format!("test {name} ... ok")),
+                "{name}:\n{tests}"
+            );
+        }
+        tests
+    };
+    torn(&["gen", "scaffold", "post", "title:string", "body:text?"]);
+    let tests = check(&[
+        "home_page_says_hello",
+        "greeting_form_needs_its_xsrf_token",
+        "posts_are_listed_made_shown_changed_and_deleted",
+    ]);
+    assert!(!tests.contains("sign_up"), "no accounts yet:\n{tests}");
+
+    torn(&["gen", "auth"]);
+    torn(&["gen", "scaffold", "note", "body:text", "--auth"]);
+    torn(&["gen", "oauth", "github"]);
+    check(&[
+        "posts_are_listed_made_shown_changed_and_deleted",
+        "sign_up_confirm_log_in_and_out",
+        "log_in_failures_say_the_same_for_every_email",
+        "sign_in_buttons_for_configured_providers_only",
+        "notes_need_a_log_in_and_belong_to_their_owner",
+        "github_button_shows_once_configured",
+    ]);
 }

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use super::{AppDir, HANDLERS_MARK, Insert, Plan, ROUTES_MARK, camel, check_snake_name, title};
+use super::{
+    AppDir, HANDLERS_MARK, Insert, Place, Plan, ROUTES_MARK, camel, check_snake_name, title,
+};
 use crate::CliError;
 
 /// The HTTP methods a handler may answer.
@@ -70,13 +72,13 @@ pub fn plan(app: &AppDir, opts: &HandlerOptions) -> Result<Plan, CliError> {
                 path: PathBuf::from("src/handlers/mod.rs"),
                 mark: HANDLERS_MARK,
                 line: format!("pub mod {name};"),
-                sorted: true,
+                at: Place::Sorted,
             },
             Insert {
                 path: PathBuf::from("src/lib.rs"),
                 mark: ROUTES_MARK,
                 line: route_line(name, &path),
-                sorted: false,
+                at: Place::Above,
             },
         ],
     })

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{AppDir, Insert, MODULES_MARK, Plan, check_snake_name, title};
+use super::{AppDir, Insert, MODULES_MARK, Place, Plan, check_snake_name, title};
 use crate::CliError;
 
 /// The mark in `src/mailers/mod.rs`.
@@ -57,13 +57,13 @@ pub fn plan(app: &AppDir, name: &str) -> Result<Plan, CliError> {
                 path: PathBuf::from("src/lib.rs"),
                 mark: MODULES_MARK,
                 line: "pub mod mailers;".into(),
-                sorted: true,
+                at: Place::Sorted,
             },
             Insert {
                 path: mailers_mod,
                 mark: MAILERS_MARK,
                 line: format!("pub mod {name};"),
-                sorted: true,
+                at: Place::Sorted,
             },
         ],
     })

@@ -53,6 +53,40 @@ pub fn plan(
     })
 }
 
+/// Several migrations at once (`torn gen auth`), in this order, each with a higher version
+/// than the one before; a name that already has a migration is skipped (left as it is).
+pub fn plan_series(
+    app: &AppDir,
+    migrations: &[(String, String, String)],
+    unix_secs: u64,
+) -> Result<Plan, CliError> {
+    let files = migration_files(app)?;
+    let mut version: u64 = timestamp(unix_secs).parse().unwrap_or(0);
+    if let Some(newest) = newest_version(&files)
+        && version <= newest
+    {
+        version = newest + 1;
+    }
+    let mut plan = Plan::default();
+    for (name, up, down) in migrations {
+        check_snake_name("migration", name)?;
+        if existing(&files, name).is_some() {
+            continue;
+        }
+        let stem = format!("{version}_{name}");
+        plan.files.push((
+            PathBuf::from(format!("migrations/{stem}.up.sql")),
+            up.clone(),
+        ));
+        plan.files.push((
+            PathBuf::from(format!("migrations/{stem}.down.sql")),
+            down.clone(),
+        ));
+        version += 1;
+    }
+    Ok(plan)
+}
+
 /// The empty scripts of `torn gen migration`.
 pub fn blank(name: &str) -> (String, String) {
     (

@@ -11,12 +11,13 @@
 //! | `src/mailers/mod.rs` | `// torn:mailers` | `pub mod <name>;` |
 //! | `src/models/mod.rs` | `// torn:models` | `pub mod <name>;` |
 //! | `torn.toml` | `# torn:oauth` | a `[default.oauth.<provider>]` table |
-//! | `templates/base.html` | `{# torn:nav #}` | a scaffold's link |
+//! | `templates/base.html` | `{# torn:nav #}` | a scaffold's link (`torn gen auth`: the log-in links, below it) |
 //!
 //! [`apply`] checks the whole plan before it writes anything (all or nothing): a file that
 //! exists with other content is refused without `--force`, a missing mark is refused, and a
 //! line that is already there is not added again, so running a generator twice changes nothing.
 
+pub mod auth;
 pub mod handler;
 pub mod mailer;
 pub mod migration;
@@ -72,6 +73,19 @@ impl AppDir {
         )))
     }
 
+    /// Refuse `what` in an app without accounts (made with `torn new --minimal`).
+    pub fn require_accounts(&self, what: &str) -> Result<(), CliError> {
+        let lib = self.read(Path::new("src/lib.rs"))?.unwrap_or_default();
+        if lib.contains("Accounts::new(") {
+            return Ok(());
+        }
+        Err(CliError::Usage(format!(
+            "{what} needs accounts, and this app has none (src/lib.rs does not set up \
+             `Accounts`: it was made with `torn new --minimal`); run `torn gen auth` first; \
+             nothing was written"
+        )))
+    }
+
     fn read(&self, rel: &Path) -> Result<Option<String>, CliError> {
         match std::fs::read_to_string(self.root.join(rel)) {
             Ok(text) => Ok(Some(text)),
@@ -89,7 +103,7 @@ fn package_name(manifest: &str) -> Option<String> {
     Some(value.get("package")?.get("name")?.as_str()?.to_string())
 }
 
-/// A line to insert above a mark.
+/// A line (or a block laid out beforehand) to insert next to a mark.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Insert {
     /// The file, relative to the app.
@@ -98,9 +112,20 @@ pub struct Insert {
     pub mark: &'static str,
     /// The line, without indentation (the mark's is used).
     pub line: String,
-    /// Keep the run of lines just above the mark in alphabetical order, as rustfmt orders
-    /// `mod` items (else the line goes right above the mark).
-    pub sorted: bool,
+    /// Where it goes.
+    pub at: Place,
+}
+
+/// Where an [`Insert`] goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Right above the mark.
+    Above,
+    /// Into the run of lines just above the mark, at its alphabetical place (as rustfmt
+    /// orders `mod` items).
+    Sorted,
+    /// Right below the mark.
+    Below,
 }
 
 /// What a generator wants to write.
@@ -167,7 +192,7 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
             ))
         };
         if let Some((_, text)) = planned.iter_mut().find(|(p, _)| p == &insert.path) {
-            *text = insert_above_mark(text, insert.mark, &insert.line, insert.sorted)
+            *text = insert_at_mark(text, insert.mark, &insert.line, insert.at)
                 .ok_or_else(missing_mark)?;
             continue;
         }
@@ -180,7 +205,7 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
                 ))
             })?,
         };
-        let updated = insert_above_mark(&current, insert.mark, &insert.line, insert.sorted)
+        let updated = insert_at_mark(&current, insert.mark, &insert.line, insert.at)
             .ok_or_else(missing_mark)?;
         match edited.iter_mut().find(|(p, _)| p == &insert.path) {
             Some((_, text)) => *text = updated,
@@ -250,9 +275,10 @@ pub fn check_routes_free(app: &AppDir, names: &[String], ours: &[String]) -> Res
 }
 
 /// `text` with `line` above the line holding `mark` (indented like it), unless a line with the
-/// same content is already in the file. With `sorted`, the line goes into the run of non-blank
-/// lines just above the mark at its alphabetical place. `None` when the mark is missing.
-pub fn insert_above_mark(text: &str, mark: &str, line: &str, sorted: bool) -> Option<String> {
+/// same content is already in the file. [`Place::Sorted`] puts it into the run of non-blank
+/// lines just above the mark at its alphabetical place; [`Place::Below`] right below the mark.
+/// `None` when the mark is missing.
+pub fn insert_at_mark(text: &str, mark: &str, line: &str, place: Place) -> Option<String> {
     // A block laid out beforehand (several lines, or indented) goes in as it is.
     let preformatted = line.contains('\n') || line.starts_with(' ');
     let present = if preformatted {
@@ -270,10 +296,14 @@ pub fn insert_above_mark(text: &str, mark: &str, line: &str, sorted: bool) -> Op
         .take_while(|c| c.is_whitespace())
         .collect();
     let mut at = at_mark;
-    if sorted {
-        while at > 0 && !lines[at - 1].trim().is_empty() && lines[at - 1].trim() > line.trim() {
-            at -= 1;
+    match place {
+        Place::Above => {}
+        Place::Sorted => {
+            while at > 0 && !lines[at - 1].trim().is_empty() && lines[at - 1].trim() > line.trim() {
+                at -= 1;
+            }
         }
+        Place::Below => at += 1,
     }
     let block = if preformatted {
         format!("{}\n", line.trim_end_matches('\n'))
@@ -353,27 +383,32 @@ mod tests {
     #[test]
     fn lines_go_above_the_mark_once() {
         let text = "fn main() {\n    a();\n    // torn:routes\n}\n";
-        let once = insert_above_mark(text, "// torn:routes", "b();", false).unwrap();
+        let once = insert_at_mark(text, "// torn:routes", "b();", Place::Above).unwrap();
         assert_eq!(
             once,
             "fn main() {\n    a();\n    b();\n    // torn:routes\n}\n"
         );
         assert_eq!(
-            insert_above_mark(&once, "// torn:routes", "b();", false).unwrap(),
+            insert_at_mark(&once, "// torn:routes", "b();", Place::Above).unwrap(),
             once
         );
         assert_eq!(
-            insert_above_mark("no mark\n", "// torn:routes", "b();", false),
+            insert_at_mark("no mark\n", "// torn:routes", "b();", Place::Above),
             None
         );
         let mods = "//! Docs.\n\npub mod b;\npub mod d;\n// torn:handlers\n";
-        let with_a = insert_above_mark(mods, "// torn:handlers", "pub mod a;", true).unwrap();
-        let with_c = insert_above_mark(&with_a, "// torn:handlers", "pub mod c;", true).unwrap();
-        let with_e = insert_above_mark(&with_c, "// torn:handlers", "pub mod e;", true).unwrap();
+        let with_a = insert_at_mark(mods, "// torn:handlers", "pub mod a;", Place::Sorted).unwrap();
+        let with_c =
+            insert_at_mark(&with_a, "// torn:handlers", "pub mod c;", Place::Sorted).unwrap();
+        let with_e =
+            insert_at_mark(&with_c, "// torn:handlers", "pub mod e;", Place::Sorted).unwrap();
         assert_eq!(
             with_e,
             "//! Docs.\n\npub mod a;\npub mod b;\npub mod c;\npub mod d;\npub mod e;\n// torn:handlers\n"
         );
+        let nav = "<nav>\n  {# torn:nav #}\n</nav>\n";
+        let below = insert_at_mark(nav, "{# torn:nav #}", "<a>x</a>", Place::Below).unwrap();
+        assert_eq!(below, "<nav>\n  {# torn:nav #}\n  <a>x</a>\n</nav>\n");
     }
 
     #[test]

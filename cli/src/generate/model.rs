@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use super::{AppDir, Insert, MODULES_MARK, Plan, camel, check_snake_name, migration};
+use super::{AppDir, Insert, MODULES_MARK, Place, Plan, camel, check_snake_name, migration};
 use crate::CliError;
 
 /// The mark in `src/models/mod.rs`.
@@ -368,6 +368,9 @@ pub fn plan(app: &AppDir, name: &str, args: &[String], unix_secs: u64) -> Result
                 f.name, f.name
             )));
         }
+        if f.ty == FieldType::References("user".into()) {
+            app.require_accounts(&format!("field {:?} (a reference to a user)", f.name))?;
+        }
         if let FieldType::References(model) = &f.ty
             && model != "user"
             && model != name
@@ -406,13 +409,13 @@ pub fn plan(app: &AppDir, name: &str, args: &[String], unix_secs: u64) -> Result
         path: PathBuf::from("src/lib.rs"),
         mark: MODULES_MARK,
         line: "pub mod models;".into(),
-        sorted: true,
+        at: Place::Sorted,
     });
     plan.inserts.push(Insert {
         path: models_mod,
         mark: MODELS_MARK,
         line: format!("pub mod {name};"),
-        sorted: true,
+        at: Place::Sorted,
     });
     Ok(plan)
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{AppDir, Insert, Plan, camel};
+use super::{AppDir, Insert, Place, Plan, camel};
 use crate::CliError;
 
 /// The mark at the end of `torn.toml`.
@@ -59,6 +59,7 @@ pub fn plan(
              provider"
         )));
     }
+    app.require_accounts("social log-in")?;
     let upper = name.to_uppercase().replace('-', "_");
     let built_in = BUILT_IN.iter().find(|(n, _, _)| *n == name);
     let mut block = format!("\n[default.oauth.{name}]\n");
@@ -115,7 +116,7 @@ pub fn plan(
             path: PathBuf::from("torn.toml"),
             mark: OAUTH_MARK,
             line: format!("{header}{block}"),
-            sorted: false,
+            at: Place::Above,
         });
     }
     let test_name = name.replace('-', "_");

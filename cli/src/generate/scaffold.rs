@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::model::{self, Field, FieldType, parse_field, table_name};
-use super::{AppDir, HANDLERS_MARK, Insert, Plan, ROUTES_MARK, camel, title};
+use super::{AppDir, HANDLERS_MARK, Insert, Place, Plan, ROUTES_MARK, camel, title};
 use crate::CliError;
 
 /// The mark in `templates/base.html`'s navigation.
@@ -54,6 +54,9 @@ pub fn plan(
             ));
         }
     }
+    if auth {
+        app.require_accounts("--auth (pages for logged-in users only)")?;
+    }
     let mut model_args = args.to_vec();
     if auth {
         model_args.push("owner:references:user".into());
@@ -96,14 +99,14 @@ pub fn plan(
         path: PathBuf::from("src/handlers/mod.rs"),
         mark: HANDLERS_MARK,
         line: format!("pub mod {t};"),
-        sorted: true,
+        at: Place::Sorted,
     });
     for line in routes {
         plan.inserts.push(Insert {
             path: PathBuf::from("src/lib.rs"),
             mark: ROUTES_MARK,
             line,
-            sorted: false,
+            at: Place::Above,
         });
     }
     let link = if auth {
@@ -121,7 +124,7 @@ pub fn plan(
         path: PathBuf::from("templates/base.html"),
         mark: NAV_MARK,
         line: link,
-        sorted: false,
+        at: Place::Above,
     });
     Ok(plan)
 }

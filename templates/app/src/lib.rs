@@ -3,11 +3,9 @@
 pub mod handlers;
 // torn:modules
 
-use std::sync::Arc;
-
 use torn::db::Db;
 use torn::mail::Mailer;
-use torn::{Accounts, App, Error, Settings, SocialLogin};
+use torn::{App, Error, Settings};
 
 /// The app's migrations (`migrations/`), built into the binary and run at start-up.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -15,26 +13,28 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The database when `database_url` is not set: a file in the app's folder.
 const DEFAULT_DATABASE: &str = "sqlite://{{crate_name}}.db?mode=rwc";
 
-/// Build the app from its settings: the database, accounts, social log-in and mail, and every
-/// route, named, in one place. `torn gen` adds routes above the `// torn:routes` line.
+/// Build the app from its settings: the database, mail, and every route, named, in one place.
+/// `torn gen` adds routes above the `// torn:routes` line.
 pub async fn app(settings: Settings) -> torn::Result<App> {
-    let settings = Arc::new(settings);
     let url = settings.database_url.as_deref().unwrap_or(DEFAULT_DATABASE);
     let db = Db::connect(url).await.map_err(Error::internal)?;
     db.migrate(&MIGRATOR).await.map_err(Error::internal)?;
-    let accounts = Accounts::new(db, settings.clone()).await?;
     let mailer = Mailer::from_settings(&settings).map_err(Error::internal)?;
-    // "Sign in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
-    let social = SocialLogin::new(accounts.clone(), &settings)?;
 
-    use handlers::{account, auth, greet, home};
-    let app = App::new((*settings).clone())
-        .accounts(accounts)
-        .social_login(social)
+    use handlers::{greet, home};
+    let app = App::new(settings)
         .mailer(mailer)
         .error_page(handlers::error_page)
         .handler::<home::Home>("home", "/")
-        .handler::<greet::Greet>("greet", "/greet")
+        .handler::<greet::Greet>("greet", "/greet");
+{% unless minimal %}    // Accounts: sign-up, log-in, email verification, password reset and the account page, and
+    // "Log in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
+    use handlers::{account, auth};
+    let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
+    let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
+    let app = app
+        .accounts(accounts)
+        .social_login(social)
         .handler::<auth::SignUp>("signup", "/auth/signup")
         .handler::<auth::LogIn>("login", "/auth/login")
         .handler::<auth::LogOut>("logout", "/auth/logout")
@@ -46,6 +46,6 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<account::AccountEmail>("account_email", "/account/email")
         .handler::<account::AccountPassword>("account_password", "/account/password")
         .handler::<account::AccountSessions>("account_sessions", "/account/sessions");
-    // torn:routes
-    Ok(app)
+{% endunless %}    // torn:routes
+    Ok(app.database(db))
 }

@@ -1,12 +1,12 @@
 //! The app's handlers, one module per concern, and its error page. `torn gen` adds modules
 //! above the `// torn:handlers` line.
 
-pub mod account;
+{% unless minimal %}pub mod account;
 pub mod auth;
-pub mod greet;
+{% endunless %}pub mod greet;
 pub mod home;
-pub mod mail;
-// torn:handlers
+{% unless minimal %}pub mod mail;
+{% endunless %}// torn:handlers
 
 use askama::Template;
 use torn::ErrorInfo;
