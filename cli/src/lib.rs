@@ -11,6 +11,7 @@ use include_dir::{Dir, include_dir};
 
 pub mod db;
 pub mod generate;
+pub mod run;
 
 /// The project templates, built into the binary.
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
@@ -444,7 +445,7 @@ pub fn next_steps(opts: &NewOptions, report: &NewReport) -> String {
         out.push_str(&format!("It uses the torn framework at {dep}.\n"));
     }
     out.push_str(&format!(
-        "\nNext:\n  cd {}\n  cargo run      # serves http://127.0.0.1:8888\n  cargo test     # runs its tests\n",
+        "\nNext:\n  cd {}\n  torn run       # serves http://127.0.0.1:8888, rebuilds and reloads on save\n  cargo test     # runs its tests\n",
         shown.display()
     ));
     if opts.minimal {

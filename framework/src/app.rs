@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -61,6 +62,7 @@ pub(crate) struct Shared {
     pub(crate) error_renderer: ErrorRenderer,
     pub(crate) xsrf_exempt: Vec<String>,
     pub(crate) social_buttons: Vec<crate::oauth::SocialButton>,
+    pub(crate) dev: Option<Arc<crate::dev::Reload>>,
 }
 
 impl fmt::Debug for Shared {
@@ -106,6 +108,7 @@ pub struct App<S = ()> {
     database: Option<crate::db::Db>,
     mailer: Option<crate::mail::Mailer>,
     social: Option<crate::oauth::SocialLogin>,
+    dev: Option<Arc<crate::dev::Reload>>,
     state: S,
 }
 
@@ -122,6 +125,7 @@ where
 {
     /// An app whose handlers can extract `State<S>`.
     pub fn with_state(settings: Settings, state: S) -> Self {
+        let dev = crate::dev::Reload::from_env(&settings);
         App {
             settings: Arc::new(settings),
             router: Router::new(),
@@ -138,6 +142,7 @@ where
             database: None,
             mailer: None,
             social: None,
+            dev,
             state,
         }
     }
@@ -331,10 +336,20 @@ where
                 .as_ref()
                 .map(|s| s.buttons())
                 .unwrap_or_default(),
+            dev: self.dev.clone(),
         });
         let limit = settings.body_limit;
-        let router = self
-            .router
+        let mut router = self.router;
+        if let Some(dev) = &self.dev {
+            let events = dev.clone();
+            router = router
+                .route(crate::dev::SCRIPT_PATH, get(crate::dev::script))
+                .route(
+                    crate::dev::EVENTS_PATH,
+                    get(move || async move { events.events() }),
+                );
+        }
+        let router = router
             .route("/static/{*path}", get(crate::static_files::serve))
             .fallback(|| async { Error::not_found() })
             .with_state(self.state)
@@ -379,9 +394,40 @@ where
         }
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
-        serve_router(listener, self.into_router(), shutdown_signal(), timeout)
+        let dev = self.dev.clone();
+        if let Some(dev) = &dev {
+            dev.listen_to_stdin(StaticFiles::new(self.settings.static_dir.clone()));
+        }
+        let router = self.into_router();
+        let signal = async move {
+            match &dev {
+                Some(dev) => {
+                    tokio::select! {
+                        () = shutdown_signal() => {}
+                        () = dev.stopped() => {}
+                    }
+                    dev.stop();
+                }
+                None => shutdown_signal().await,
+            }
+        };
+        notify_ready();
+        serve_router(listener, router, signal, timeout)
             .await
             .map_err(ServeError::Io)
+    }
+}
+
+/// Tell a supervisor that the app is built and its socket is ready, when it asked to be told
+/// (`NOTIFY_SOCKET`, as systemd's `Type=notify` and `torn run` do).
+fn notify_ready() {
+    #[cfg(unix)]
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        use std::os::unix::net::UnixDatagram;
+        let sent = UnixDatagram::unbound().and_then(|socket| socket.send_to(b"READY=1", &path));
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "could not tell NOTIFY_SOCKET that the app is ready");
+        }
     }
 }
 
@@ -609,6 +655,9 @@ async fn frame(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> R
     let is_head = method == axum::http::Method::HEAD;
     let response = next.run(req).await;
     let mut response = error::error_page_for(response, &shared, json, is_head);
+    if shared.dev.is_some() && !is_head {
+        response = with_reload_script(response).await;
+    }
     security_headers(response.headers_mut(), &shared.settings);
     let status = response.status().as_u16();
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -619,6 +668,25 @@ async fn frame(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> R
         tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"));
     }
     response
+}
+
+/// An HTML page with `torn run`'s live-reload script in it.
+async fn with_reload_script(response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html || response.headers().contains_key(header::CONTENT_ENCODING) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Error::internal("the page could not be read").into_response();
+    };
+    let page = crate::dev::inject(&String::from_utf8_lossy(&bytes));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(page))
 }
 
 /// `X-Content-Type-Options`, `Referrer-Policy`, CSP, framing and HSTS, unless the handler set

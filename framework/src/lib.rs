@@ -41,6 +41,7 @@ pub mod auth;
 pub mod config;
 pub mod cookies;
 pub mod db;
+pub mod dev;
 pub mod error;
 pub mod form;
 pub mod mail;

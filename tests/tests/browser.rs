@@ -11,36 +11,6 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn browser_available() -> bool {
-    let root = common::workspace_root();
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let missing = [
-        (
-            Command::new("node").arg("--version").output().is_err(),
-            "node is not installed",
-        ),
-        (
-            !root
-                .join("tests/browser/node_modules/playwright-core")
-                .is_dir(),
-            "playwright-core is not installed (npm ci --prefix tests/browser)",
-        ),
-        (
-            !PathBuf::from(&chromium).exists(),
-            "Chromium is not installed",
-        ),
-    ];
-    if let Some((_, why)) = missing.iter().find(|(m, _)| *m) {
-        assert!(
-            std::env::var_os("TORN_REQUIRE_BROWSER").is_none(),
-            "TORN_REQUIRE_BROWSER is set but {why}"
-        );
-        common::skipped("browser test", why);
-        return false;
-    }
-    true
-}
-
 /// Run a browser script (`tests/browser/<script>`) against the running starter with these
 /// arguments after its URL, and fail with the script's output if it fails.
 fn run_script(script: &str, args: &[&std::ffi::OsStr]) {
@@ -67,7 +37,7 @@ fn run_script_with(script: &str, env: &[(&str, String)], args: &[&std::ffi::OsSt
 
 #[test]
 fn the_starter_form_works_in_a_browser() {
-    if !browser_available() {
+    if !common::browser_available() {
         return;
     }
     let shots = tempfile::tempdir().unwrap();
@@ -78,7 +48,7 @@ fn the_starter_form_works_in_a_browser() {
 
 #[test]
 fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
-    if !browser_available() {
+    if !common::browser_available() {
         return;
     }
     let email = format!(
@@ -98,7 +68,7 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_with_a_provider_in_a_browser() {
-    if !browser_available() || !common::oauth_servers_available() {
+    if !common::browser_available() || !common::oauth_servers_available() {
         return;
     }
     let mock = common::OidcMock::start();

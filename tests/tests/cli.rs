@@ -52,7 +52,7 @@ fn new_creates_a_complete_app_and_prints_next_steps() {
     let text = stdout(&out);
     assert!(text.contains("Created blog"), "{text}");
     assert!(
-        text.contains("cd blog") && text.contains("cargo run"),
+        text.contains("cd blog") && text.contains("torn run"),
         "{text}"
     );
     assert!(
