@@ -570,7 +570,7 @@ where
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_ansi(log_colours())
         .try_init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
@@ -605,6 +605,16 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// Colour the log on a terminal; `NO_COLOR` turns colours off, `CLICOLOR_FORCE=1` on (as
+/// `torn run` sets when it passes the log on to a terminal).
+fn log_colours() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if set("NO_COLOR") {
+        return false;
+    }
+    set("CLICOLOR_FORCE") || std::io::IsTerminal::is_terminal(&std::io::stdout())
 }
 
 /// The routes as an aligned text table (method, path, name, handler).

@@ -471,4 +471,36 @@ fn rebuilds_on_save_without_refusing_a_connection() {
         TcpStream::connect(addr).is_err(),
         "nothing listens on {addr} any more"
     );
+
+    // --no-reload: plain pages, no event stream; --quiet: the address and nothing else.
+    let mut quiet = Command::new(common::torn_bin())
+        .args(["run", "--port", "0", "--no-reload", "--quiet"])
+        .env("CARGO_TARGET_DIR", common::target_dir())
+        .current_dir(&app)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    BufReader::new(quiet.stderr.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    let quiet = common::KillOnDrop(quiet);
+    let addr: std::net::SocketAddr = said
+        .trim()
+        .trim_start_matches("torn run: http://")
+        .parse()
+        .unwrap_or_else(|_| panic!("--quiet said {said:?}"));
+    let started = Instant::now();
+    let page = loop {
+        if let Ok((200, page)) = get(addr, "/") {
+            break page;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no page");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(page.contains("Fixed"), "{page}");
+    assert!(!page.contains("/__torn/reload.js"), "{page}");
+    assert_eq!(get(addr, "/__torn/events").unwrap().0, 404);
+    drop(quiet);
 }

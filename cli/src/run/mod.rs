@@ -174,6 +174,10 @@ impl DevServer {
         if !opts.no_reload {
             env.push(("TORN_DEV_RELOAD".into(), "1".into()));
         }
+        // The app's log reaches the terminal through torn run: keep its colours.
+        if std::io::stdout().is_terminal() {
+            env.push(("CLICOLOR_FORCE".into(), "1".into()));
+        }
         Ok(DevServer {
             root,
             opts: opts.clone(),
