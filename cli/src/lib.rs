@@ -11,6 +11,7 @@ use include_dir::{Dir, include_dir};
 
 pub mod db;
 pub mod generate;
+#[cfg(unix)]
 pub mod run;
 
 /// The project templates, built into the binary.

@@ -194,18 +194,7 @@ fn main() -> ExitCode {
             open,
             quiet,
             verbose,
-        } => {
-            let opts = torn_cli::run::RunOptions {
-                port,
-                host,
-                release,
-                no_reload,
-                open,
-                quiet,
-                verbose,
-            };
-            finish(current_app().and_then(|app| torn_cli::run::run(&app, &opts)))
-        }
+        } => dev_server(port, host, [release, no_reload, open, quiet, verbose]),
         Command::Db { what } => finish(database(what)),
         Command::Expand {
             template,
@@ -252,6 +241,31 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `torn run`; the flags are release, no-reload, open, quiet and verbose.
+#[cfg(unix)]
+fn dev_server(port: Option<u16>, host: String, flags: [bool; 5]) -> ExitCode {
+    let [release, no_reload, open, quiet, verbose] = flags;
+    let opts = torn_cli::run::RunOptions {
+        port,
+        host,
+        release,
+        no_reload,
+        open,
+        quiet,
+        verbose,
+    };
+    finish(current_app().and_then(|app| torn_cli::run::run(&app, &opts)))
+}
+
+#[cfg(not(unix))]
+fn dev_server(_port: Option<u16>, _host: String, _flags: [bool; 5]) -> ExitCode {
+    finish(Err(torn_cli::CliError::Usage(
+        "torn run needs Linux or macOS (it hands its socket to the app as a Unix file \
+         descriptor); use cargo run"
+            .into(),
+    )))
 }
 
 fn finish(result: Result<(), torn_cli::CliError>) -> ExitCode {

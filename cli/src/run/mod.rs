@@ -287,6 +287,9 @@ impl DevServer {
             };
             self.say.step(&format!("{first}{more} changed; building…"));
             self.tell(r#"{"event":"building"}"#).await;
+            if let Some(fallback) = &self.fallback {
+                fallback.set(Status::Building);
+            }
             return true;
         }
         for sheet in &change.stylesheets {
