@@ -395,20 +395,27 @@ where
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
         let dev = self.dev.clone();
-        if let Some(dev) = &dev {
-            dev.listen_to_stdin(StaticFiles::new(self.settings.static_dir.clone()));
-        }
+        let supervisor = crate::dev::supervised(&self.settings).then(|| {
+            let statics = StaticFiles::new(self.settings.static_dir.clone());
+            tokio::spawn(crate::dev::follow_supervisor(dev.clone(), statics))
+        });
         let router = self.into_router();
         let signal = async move {
-            match &dev {
-                Some(dev) => {
-                    tokio::select! {
-                        () = shutdown_signal() => {}
-                        () = dev.stopped() => {}
+            let supervisor_gone = async {
+                match supervisor {
+                    Some(task) => {
+                        let _ = task.await;
                     }
-                    dev.stop();
+                    None => std::future::pending().await,
                 }
-                None => shutdown_signal().await,
+            };
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = supervisor_gone => {}
+            }
+            // The live-reload streams would hold up the graceful shutdown.
+            if let Some(dev) = &dev {
+                dev.stop();
             }
         };
         notify_ready();

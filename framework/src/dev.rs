@@ -13,8 +13,8 @@
 //! With it on, every HTML response gets `<script src="/__torn/reload.js">` before `</body>`;
 //! the script listens to `/__torn/events` (server-sent events) and reloads the page when it
 //! reconnects to another process: the new app after a rebuild. When standard input closes
-//! (`torn run` is gone), the app shuts down, so it never outlives the dev server. It is never
-//! on with `TORN_ENV=prod`.
+//! (`torn run` is gone), the app shuts down, so it never outlives the dev server (`TORN_RUN=1`,
+//! set by `torn run` with or without live reload). Neither is ever on with `TORN_ENV=prod`.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -29,8 +29,10 @@ use tokio::sync::{broadcast, watch};
 
 use crate::static_files::StaticFiles;
 
-/// The environment variable `torn run` sets.
+/// The environment variable `torn run` sets for live reload.
 pub const ENV_VAR: &str = "TORN_DEV_RELOAD";
+/// The environment variable `torn run` sets on every app it starts.
+pub const SUPERVISED_VAR: &str = "TORN_RUN";
 /// The script's path.
 pub const SCRIPT_PATH: &str = "/__torn/reload.js";
 /// The event stream's path.
@@ -90,32 +92,9 @@ impl Reload {
         }
     }
 
-    /// Resolves once the app is stopping (or `torn run` has gone away).
-    pub(crate) async fn stopped(&self) {
-        let mut rx = self.stop.subscribe();
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
-
     /// End the event streams (they would hold up a graceful shutdown).
     pub(crate) fn stop(&self) {
         self.stop.send_replace(true);
-    }
-
-    /// Read `torn run`'s lines from standard input until it closes, then stop.
-    pub(crate) fn listen_to_stdin(self: &Arc<Self>, statics: StaticFiles) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            use tokio::io::AsyncBufReadExt as _;
-            let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                match serde_json::from_str::<Command>(&line) {
-                    Ok(command) => this.handle(command, &statics),
-                    Err(e) => tracing::warn!("torn run sent {line:?}, which is not known: {e}"),
-                }
-            }
-            tracing::info!("torn run has gone; stopping");
-            this.stop();
-        });
     }
 
     fn handle(&self, command: Command, statics: &StaticFiles) {
@@ -183,6 +162,30 @@ fn to_event(notice: Notice) -> Result<Event, Infallible> {
             .json_data(serde_json::json!({ "path": path, "url": url }))
             .unwrap_or_default(),
     })
+}
+
+/// Whether `torn run` started this process (`TORN_RUN=1`, ignored in prod): it then reads
+/// `torn run`'s lines on standard input, and stops when that closes.
+pub(crate) fn supervised(settings: &crate::Settings) -> bool {
+    std::env::var(SUPERVISED_VAR).ok().as_deref() == Some("1")
+        && settings.env != crate::config::Env::Prod
+}
+
+/// Read `torn run`'s lines from standard input (passing them to `reload`, if live reload is
+/// on) until it closes: `torn run` is gone, and the app should stop too.
+pub(crate) async fn follow_supervisor(reload: Option<Arc<Reload>>, statics: StaticFiles) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Some(reload) = &reload else {
+            continue;
+        };
+        match serde_json::from_str::<Command>(&line) {
+            Ok(command) => reload.handle(command, &statics),
+            Err(e) => tracing::warn!("torn run sent {line:?}, which is not known: {e}"),
+        }
+    }
+    tracing::info!("torn run has gone (its pipe closed); stopping");
 }
 
 /// `GET /__torn/reload.js`.

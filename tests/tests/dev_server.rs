@@ -4,7 +4,8 @@
 //! reaches the browser's overlay while the last good build keeps serving; a stylesheet edit
 //! needs no rebuild; the app's own writes and editor temp files trigger nothing; the same in
 //! headless Chromium (`tests/browser/devserver.mjs`: the page restyled in place, reloaded by
-//! itself, the overlay); SIGINT leaves no process behind. Bad input: outside an app, a port
+//! itself, the overlay); SIGINT leaves no process behind, nor does SIGKILL (the app stops when
+//! torn run's pipe closes); `--no-reload` and `--quiet`. Bad input: outside an app, a port
 //! already taken.
 
 mod common;
@@ -502,5 +503,35 @@ fn rebuilds_on_save_without_refusing_a_connection() {
     assert!(page.contains("Fixed"), "{page}");
     assert!(!page.contains("/__torn/reload.js"), "{page}");
     assert_eq!(get(addr, "/__torn/events").unwrap().0, 404);
+
+    // torn run killed outright (no chance to stop the app): the app notices that its standard
+    // input closed and stops by itself, so it does not keep the port.
+    let binary = common::profile_dir().join("devapp");
+    let apps = processes_running(&binary);
+    assert_eq!(apps.len(), 1, "{apps:?}");
     drop(quiet);
+    let started = Instant::now();
+    while apps.iter().any(|pid| alive(*pid)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the app outlived torn run"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The processes running `binary`.
+fn processes_running(binary: &Path) -> Vec<u32> {
+    let wanted = binary
+        .canonicalize()
+        .unwrap_or_else(|_| binary.to_path_buf());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+            (exe == wanted && alive(pid)).then_some(pid)
+        })
+        .collect()
 }

@@ -170,6 +170,8 @@ impl DevServer {
         let mut env = vec![
             ("PORT".to_string(), bound.port().to_string()),
             ("HOST".to_string(), opts.host.clone()),
+            // The app stops when torn run's pipe to it closes (`torn::dev`).
+            ("TORN_RUN".to_string(), "1".to_string()),
         ];
         if !opts.no_reload {
             env.push(("TORN_DEV_RELOAD".into(), "1".into()));
