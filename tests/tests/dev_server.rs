@@ -6,7 +6,7 @@
 //! headless Chromium (`tests/browser/devserver.mjs`: the page restyled in place, reloaded by
 //! itself, the overlay); SIGINT leaves no process behind, nor does SIGKILL (the app stops when
 //! torn run's pipe closes); `--no-reload` and `--quiet`. Bad input: outside an app, a port
-//! already taken.
+//! already taken, a manifest that does not parse.
 
 mod common;
 
@@ -270,6 +270,19 @@ fn bad_input_gets_a_clear_message() {
     assert!(
         said.contains(&format!("port {port} on 127.0.0.1 is already in use"))
             && said.contains("--port"),
+        "{said}"
+    );
+
+    // A manifest that does not parse: where, and why.
+    let manifest = dir.path().join("portapp/Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("broken = [\n");
+    std::fs::write(&manifest, text).unwrap();
+    let out = common::torn(&dir.path().join("portapp"), &["run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("Cargo.toml is not valid TOML") && said.contains("broken = ["),
         "{said}"
     );
 }

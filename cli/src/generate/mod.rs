@@ -53,10 +53,18 @@ impl AppDir {
             if d.join("torn.toml").is_file() && d.join("Cargo.toml").is_file() {
                 let manifest = std::fs::read_to_string(d.join("Cargo.toml"))
                     .map_err(|e| CliError::Failed(format!("cannot read Cargo.toml: {e}")))?;
-                let name = package_name(&manifest).ok_or_else(|| {
+                let path = d.join("Cargo.toml");
+                let value: toml::Value = toml::from_str(&manifest).map_err(|e| {
+                    CliError::Usage(format!(
+                        "{} is not valid TOML: {}",
+                        path.display(),
+                        e.to_string().trim_end()
+                    ))
+                })?;
+                let name = package_name(&value).ok_or_else(|| {
                     CliError::Usage(format!(
                         "{} has no [package] name; is this a torn app?",
-                        d.join("Cargo.toml").display()
+                        path.display()
                     ))
                 })?;
                 return Ok(AppDir {
@@ -98,9 +106,8 @@ impl AppDir {
     }
 }
 
-fn package_name(manifest: &str) -> Option<String> {
-    let value: toml::Value = toml::from_str(manifest).ok()?;
-    Some(value.get("package")?.get("name")?.as_str()?.to_string())
+fn package_name(manifest: &toml::Value) -> Option<String> {
+    Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
 }
 
 /// A line (or a block laid out beforehand) to insert next to a mark.
