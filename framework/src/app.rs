@@ -504,21 +504,43 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
     })
 }
 
+/// How long a stopping server keeps the connections it accepted last before it shuts them down
+/// if they have sent no request yet: long enough for a request that is on its way.
+const DRAIN: Duration = Duration::from_millis(250);
+
 /// Serve `router` on `listener` until `signal` resolves; then stop accepting, let in-flight
 /// requests finish, and give up on them after `timeout`.
+///
+/// Stopping happens in two steps. First the server stops accepting and closes its socket: new
+/// connections are refused, or, on a socket shared with another process (a restart under
+/// systemd or `torn run`), wait in its queue for the other one. Then, [`DRAIN`] later,
+/// connections that have not sent a request are closed and the others finish theirs: closing
+/// them at once would drop a connection accepted a moment before the signal, whose request
+/// had not arrived yet.
 pub async fn serve_router(
     listener: TcpListener,
     router: Router,
     signal: impl Future<Output = ()> + Send + 'static,
     timeout: Duration,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
     let stopping = Arc::new(tokio::sync::Notify::new());
     let notify = stopping.clone();
+    let (stop_accepting, accepting) = tokio::sync::watch::channel(false);
     let signal = async move {
         signal.await;
         tracing::info!("shutting down: finishing in-flight requests");
+        stop_accepting.send_replace(true);
         notify.notify_one();
+        tokio::time::sleep(DRAIN).await;
     };
+    let listener = Draining {
+        addr: listener.local_addr()?,
+        listener: Some(listener),
+        stop: accepting,
+    }
+    // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>`.
+    .tap_io(|_| {});
     let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -526,7 +548,7 @@ pub async fn serve_router(
     .with_graceful_shutdown(signal);
     let deadline = async move {
         stopping.notified().await;
-        tokio::time::sleep(timeout).await;
+        tokio::time::sleep(timeout + DRAIN).await;
     };
     tokio::select! {
         result = server => result,
@@ -535,6 +557,60 @@ pub async fn serve_router(
             Ok(())
         }
     }
+}
+
+/// A listener that stops accepting once `stop` is set, before the server's graceful shutdown,
+/// and closes its socket then: alone, the socket is gone and new connections are refused at
+/// once; shared with another process, that one goes on accepting.
+struct Draining {
+    listener: Option<TcpListener>,
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl axum::serve::Listener for Draining {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some(listener) = &self.listener else {
+                // Stopped: accept nothing more; the server ends this future at shutdown.
+                return std::future::pending().await;
+            };
+            let accepted = tokio::select! {
+                biased;
+                stopped = self.stop.wait_for(|stop| *stop) => {
+                    drop(stopped);
+                    None
+                }
+                accepted = listener.accept() => Some(accepted),
+            };
+            match accepted {
+                None => self.listener = None,
+                Some(Ok(connection)) => return connection,
+                Some(Err(e)) => accept_failed(e).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.addr)
+    }
+}
+
+/// A failed `accept`: a connection that went away is nothing; anything else (out of file
+/// descriptors) is logged and retried a second later, as axum does.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept a connection; trying again in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -821,6 +821,26 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
 }
 
 #[tokio::test]
+async fn a_connection_accepted_just_before_shutdown_still_gets_its_answer() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (addr, stop, server, _dir) = serve_stoppable(Duration::from_secs(10)).await;
+    // Accepted, but its request has not arrived when the server is told to stop (a restart
+    // that hands the socket over, or a slow client).
+    let mut early = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    early
+        .write_all(b"GET /items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    early.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn shutdown_is_bounded_by_the_timeout() {
     let (addr, stop, server, _dir) = serve_stoppable(Duration::from_millis(100)).await;
     let _slow = tokio::spawn(reqwest::get(format!("http://{addr}/slow")));
