@@ -77,6 +77,32 @@ pub struct NewOptions {
     pub minimal: bool,
 }
 
+/// What `torn run` was asked for (its command-line options).
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunOptions {
+    /// The port (default: PORT, else the [dev] port of torn.toml, else 8888).
+    #[arg(long, short)]
+    pub port: Option<u16>,
+    /// The address to listen on; 0.0.0.0 for every interface.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Build with optimisations (slower builds, faster app).
+    #[arg(long)]
+    pub release: bool,
+    /// Do not reload the browser, nor add the live-reload script to pages.
+    #[arg(long)]
+    pub no_reload: bool,
+    /// Open the app in a browser once it is up.
+    #[arg(long)]
+    pub open: bool,
+    /// Print only errors.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every change seen and cargo's progress.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
 /// What `torn new` did.
 #[derive(Clone, Debug)]
 pub struct NewReport {

@@ -50,29 +50,7 @@ enum Command {
     },
     /// The dev server: build and serve the app in this folder (or above), rebuild on save,
     /// keep the port answering while it rebuilds, reload the browser.
-    Run {
-        /// The port (default: PORT, else the [dev] port of torn.toml, else 8888).
-        #[arg(long, short)]
-        port: Option<u16>,
-        /// The address to listen on; 0.0.0.0 for every interface.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Build with optimisations (slower builds, faster app).
-        #[arg(long)]
-        release: bool,
-        /// Do not reload the browser, nor add the live-reload script to pages.
-        #[arg(long)]
-        no_reload: bool,
-        /// Open the app in a browser once it is up.
-        #[arg(long)]
-        open: bool,
-        /// Print only errors.
-        #[arg(long, short, conflicts_with = "verbose")]
-        quiet: bool,
-        /// Print every change seen and cargo's progress.
-        #[arg(long, short)]
-        verbose: bool,
-    },
+    Run(torn_cli::RunOptions),
     /// List the app's routes: method, path, name and handler (asks the app itself).
     Routes,
     /// The app's database: migrations applied, pending, undone.
@@ -186,15 +164,7 @@ fn main() -> ExitCode {
             dry_run,
         } => finish(run_generator(what, force, dry_run)),
         Command::Routes => finish(routes()),
-        Command::Run {
-            port,
-            host,
-            release,
-            no_reload,
-            open,
-            quiet,
-            verbose,
-        } => dev_server(port, host, [release, no_reload, open, quiet, verbose]),
+        Command::Run(opts) => dev_server(&opts),
         Command::Db { what } => finish(database(what)),
         Command::Expand {
             template,
@@ -243,24 +213,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// `torn run`; the flags are release, no-reload, open, quiet and verbose.
+/// `torn run`.
 #[cfg(unix)]
-fn dev_server(port: Option<u16>, host: String, flags: [bool; 5]) -> ExitCode {
-    let [release, no_reload, open, quiet, verbose] = flags;
-    let opts = torn_cli::run::RunOptions {
-        port,
-        host,
-        release,
-        no_reload,
-        open,
-        quiet,
-        verbose,
-    };
-    finish(current_app().and_then(|app| torn_cli::run::run(&app, &opts)))
+fn dev_server(opts: &torn_cli::RunOptions) -> ExitCode {
+    finish(current_app().and_then(|app| torn_cli::run::run(&app, opts)))
 }
 
 #[cfg(not(unix))]
-fn dev_server(_port: Option<u16>, _host: String, _flags: [bool; 5]) -> ExitCode {
+fn dev_server(_opts: &torn_cli::RunOptions) -> ExitCode {
     finish(Err(torn_cli::CliError::Usage(
         "torn run needs Linux or macOS (it hands its socket to the app as a Unix file \
          descriptor); use cargo run"

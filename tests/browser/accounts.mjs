@@ -3,7 +3,7 @@
 // is set); the link's path is opened in the same browser.
 //
 // usage: node accounts.mjs BASE_URL MAIL_DIR EMAIL SCREENSHOT_PATH
-import { launchChromium } from "./chromium.mjs";
+import { consoleErrors, launchChromium } from "./chromium.mjs";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -33,10 +33,7 @@ const browser = await launchChromium();
 let failed = false;
 try {
   const page = await browser.newPage();
-  const errors = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
+  const errors = consoleErrors(page);
   const expect = (ok, message) => {
     if (!ok) throw new Error(message);
   };

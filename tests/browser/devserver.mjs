@@ -6,7 +6,7 @@
 // usage: node devserver.mjs BASE_URL APP_DIR SCREENSHOT_PATH
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { launchChromium } from "./chromium.mjs";
+import { consoleErrors, failWith, launchChromium } from "./chromium.mjs";
 
 const [base, app, screenshot] = process.argv.slice(2);
 const edit = (path, from, to) => {
@@ -18,17 +18,10 @@ const edit = (path, from, to) => {
 const append = (path, more) => writeFileSync(join(app, path), readFileSync(join(app, path), "utf8") + more);
 
 const browser = await launchChromium();
-const fail = async (message) => {
-  console.error(message);
-  await browser.close();
-  process.exit(1);
-};
+const fail = failWith(browser);
 try {
   const page = await browser.newPage();
-  const errors = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
+  const errors = consoleErrors(page);
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${base}/`);
   const before = await page.textContent("h1");

@@ -3,7 +3,7 @@
 // linked. The provider is oauth2-mock-server, which signs the person in at once.
 //
 // usage: node social.mjs BASE_URL EMAIL LABEL SCREENSHOT_PATH
-import { launchChromium } from "./chromium.mjs";
+import { consoleErrors, launchChromium } from "./chromium.mjs";
 
 const [base, email, label, screenshot] = process.argv.slice(2);
 
@@ -11,10 +11,7 @@ const browser = await launchChromium();
 let failed = false;
 try {
   const page = await browser.newPage();
-  const errors = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
+  const errors = consoleErrors(page);
   const expect = (ok, message) => {
     if (!ok) throw new Error(message);
   };

@@ -3,21 +3,14 @@
 // flash message shows on the page the browser is redirected to.
 //
 // usage: node starter.mjs BASE_URL SCREENSHOT_PATH
-import { launchChromium } from "./chromium.mjs";
+import { consoleErrors, failWith, launchChromium } from "./chromium.mjs";
 
 const [base, screenshot] = process.argv.slice(2);
 const browser = await launchChromium();
-const fail = async (message) => {
-  console.error(message);
-  await browser.close();
-  process.exit(1);
-};
+const fail = failWith(browser);
 try {
   const page = await browser.newPage();
-  const violations = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") violations.push(m.text());
-  });
+  const violations = consoleErrors(page);
   const response = await page.goto(`${base}/`);
   if (response.status() !== 200) await fail(`GET / answered ${response.status()}`);
   const heading = await page.textContent("h1");

@@ -10,9 +10,9 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -88,30 +88,11 @@ impl DevServer {
     }
 }
 
-/// One GET on a new connection: status and body.
-fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
-    Ok((status, text))
-}
-
 /// Poll `path` until its response has `text`; panics after `limit`.
 fn wait_for_page(server: &DevServer, path: &str, text: &str, limit: Duration) -> (u16, String) {
     let started = Instant::now();
     loop {
-        if let Ok((status, body)) = get(server.addr(), path)
+        if let Ok((status, body)) = common::request(server.addr(), path)
             && body.contains(text)
         {
             return (status, body);
@@ -142,7 +123,7 @@ impl Hammer {
         let (s, a, f) = (stop.clone(), answered.clone(), failures.clone());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                match get(addr, "/") {
+                match common::request(addr, "/") {
                     Ok((200, _)) => {
                         a.fetch_add(1, Ordering::Relaxed);
                     }
@@ -290,20 +271,7 @@ fn bad_input_gets_a_clear_message() {
 #[test]
 fn rebuilds_on_save_without_refusing_a_connection() {
     let root = common::workspace_root();
-    let dir = common::target_dir().join("generated-apps").join("devapp");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(common::torn_bin())
-        .args(["new", "devapp", "--no-git", "--torn-path"])
-        .arg(&root)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let app: PathBuf = dir.join("devapp");
-    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let app = common::generated_app("devapp", &[]);
     let home_rs = app.join("src/handlers/home.rs");
     let home_html = app.join("templates/home.html");
 
@@ -332,7 +300,7 @@ fn rebuilds_on_save_without_refusing_a_connection() {
     assert_eq!(status, 200);
     // Pages carry the live-reload script; it is served.
     assert!(page.contains(r#"<script src="/__torn/reload.js"></script>"#));
-    let (status, script) = get(server.addr(), "/__torn/reload.js").unwrap();
+    let (status, script) = common::request(server.addr(), "/__torn/reload.js").unwrap();
     assert_eq!(status, 200);
     assert!(script.contains("new EventSource(\"/__torn/events\")"));
 
@@ -367,7 +335,7 @@ fn rebuilds_on_save_without_refusing_a_connection() {
     );
     let stream = events.wait_for("event: failed", Duration::from_secs(120));
     assert!(stream.contains("cannot find value `oops`"), "{stream}");
-    let (status, page) = get(server.addr(), "/").unwrap();
+    let (status, page) = common::request(server.addr(), "/").unwrap();
     assert_eq!(status, 200);
     assert!(page.contains("Hello from the dev server"));
     // A page opened now shows the failure at once.
@@ -391,14 +359,14 @@ fn rebuilds_on_save_without_refusing_a_connection() {
     sheet.push_str("\n.dev-server-test { color: red; }\n");
     std::fs::write(&css, sheet).unwrap();
     let stream = events.wait_for("event: css", Duration::from_secs(5));
-    let (_, page) = get(server.addr(), "/").unwrap();
+    let (_, page) = common::request(server.addr(), "/").unwrap();
     let after = css_url(&page);
     assert_ne!(
         before, after,
         "the stylesheet's content hash follows the edit"
     );
     assert!(stream.contains(&after), "{stream}");
-    let (_, sheet) = get(server.addr(), &after).unwrap();
+    let (_, sheet) = common::request(server.addr(), &after).unwrap();
     assert!(sheet.contains(".dev-server-test"));
 
     // The app's own writes and editor files: nothing happens.
@@ -507,7 +475,7 @@ fn rebuilds_on_save_without_refusing_a_connection() {
         .unwrap_or_else(|_| panic!("--quiet said {said:?}"));
     let started = Instant::now();
     let page = loop {
-        if let Ok((200, page)) = get(addr, "/") {
+        if let Ok((200, page)) = common::request(addr, "/") {
             break page;
         }
         assert!(started.elapsed() < Duration::from_secs(120), "no page");
@@ -515,7 +483,7 @@ fn rebuilds_on_save_without_refusing_a_connection() {
     };
     assert!(page.contains("Fixed"), "{page}");
     assert!(!page.contains("/__torn/reload.js"), "{page}");
-    assert_eq!(get(addr, "/__torn/events").unwrap().0, 404);
+    assert_eq!(common::request(addr, "/__torn/events").unwrap().0, 404);
 
     // torn run killed outright (no chance to stop the app): the app notices that its standard
     // input closed and stops by itself, so it does not keep the port.

@@ -18,18 +18,6 @@ fn run(cmd: &mut Command, what: &str) -> String {
     text
 }
 
-/// An empty folder for one generated app, at the same place on every run (inside the target
-/// folder): its build artifacts are then reused and replaced from run to run, instead of piling
-/// up under a new temporary path each time.
-fn generated_apps_dir(name: &str) -> std::path::PathBuf {
-    let dir = common::target_dir().join("generated-apps").join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).expect("clear the previous generated app");
-    }
-    std::fs::create_dir_all(&dir).expect("make the generated app's folder");
-    dir
-}
-
 /// Start a built app binary on an ephemeral port and return it with its base URL.
 fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
     let mut child = Command::new(binary)
@@ -47,17 +35,7 @@ fn start_app(binary: &Path, dir: &Path) -> (Child, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
-    let root = common::workspace_root();
-    let dir = generated_apps_dir("freshapp");
-    run(
-        Command::new(common::torn_bin())
-            .args(["new", "freshapp", "--no-git", "--torn-path"])
-            .arg(&root)
-            .current_dir(&dir),
-        "torn new",
-    );
-    let app = dir.join("freshapp");
-    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let app = common::generated_app("freshapp", &[]);
 
     let build = run(
         common::cargo()
@@ -136,17 +114,7 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
 /// clippy `-D warnings`, the app's tests (the generated ones included), and `torn routes`.
 #[test]
 fn generated_code_builds_passes_clippy_and_its_tests() {
-    let root = common::workspace_root();
-    let dir = generated_apps_dir("genapp");
-    run(
-        Command::new(common::torn_bin())
-            .args(["new", "genapp", "--no-git", "--torn-path"])
-            .arg(&root)
-            .current_dir(&dir),
-        "torn new",
-    );
-    let app = dir.join("genapp");
-    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let app = common::generated_app("genapp", &[]);
     let torn = |args: &[&str]| {
         run(
             Command::new(common::torn_bin())
@@ -320,17 +288,7 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
 /// and a scaffold for logged-in users pass too.
 #[test]
 fn a_minimal_app_builds_and_grows_accounts() {
-    let root = common::workspace_root();
-    let dir = generated_apps_dir("minapp");
-    run(
-        Command::new(common::torn_bin())
-            .args(["new", "minapp", "--minimal", "--no-git", "--torn-path"])
-            .arg(&root)
-            .current_dir(&dir),
-        "torn new --minimal",
-    );
-    let app = dir.join("minapp");
-    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let app = common::generated_app("minapp", &["--minimal"]);
     let torn = |args: &[&str]| {
         run(
             Command::new(common::torn_bin())

@@ -70,8 +70,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
         .extend(migration::plan_series(app, &migrations, unix_secs)?.files);
 
     // The wiring, unless the app has it already (it may have been edited since).
-    let lib = app.read(Path::new("src/lib.rs"))?.unwrap_or_default();
-    if !lib.contains("Accounts::new(") {
+    if !app.has_accounts()? {
         plan.inserts.push(Insert {
             path: PathBuf::from("src/lib.rs"),
             mark: ROUTES_MARK,

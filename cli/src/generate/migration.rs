@@ -30,27 +30,7 @@ pub fn plan(
             inserts: Vec::new(),
         });
     }
-    // Versions must grow: a clock behind the newest migration gets the next number instead.
-    let mut version: u64 = timestamp(unix_secs).parse().unwrap_or(0);
-    if let Some(newest) = newest_version(&files)
-        && version <= newest
-    {
-        version = newest + 1;
-    }
-    let stem = format!("{version}_{name}");
-    Ok(Plan {
-        files: vec![
-            (
-                PathBuf::from(format!("migrations/{stem}.up.sql")),
-                up.to_string(),
-            ),
-            (
-                PathBuf::from(format!("migrations/{stem}.down.sql")),
-                down.to_string(),
-            ),
-        ],
-        inserts: Vec::new(),
-    })
+    series(&files, &[(name.into(), up.into(), down.into())], unix_secs)
 }
 
 /// Several migrations at once (`torn gen auth`), in this order, each with a higher version
@@ -60,9 +40,18 @@ pub fn plan_series(
     migrations: &[(String, String, String)],
     unix_secs: u64,
 ) -> Result<Plan, CliError> {
-    let files = migration_files(app)?;
+    series(&migration_files(app)?, migrations, unix_secs)
+}
+
+/// New migrations after those in `files` (the names in `migrations/`).
+fn series(
+    files: &[String],
+    migrations: &[(String, String, String)],
+    unix_secs: u64,
+) -> Result<Plan, CliError> {
+    // Versions must grow: a clock behind the newest migration gets the next number instead.
     let mut version: u64 = timestamp(unix_secs).parse().unwrap_or(0);
-    if let Some(newest) = newest_version(&files)
+    if let Some(newest) = newest_version(files)
         && version <= newest
     {
         version = newest + 1;
@@ -70,7 +59,7 @@ pub fn plan_series(
     let mut plan = Plan::default();
     for (name, up, down) in migrations {
         check_snake_name("migration", name)?;
-        if existing(&files, name).is_some() {
+        if existing(files, name).is_some() {
             continue;
         }
         let stem = format!("{version}_{name}");

@@ -81,10 +81,16 @@ impl AppDir {
         )))
     }
 
+    /// Whether the app sets up accounts (`src/lib.rs` calls `Accounts::new`); an app made
+    /// with `torn new --minimal` does not until `torn gen auth`.
+    pub fn has_accounts(&self) -> Result<bool, CliError> {
+        let lib = self.read(Path::new("src/lib.rs"))?.unwrap_or_default();
+        Ok(lib.contains("Accounts::new("))
+    }
+
     /// Refuse `what` in an app without accounts (made with `torn new --minimal`).
     pub fn require_accounts(&self, what: &str) -> Result<(), CliError> {
-        let lib = self.read(Path::new("src/lib.rs"))?.unwrap_or_default();
-        if lib.contains("Accounts::new(") {
+        if self.has_accounts()? {
             return Ok(());
         }
         Err(CliError::Usage(format!(

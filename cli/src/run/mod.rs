@@ -25,30 +25,11 @@ use tokio::sync::watch as signal;
 use self::app::{AppProcess, Launch, Started};
 use self::build::Built;
 use self::fallback::{Fallback, Status};
-use crate::CliError;
 use crate::generate::AppDir;
+use crate::{CliError, RunOptions};
 
 /// How long an app that is asked to stop may take to finish its requests.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// What `torn run` was asked for.
-#[derive(Clone, Debug)]
-pub struct RunOptions {
-    /// The port (default: `PORT`, else the `[dev]` port of `torn.toml`, else 8888).
-    pub port: Option<u16>,
-    /// The address to listen on.
-    pub host: String,
-    /// Build with `--release`.
-    pub release: bool,
-    /// No live reload in the browser.
-    pub no_reload: bool,
-    /// Open the browser once the app is up.
-    pub open: bool,
-    /// Print only errors.
-    pub quiet: bool,
-    /// Print every change seen and cargo's progress.
-    pub verbose: bool,
-}
 
 /// Run the dev server for `app` until SIGINT or SIGTERM.
 pub fn run(app: &AppDir, opts: &RunOptions) -> Result<(), CliError> {

@@ -77,27 +77,32 @@ pub fn torn_bin() -> PathBuf {
 /// Send a request exactly as written (no client-side path normalization) and return the
 /// status code and the body.
 pub fn raw_request(addr: SocketAddr, request_line_path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    request(addr, request_line_path)
+        .unwrap_or_else(|e| panic!("GET {request_line_path} from {addr}: {e}"))
+}
+
+/// One `GET` on a new connection, the path sent exactly as written: the status code and the
+/// body, or why there is none (refused, reset, not an HTTP answer).
+pub fn request(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         stream,
-        "GET {request_line_path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let response = String::from_utf8_lossy(&raw);
     let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 /// Read a started app's output until it says where it serves; return that base URL and keep
@@ -616,4 +621,33 @@ pub fn browser_available() -> bool {
         return false;
     }
     true
+}
+
+/// A fresh `torn new NAME` app (with `extra` options) depending on this checkout's framework,
+/// with the workspace's Cargo.lock, so that it builds with the workspace's dependencies in the
+/// shared target folder. It lives in `<target>/generated-apps/NAME/NAME`, the same place on
+/// every run: its build artifacts are reused and replaced from run to run, instead of piling
+/// up under a new temporary path each time.
+pub fn generated_app(name: &str, extra: &[&str]) -> PathBuf {
+    let dir = target_dir().join("generated-apps").join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clear the previous generated app");
+    }
+    std::fs::create_dir_all(&dir).expect("make the generated app's folder");
+    let out = Command::new(torn_bin())
+        .args(["new", name, "--no-git", "--torn-path"])
+        .arg(workspace_root())
+        .args(extra)
+        .current_dir(&dir)
+        .output()
+        .expect("run torn new");
+    assert!(
+        out.status.success(),
+        "torn new {name} {extra:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = dir.join(name);
+    std::fs::copy(workspace_root().join("Cargo.lock"), app.join("Cargo.lock"))
+        .expect("copy Cargo.lock");
+    app
 }
