@@ -79,12 +79,21 @@ fn new_creates_a_complete_app_and_prints_next_steps() {
     }
     let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("name = \"blog\""), "{manifest}");
-    // Run from a checkout, the app depends on the local framework.
+    // Run from a checkout, the app depends on the local framework, and says so.
     let framework = common::workspace_root().join("framework");
     assert!(
         manifest.contains(&framework.display().to_string()),
         "{manifest}"
     );
+    assert!(
+        text.contains(&format!(
+            "torn: the framework at {}, in the checkout this torn command was built from \
+             (--torn-path DIR chooses another)",
+            framework.display()
+        )),
+        "{text}"
+    );
+    assert!(!manifest.contains("[workspace]"), "{manifest}");
     let main = std::fs::read_to_string(app.join("src/main.rs")).unwrap();
     assert!(main.contains("torn::run(blog::app)"), "{main}");
     let settings = std::fs::read_to_string(app.join("torn.toml")).unwrap();
@@ -120,6 +129,15 @@ fn new_with_options() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    let framework = root.join("framework").canonicalize().unwrap();
+    assert!(
+        stdout(&out).contains(&format!(
+            "torn: the framework at {} (--torn-path)",
+            framework.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
     let app = dir.path().join("apps/shop");
     assert!(!app.join(".git").exists(), "--no-git");
     let settings = std::fs::read_to_string(app.join("torn.toml")).unwrap();
@@ -135,6 +153,65 @@ fn new_accepts_an_existing_empty_folder() {
     let out = torn(dir.path(), &["new", "app", "--path", "empty", "--no-git"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.path().join("empty/Cargo.toml").is_file());
+}
+
+/// `cargo metadata` in `app`: does cargo accept the app's place (workspace or not)?
+fn cargo_accepts(app: &Path) -> Result<(), String> {
+    let out = common::cargo()
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(app)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(stderr(&out))
+    }
+}
+
+#[test]
+fn an_app_made_inside_another_workspace_is_a_workspace_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"tools/*\"]\nexclude = [\"scratch\"]\n",
+    )
+    .unwrap();
+
+    // A member (by the members glob) or an excluded folder is left as it is.
+    for (name, path) in [("tool", "tools/tool"), ("scratchapp", "scratch/app")] {
+        let out = torn(dir.path(), &["new", name, "--path", path, "--no-git"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let manifest = std::fs::read_to_string(dir.path().join(path).join("Cargo.toml")).unwrap();
+        assert!(!manifest.contains("[workspace]"), "{path}: {manifest}");
+        assert!(!stdout(&out).contains("workspace of its own"), "{path}");
+        cargo_accepts(&dir.path().join(path)).expect("a member or an excluded folder builds");
+    }
+
+    // Below the workspace, not listed: cargo would refuse it, so it gets [workspace].
+    let out = torn(dir.path(), &["new", "myapp", "--no-git"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let app = dir.path().join("myapp");
+    let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+    assert!(manifest.trim_end().ends_with("\n[workspace]"), "{manifest}");
+    assert!(
+        stdout(&out).contains(&format!(
+            "It is a Cargo workspace of its own ([workspace] in its Cargo.toml): {} is a \
+             workspace that does not list it.",
+            dir.path().canonicalize().unwrap().display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    cargo_accepts(&app).expect("cargo takes the app as a workspace of its own");
+    // Without the table, cargo refuses it: the table is what makes it build.
+    let without = manifest.replace("\n[workspace]\n", "\n");
+    std::fs::write(app.join("Cargo.toml"), without).unwrap();
+    let refused = cargo_accepts(&app).expect_err("cargo refuses an unlisted package");
+    assert!(
+        refused.contains("believes it's in a workspace"),
+        "{refused}"
+    );
 }
 
 /// Bad input: exit code 2, a message that says what is wrong, and nothing written.

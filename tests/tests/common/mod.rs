@@ -40,6 +40,13 @@ pub fn profile_dir() -> PathBuf {
 /// see the same environment as a user's shell (and do not rebuild everything).
 pub fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    as_in_a_shell(&mut cmd);
+    cmd
+}
+
+/// `cmd` with the outer cargo's per-package variables removed, as in a user's shell, and the
+/// builds it starts sharing this test run's target directory.
+pub fn as_in_a_shell(cmd: &mut Command) -> &mut Command {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().to_string();
         if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR"
@@ -48,8 +55,7 @@ pub fn cargo() -> Command {
             cmd.env_remove(&key);
         }
     }
-    cmd.env("CARGO_TARGET_DIR", target_dir());
-    cmd
+    cmd.env("CARGO_TARGET_DIR", target_dir())
 }
 
 /// Build a workspace binary once per test process and return its path.
