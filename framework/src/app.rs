@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -43,6 +43,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::client;
 use crate::config::Settings;
 use crate::cookies::{apply_defaults, set_cookie_value};
 use crate::error::{self, Error, ErrorInfo, ErrorRenderer};
@@ -740,8 +741,19 @@ pub fn routes_table(urls: &Urls) -> String {
 
 /// The outer frame of every request: error pages (or JSON errors) for error responses without
 /// a body, security headers, and the request log (method, path, status, latency).
-async fn frame(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn frame(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // Who sent it, once for the log and every extractor ([`crate::client`]).
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| {
+            client::resolve(peer.ip(), req.headers(), &shared.settings.trusted_proxies)
+        });
+    if let Some(client) = client {
+        req.extensions_mut().insert(client);
+    }
+    let client = client.map(|c| c.ip);
     let method = req.method().clone();
     let uri = req.uri().clone();
     let json = error::wants_json(req.headers());
@@ -755,10 +767,11 @@ async fn frame(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> R
     let status = response.status().as_u16();
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     let path = uri.path();
+    let client = client.map(tracing::field::display);
     if status >= 500 {
-        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"));
+        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client);
     } else {
-        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"));
+        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client);
     }
     response
 }

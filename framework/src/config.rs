@@ -27,6 +27,7 @@ use std::time::Duration;
 use rand::RngCore as _;
 use serde::Deserialize;
 
+use crate::client::TrustedProxies;
 use crate::signing::Keys;
 
 /// Shortest cookie secret accepted outside dev, in bytes.
@@ -143,6 +144,7 @@ struct Profile {
     smtp_ca_file: Option<PathBuf>,
     mail_from: Option<String>,
     base_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     oauth: Option<BTreeMap<String, crate::oauth::providers::Entry>>,
     oauth_timeout_secs: Option<u64>,
 }
@@ -182,6 +184,7 @@ impl Profile {
             smtp_ca_file: top.smtp_ca_file.or(self.smtp_ca_file),
             mail_from: top.mail_from.or(self.mail_from),
             base_url: top.base_url.or(self.base_url),
+            trusted_proxies: top.trusted_proxies.or(self.trusted_proxies),
             oauth: crate::oauth::providers::overlay(self.oauth, top.oauth),
             oauth_timeout_secs: top.oauth_timeout_secs.or(self.oauth_timeout_secs),
         }
@@ -265,6 +268,10 @@ pub struct Settings {
     /// The app's public address, for absolute links in mail (`https://app.example.com`;
     /// default `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing `/`.
     pub base_url: String,
+    /// The reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Real-IP` /
+    /// `X-Forwarded-Proto` headers are believed (addresses and networks; default none, so the
+    /// client is the TCP peer). See [`crate::client`].
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -337,6 +344,12 @@ impl Settings {
         if let Some(url) = env("TORN_BASE_URL").filter(|s| !s.is_empty()) {
             p.base_url = Some(url);
         }
+        if let Some(list) = env("TORN_TRUSTED_PROXIES") {
+            p.trusted_proxies = Some(list.split(',').map(str::to_string).collect());
+        }
+        let trusted_proxies =
+            TrustedProxies::parse(p.trusted_proxies.as_deref().unwrap_or_default())
+                .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         if let Some(url) = &p.base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -400,6 +413,7 @@ impl Settings {
                 format!("http://{shown}:{port}")
             });
         Ok(Settings {
+            trusted_proxies,
             env: profile,
             host,
             port,

@@ -30,6 +30,7 @@
 //! - [`Cookies`]: plain and signed cookies in Tornado's format ([`signing`]).
 //! - [`xsrf`]: XSRF protection, on by default.
 //! - [`Settings`]: `torn.toml` profiles and environment overrides.
+//! - [`ClientIp`]: the client's address, through the proxies in `trusted_proxies` ([`client`]).
 //! - [`Error`]: HTTP errors and error pages.
 //! - [`db`]: SQLite or PostgreSQL with the same code and migrations.
 //! - [`password`]: argon2id hashing off the async threads, and the password policy.
@@ -38,6 +39,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod cookies;
 pub mod db;
@@ -58,6 +60,7 @@ pub mod xsrf;
 
 pub use app::{App, ServeError, run};
 pub use auth::{Accounts, AuthError, CurrentUser, MaybeUser, User};
+pub use client::{ClientIp, ClientScheme};
 pub use config::{ConfigError, Env, Settings};
 pub use cookies::Cookies;
 pub use error::{Error, ErrorInfo};

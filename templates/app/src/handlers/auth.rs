@@ -4,17 +4,15 @@
 //! this app's to change. Every form is XSRF-protected, and no page tells whether an email
 //! address has an account.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, Query};
+use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use torn::auth::{SignUp as Outcome, TokenPurpose, safe_next};
 use torn::mail::Mailer;
-use torn::{Accounts, AuthError, Flash, Page, PageContext, Session, Urls};
+use torn::{Accounts, AuthError, ClientIp, Flash, Page, PageContext, Session, Urls};
 
 use super::mail;
 
@@ -181,7 +179,7 @@ impl LogIn {
         ctx: PageContext,
         accounts: Accounts,
         session: Session,
-        ConnectInfo(client): ConnectInfo<SocketAddr>,
+        ClientIp(client): ClientIp,
         Form(form): Form<Credentials>,
     ) -> torn::Result<Response> {
         let refused = |ctx, form: Credentials, status, error: String| {
@@ -194,7 +192,7 @@ impl LogIn {
             (status, Page(page)).into_response()
         };
         match accounts
-            .authenticate(&form.email, &form.password, client.ip())
+            .authenticate(&form.email, &form.password, client)
             .await
         {
             Ok(user) => {

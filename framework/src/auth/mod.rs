@@ -11,7 +11,9 @@
 //! - Log-in for an unknown email runs one dummy verification, so timing does not tell which
 //!   emails have accounts; the error is the same for a wrong email and a wrong password.
 //! - After 5 failures for an account, or 20 from one client address, further attempts wait:
-//!   30 s, then twice as long after each new failure, up to an hour.
+//!   30 s, then twice as long after each new failure, up to an hour. Each attempt is counted
+//!   before its password is checked, in one statement, so guesses sent at once are counted as
+//!   they arrive and no more of them reach the check than the rule allows.
 //! - Log-in cycles the session id (the id a visitor had before is dead after), records the
 //!   session for "log out everywhere", and stamps the time, so the session ends after the
 //!   absolute timeout whatever the activity.
@@ -40,6 +42,8 @@ use crate::password::{Hasher, PasswordPolicy, PasswordProblem};
 use crate::session::{Session, Store, time_duration};
 use crate::with_db;
 
+mod throttle;
+
 /// Session key of the logged-in user's id.
 pub const USER_ID_KEY: &str = "torn.user_id";
 /// Session key of the log-in time (Unix seconds).
@@ -51,12 +55,7 @@ pub const REMEMBER_KEY: &str = "torn.remember";
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;
 /// Failures allowed per client address before throttling starts.
 pub const ADDRESS_FREE_FAILURES: i64 = 20;
-/// The first wait, doubled after each further failure.
-pub const FIRST_WAIT_SECS: i64 = 30;
-/// The longest wait.
-pub const MAX_WAIT_SECS: i64 = 3600;
-/// Failures older than this are forgotten.
-pub const FAILURE_MEMORY_SECS: i64 = 24 * 3600;
+pub use throttle::{FAILURE_MEMORY_SECS, FIRST_WAIT_SECS, MAX_WAIT_SECS};
 
 /// What a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -412,12 +411,13 @@ impl Accounts {
         let normalized = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
         let account_key = format!("account:{normalized}");
         let address_key = format!("address:{client}");
-        let wait = self
-            .throttle_wait(&account_key)
-            .await?
-            .max(self.throttle_wait(&address_key).await?);
-        if wait > 0 {
-            return Err(AuthError::Throttled { retry_after: wait });
+        // The client's own address first: a client refused for it spends none of the
+        // account's attempts. Each reservation counts the attempt before the password check.
+        throttle::reserve(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
+        if let Err(refused) = throttle::reserve(&self.db, &account_key, ACCOUNT_FREE_FAILURES).await
+        {
+            throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
+            return Err(refused);
         }
         let user = self.user_by_email(&normalized).await?;
         let checked = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
@@ -433,73 +433,13 @@ impl Accounts {
                     let hash = self.hasher.hash(password).await?;
                     self.set_password_hash(user.id, &hash).await?;
                 }
-                self.forget_failures(&account_key).await?;
+                throttle::forget(&self.db, &account_key).await?;
+                throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
                 Ok(user)
             }
-            _ => {
-                self.record_failure(&account_key, ACCOUNT_FREE_FAILURES)
-                    .await?;
-                self.record_failure(&address_key, ADDRESS_FREE_FAILURES)
-                    .await?;
-                Err(AuthError::InvalidCredentials)
-            }
+            // Both attempts stay counted as failures.
+            _ => Err(AuthError::InvalidCredentials),
         }
-    }
-
-    async fn throttle_wait(&self, key: &str) -> Result<u64, AuthError> {
-        let locked_until: Option<i64> = with_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE throttle_key = $1")
-                .bind(key)
-                .fetch_optional(pool)
-                .await
-        })?;
-        Ok(locked_until.map_or(0, |until| (until - now()).max(0) as u64))
-    }
-
-    async fn record_failure(&self, key: &str, free: i64) -> Result<(), AuthError> {
-        let t = now();
-        let previous: Option<(i64, i64)> = with_db!(&self.db, pool => {
-            sqlx::query_as("SELECT failures, last_failure_at FROM login_failures WHERE throttle_key = $1")
-                .bind(key)
-                .fetch_optional(pool)
-                .await
-        })?;
-        let failures = match previous {
-            Some((n, last)) if t - last < FAILURE_MEMORY_SECS => n + 1,
-            _ => 1,
-        };
-        let locked_until = if failures > free {
-            let doublings = (failures - free - 1).min(20) as u32;
-            t + (FIRST_WAIT_SECS << doublings).min(MAX_WAIT_SECS)
-        } else {
-            0
-        };
-        with_db!(&self.db, pool => {
-            sqlx::query(
-                "INSERT INTO login_failures (throttle_key, failures, last_failure_at, locked_until) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (throttle_key) DO UPDATE \
-                 SET failures = $2, last_failure_at = $3, locked_until = $4",
-            )
-            .bind(key)
-            .bind(failures)
-            .bind(t)
-            .bind(locked_until)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
-
-    async fn forget_failures(&self, key: &str) -> Result<(), AuthError> {
-        with_db!(&self.db, pool => {
-            sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
-                .bind(key)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(())
     }
 
     async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<(), AuthError> {
@@ -797,9 +737,9 @@ impl Accounts {
             .await
             .map(|r| r.rows_affected())
         })?;
+        self.end_tokens(user.id).await?;
         self.log_out_everywhere(user.id, None).await?;
-        self.forget_failures(&format!("account:{}", user.email))
-            .await?;
+        throttle::forget(&self.db, &format!("account:{}", user.email)).await?;
         Ok(self.user(user.id).await?.unwrap_or(user))
     }
 
@@ -815,7 +755,22 @@ impl Accounts {
         self.policy.check(new_password, &user.email)?;
         let hash = self.hasher.hash(new_password).await?;
         self.set_password_hash(user.id, &hash).await?;
+        self.end_tokens(user.id).await?;
         self.log_out_everywhere(user.id, Some(session)).await?;
+        Ok(())
+    }
+
+    /// End every unused token of an account (a reset, a password or an address change
+    /// succeeded: a reset link mailed before must not set the password again).
+    async fn end_tokens(&self, user_id: i64) -> Result<(), AuthError> {
+        with_db!(&self.db, pool => {
+            sqlx::query("UPDATE user_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+                .bind(now())
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
@@ -851,6 +806,7 @@ impl Accounts {
             }
             Err(e) => return Err(e.into()),
         }
+        self.end_tokens(user.id).await?;
         let updated = self
             .user(user.id)
             .await?

@@ -1,0 +1,158 @@
+//! Log-in throttling, per account and per client address, in the `login_failures` table.
+//!
+//! An attempt is reserved before the password is checked, in one statement that counts it and,
+//! past the free attempts, sets the lock, only if no lock is in force: concurrent guesses are
+//! counted as they arrive, so no more of them reach the password check than the rule allows,
+//! however many are sent at once (on SQLite the statement takes the write lock; on PostgreSQL
+//! the row lock, and the condition is checked again on the row as the previous writer left it).
+//! A successful log-in gives the attempt back ([`refund`]) or clears the count ([`forget`]).
+
+use crate::db::{Db, now};
+use crate::with_db;
+
+use super::AuthError;
+
+/// The first wait, doubled after each further failure.
+pub const FIRST_WAIT_SECS: i64 = 30;
+/// The longest wait.
+pub const MAX_WAIT_SECS: i64 = 3600;
+/// Failures older than this are forgotten.
+pub const FAILURE_MEMORY_SECS: i64 = 24 * 3600;
+
+/// The wait after the `n`th attempt when `free` attempts are free: none up to `free`, then
+/// [`FIRST_WAIT_SECS`], doubling with each attempt, up to [`MAX_WAIT_SECS`].
+pub fn wait_after(n: i64, free: i64) -> i64 {
+    if n <= free {
+        return 0;
+    }
+    let doublings = (n - free - 1).min(20) as u32;
+    (FIRST_WAIT_SECS << doublings).min(MAX_WAIT_SECS)
+}
+
+/// The SQL for [`wait_after`] of the count `n` (an SQL expression), with `free` bound as `$4`
+/// and the time as `$3`: the new `locked_until`. Built from the constants above only.
+fn lock_sql(n: &str) -> String {
+    let mut sql = format!("CASE WHEN {n} <= $4 THEN 0");
+    let mut past = 1;
+    while wait_after(past, 0) < MAX_WAIT_SECS {
+        sql.push_str(&format!(
+            " WHEN {n} - $4 = {past} THEN $3 + {}",
+            wait_after(past, 0)
+        ));
+        past += 1;
+    }
+    sql.push_str(&format!(" ELSE $3 + {MAX_WAIT_SECS} END"));
+    sql
+}
+
+/// Reserve one attempt for `key`, with `free` attempts before the lock: `Ok` when it may go on
+/// to the password check, [`AuthError::Throttled`] while a lock is in force.
+pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
+    let t = now();
+    // The count after this attempt: restarted when the last failure is forgotten.
+    let n = "(CASE WHEN last_failure_at <= $2 THEN 1 ELSE failures + 1 END)";
+    let count = format!(
+        "UPDATE login_failures SET failures = {n}, last_failure_at = $3, locked_until = {lock} \
+         WHERE throttle_key = $1 AND locked_until <= $3 RETURNING failures",
+        lock = lock_sql(n)
+    );
+    for _ in 0..3 {
+        let counted: Option<i64> = with_db!(db, pool => {
+            sqlx::query_scalar(&count)
+                .bind(key)
+                .bind(t - FAILURE_MEMORY_SECS)
+                .bind(t)
+                .bind(free)
+                .fetch_optional(pool)
+                .await
+        })?;
+        if counted.is_some() {
+            return Ok(());
+        }
+        // No row, or a locked one: the first attempt makes the row.
+        let first = wait_after(1, free);
+        let inserted: Option<i64> = with_db!(db, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO login_failures (throttle_key, failures, last_failure_at, locked_until) \
+                 VALUES ($1, 1, $2, $3) ON CONFLICT (throttle_key) DO NOTHING RETURNING failures",
+            )
+            .bind(key)
+            .bind(t)
+            .bind(if first > 0 { t + first } else { 0 })
+            .fetch_optional(pool)
+            .await
+        })?;
+        if inserted.is_some() {
+            return Ok(());
+        }
+        let locked_until: Option<i64> = with_db!(db, pool => {
+            sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE throttle_key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+        })?;
+        if let Some(until) = locked_until.filter(|until| *until > t) {
+            return Err(AuthError::Throttled {
+                retry_after: (until - t) as u64,
+            });
+        }
+        // The lock ended or the row went in the meantime: count again.
+    }
+    Err(AuthError::Throttled { retry_after: 1 })
+}
+
+/// Give back an attempt that turned out not to be a failure (the right password, or an attempt
+/// that another throttle refused before the check); the lock goes if the count is free again.
+pub async fn refund(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
+    with_db!(db, pool => {
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1, \
+             locked_until = CASE WHEN failures - 1 > $2 THEN locked_until ELSE 0 END \
+             WHERE throttle_key = $1 AND failures > 0",
+        )
+        .bind(key)
+        .bind(free)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Forget every failure of `key` (a successful log-in to the account).
+pub async fn forget(db: &Db, key: &str) -> Result<(), AuthError> {
+    with_db!(db, pool => {
+        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
+            .bind(key)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_up_to_the_longest() {
+        let waits: Vec<i64> = (1..=14).map(|n| wait_after(n, 5)).collect();
+        assert_eq!(
+            waits,
+            [0, 0, 0, 0, 0, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+        );
+        assert_eq!(wait_after(1, 0), 30);
+        assert_eq!(wait_after(1000, 5), 3600);
+    }
+
+    #[test]
+    fn the_sql_lock_is_the_same_ladder() {
+        let sql = lock_sql("n");
+        assert!(sql.starts_with("CASE WHEN n <= $4 THEN 0 WHEN n - $4 = 1 THEN $3 + 30 "));
+        assert!(
+            sql.contains("WHEN n - $4 = 7 THEN $3 + 1920 ELSE $3 + 3600 END"),
+            "{sql}"
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Attacks on accounts, made as an attacker would make them, on SQLite and on PostgreSQL: each
+//! case is a reproduction that succeeded against an earlier torn, and now fails.
+
+mod accounts_app;
+mod common;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use accounts_app::*;
+use torn::auth::{ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES};
+use torn::client::TrustedProxies;
+
+on_both!(
+    concurrent_guesses_for_one_account_do_not_pass_its_throttle,
+    concurrent_guesses_from_one_address_do_not_pass_its_throttle,
+    behind_a_proxy_each_client_is_throttled_on_its_own_address,
+    unused_reset_links_end_when_the_password_or_address_changes,
+);
+
+fn ip(s: &str) -> Option<IpAddr> {
+    Some(s.parse().unwrap())
+}
+
+/// Fire `n` log-ins at once, the `i`th for `email(i)` with a wrong password, and count the
+/// answers: (reached the password check, refused by the throttle).
+async fn guess_at_once(b: Arc<Browser>, n: usize, email: fn(usize) -> String) -> (i64, i64) {
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let b = b.clone();
+        guesses.spawn(async move { b.log_in(&email(i), &format!("wrong guess {i}")).await });
+    }
+    let (mut checked, mut throttled) = (0, 0);
+    while let Some(r) = guesses.join_next().await {
+        let r = r.unwrap();
+        match r.status {
+            400 if r.text.contains("the password is not right") => checked += 1,
+            429 => throttled += 1,
+            other => panic!("a guess got {other}: {}", r.text),
+        }
+    }
+    (checked, throttled)
+}
+
+/// The throttle once checked the lock, computed the hash, then recorded the failure with a
+/// separate read and write: 100 wrong passwords sent at once all reached the password check.
+async fn concurrent_guesses_for_one_account_do_not_pass_its_throttle(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let victim = Browser::new(&f.server).await;
+    victim.sign_up("victim@example.com", PASSWORD).await;
+    let attacker = Arc::new(Browser::new(&f.server).await);
+    let (checked, throttled) =
+        guess_at_once(attacker, 100, |_| "victim@example.com".to_string()).await;
+    // The free failures, and the one that locks.
+    let allowed = ACCOUNT_FREE_FAILURES + 1;
+    assert!(
+        (1..=allowed).contains(&checked),
+        "{checked} of 100 concurrent guesses reached the password check; at most {allowed} may"
+    );
+    assert_eq!(checked + throttled, 100);
+    // The account is locked: even the right password waits.
+    let r = victim.log_in("victim@example.com", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+}
+
+/// The same race on the per-address count: guesses at 100 different accounts from one client.
+async fn concurrent_guesses_from_one_address_do_not_pass_its_throttle(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let attacker = Arc::new(Browser::new(&f.server).await);
+    let (checked, throttled) =
+        guess_at_once(attacker, 100, |i| format!("user{i}@example.com")).await;
+    let allowed = ADDRESS_FREE_FAILURES + 1;
+    assert!(
+        (1..=allowed).contains(&checked),
+        "{checked} of 100 concurrent guesses reached the password check; at most {allowed} may"
+    );
+    assert_eq!(checked + throttled, 100);
+}
+
+/// Behind a reverse proxy every connection comes from the proxy. The per-address throttle once
+/// keyed on the TCP peer, so 21 failures from anyone locked every user out; and a client could
+/// name any address it liked in `X-Forwarded-For` if the app believed it from anyone. With the
+/// proxy in `trusted_proxies`, each client is throttled on its own address, and what a client
+/// writes in the headers counts for nothing.
+async fn behind_a_proxy_each_client_is_throttled_on_its_own_address(t: &Target) {
+    if !common::nginx_available() {
+        return;
+    }
+    // The proxy reaches the app from 127.0.0.9; clients connect from other loopback addresses.
+    let f = app(t, |s| {
+        s.trusted_proxies = TrustedProxies::parse(&["127.0.0.9"]).unwrap();
+    })
+    .await;
+    let nginx = common::Nginx::start(&[f.server.addr()], "127.0.0.9".parse().unwrap());
+
+    let victim = Browser::at(nginx.url(), ip("127.0.0.4")).await;
+    victim.sign_up("victim@example.com", PASSWORD).await;
+    assert_eq!(victim.get("/client").await.text, "127.0.0.4 http");
+
+    // An attacker fails against many accounts (no account lock), until its address locks.
+    let attacker = Browser::at(nginx.url(), ip("127.0.0.3")).await;
+    for i in 0..=ADDRESS_FREE_FAILURES {
+        let r = attacker
+            .log_in(&format!("user{i}@example.com"), "guess")
+            .await;
+        assert_eq!(r.status, 400, "failure {i}: {}", r.text);
+    }
+    let r = attacker.log_in("someone@example.com", "guess").await;
+    assert_eq!(
+        r.status, 429,
+        "the attacker's own address is locked: {}",
+        r.text
+    );
+    // Naming another address does not help: the proxy appends the real one, and the app
+    // reads from the right.
+    let spoofed = [
+        ("x-forwarded-for", "127.0.0.5"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let r = attacker
+        .post_with(
+            "/auth/login",
+            &[("email", "someone@example.com"), ("password", "guess")],
+            &spoofed,
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    // Nor does going around the proxy: the headers of an untrusted peer are ignored.
+    let direct = Browser::at(f.server.url(""), ip("127.0.0.3")).await;
+    let r = direct
+        .post_with(
+            "/auth/login",
+            &[("email", "someone@example.com"), ("password", "guess")],
+            &spoofed,
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    let r = direct
+        .client
+        .get(format!("{}/client", direct.base))
+        .header("x-forwarded-for", "127.0.0.5")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "127.0.0.3 http");
+
+    // Every other client, through the same proxy, logs in as usual.
+    let r = victim.log_in("victim@example.com", PASSWORD).await;
+    assert_eq!(
+        r.status, 303,
+        "a user never targeted is not locked out: {}",
+        r.text
+    );
+}
+
+/// Reset links once outlived a reset and a password change: with two reset mails, after using
+/// one and then changing the password, the other still set a password. Whoever read the mail
+/// (a shared inbox, a stolen phone) could take the account back.
+async fn unused_reset_links_end_when_the_password_or_address_changes(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("judy@example.com", PASSWORD).await;
+    let forgot = || async {
+        b.post("/forgot", &[("email", "judy@example.com")])
+            .await
+            .text
+    };
+    let reset = |token: String, password: &'static str| {
+        let b = &b;
+        async move {
+            b.post(
+                "/reset",
+                &[("token", token.as_str()), ("password", password)],
+            )
+            .await
+        }
+    };
+
+    // Two mails; the first link is used: the second one is over.
+    let (first, second) = (forgot().await, forgot().await);
+    let r = reset(first, "a new long password").await;
+    assert_eq!(r.text, "reset judy@example.com");
+    let r = reset(second, "the attacker's password").await;
+    assert_eq!(
+        r.status, 400,
+        "a second reset link after a reset: {}",
+        r.text
+    );
+
+    // A link mailed before a password change is over after it.
+    let third = forgot().await;
+    assert_eq!(
+        b.log_in("judy@example.com", "a new long password")
+            .await
+            .status,
+        303
+    );
+    let r = b
+        .post(
+            "/password",
+            &[
+                ("current", "a new long password"),
+                ("new", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.text, "changed");
+    let r = reset(third, "the attacker's password").await;
+    assert_eq!(
+        r.status, 400,
+        "a reset link after a password change: {}",
+        r.text
+    );
+
+    // And one mailed before an address change.
+    let fourth = forgot().await;
+    let r = b
+        .post(
+            "/email",
+            &[
+                ("current", "another long password"),
+                ("email", "judy@example.org"),
+            ],
+        )
+        .await;
+    assert!(r.text.starts_with("judy@example.org "), "{}", r.text);
+    let r = reset(fourth, "the attacker's password").await;
+    assert_eq!(
+        r.status, 400,
+        "a reset link after an address change: {}",
+        r.text
+    );
+    assert_eq!(
+        b.log_in("judy@example.org", "another long password")
+            .await
+            .status,
+        303,
+        "the owner's password is still the one they chose"
+    );
+}
