@@ -17,11 +17,13 @@
 //! signature against the provider's keys (never `alg: none`), `iss`, `aud`, `exp` and `nonce`.
 //!
 //! People are identified by (issuer, subject), never by email. The first log-in makes an
-//! account. An account that already has the address is joined only if the provider says it
-//! verified the address; if that account's own address was never confirmed, its password is
-//! removed and its sessions ended, since whoever chose them never proved they own the address.
-//! Otherwise the person is asked to log in and link the provider from their account page.
+//! account, only for an address the provider verified. An account that already has the address
+//! is joined only if the provider says it verified the address; if that account's own address
+//! was never confirmed, its password, sessions and linked providers are removed, since whoever
+//! set them up never proved they own the address. Otherwise the person is asked to log in and
+//! link the provider from their account page, which needs a confirmed address.
 
+mod identities;
 pub mod profile;
 pub mod providers;
 
@@ -45,13 +47,13 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::auth::{Accounts, AuthError, CurrentUser, User};
-use crate::db::{Db, now};
+use crate::db::now;
 use crate::error::Error;
 use crate::page::Flash;
 use crate::routing::Urls;
 use crate::session::Session;
-use crate::with_db;
 
+pub use identities::Identity;
 pub use profile::Profile;
 pub use providers::{ClientAuth, Endpoints, ProfileSource, ProviderConfig};
 
@@ -178,6 +180,18 @@ pub enum OAuthError {
          link {0} from your account page."
     )]
     EmailTaken(String),
+    /// The provider did not verify the address it gave, and no account has it.
+    #[error(
+        "{0} has not confirmed your email address, so it cannot make an account here. Sign up \
+         with your email address and a password, then link {0} from your account page."
+    )]
+    UnverifiedEmail(String),
+    /// Linking from an account whose address is not confirmed yet.
+    #[error(
+        "Confirm your email address first (follow the link in the mail we sent you), then link \
+         {0}."
+    )]
+    VerifyBeforeLinking(String),
     /// The provider account belongs to another user.
     #[error("This {0} account is already linked to another account.")]
     LinkedElsewhere(String),
@@ -203,6 +217,7 @@ impl From<OAuthError> for Error {
                 StatusCode::BAD_GATEWAY
             }
             OAuthError::EmailTaken(_) | OAuthError::LinkedElsewhere(_) => StatusCode::CONFLICT,
+            OAuthError::VerifyBeforeLinking(_) => StatusCode::FORBIDDEN,
             OAuthError::Auth(_) => return Error::from(unwrap_auth(e)),
             _ => StatusCode::BAD_REQUEST,
         };
@@ -232,17 +247,6 @@ struct Inner {
     http: reqwest::Client,
     base_url: String,
     flow_lifetime: i64,
-}
-
-/// A linked provider account, as shown on an account page.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct Identity {
-    /// The provider's name in settings and URLs.
-    pub provider: String,
-    /// The email address the provider gave, if any.
-    pub email: Option<String>,
-    /// When it was linked (Unix seconds).
-    pub created_at: i64,
 }
 
 /// A "Sign in with …" button: the provider's name, label and log-in path.
@@ -726,95 +730,6 @@ impl SocialLogin {
             }
         }
     }
-
-    /// Find, link or make the account for a checked profile.
-    async fn account_for(
-        &self,
-        config: &ProviderConfig,
-        issuer: &str,
-        profile: &Profile,
-        link_user: Option<i64>,
-    ) -> Result<User, OAuthError> {
-        let accounts = &self.inner.accounts;
-        let db = accounts.db();
-        let label = config.label.clone();
-        let email = profile
-            .email
-            .as_deref()
-            .and_then(|e| crate::auth::normalize_email(e).ok());
-        if let Some(owner) = identity_owner(db, issuer, &profile.subject).await? {
-            return match link_user {
-                Some(id) if id != owner => Err(OAuthError::LinkedElsewhere(label)),
-                _ => accounts
-                    .user(owner)
-                    .await?
-                    .ok_or_else(|| internal("an identity's user is missing")),
-            };
-        }
-        if let Some(id) = link_user {
-            let user = accounts
-                .user(id)
-                .await?
-                .ok_or_else(|| internal("the logged-in user is missing"))?;
-            insert_identity(db, issuer, profile, config, user.id, email.as_deref()).await?;
-            return Ok(user);
-        }
-        let Some(email) = email else {
-            return Err(OAuthError::NoEmail(label));
-        };
-        if let Some(existing) = accounts.user_by_email(&email).await? {
-            if !profile.email_verified {
-                return Err(OAuthError::EmailTaken(label));
-            }
-            if !existing.is_verified() {
-                // Whoever chose this account's password never proved they own the address.
-                accounts.take_over_unverified(&existing).await?;
-            }
-            insert_identity(db, issuer, profile, config, existing.id, Some(&email)).await?;
-            return Ok(accounts.user(existing.id).await?.unwrap_or(existing));
-        }
-        let user = accounts
-            .create_without_password(&email, profile.email_verified)
-            .await?;
-        insert_identity(db, issuer, profile, config, user.id, Some(&email)).await?;
-        Ok(user)
-    }
-
-    /// The providers linked to this user.
-    pub async fn identities(&self, user: &User) -> Result<Vec<Identity>, OAuthError> {
-        Ok(with_db!(self.inner.accounts.db(), pool => {
-            sqlx::query_as::<_, Identity>(
-                "SELECT provider, email, created_at FROM user_identities WHERE user_id = $1 \
-                 ORDER BY provider",
-            )
-            .bind(user.id)
-            .fetch_all(pool)
-            .await
-        })
-        .map_err(AuthError::from)?)
-    }
-
-    /// Remove a provider from the account, unless it is the last way to log in.
-    pub async fn unlink(&self, user: &User, provider: &str) -> Result<(), OAuthError> {
-        let config = &self.provider(provider)?.config;
-        let linked = self.identities(user).await?;
-        if !linked.iter().any(|i| i.provider == config.name) {
-            return Err(OAuthError::NotLinked(config.label.clone()));
-        }
-        if linked.len() == 1 && !user.has_password() {
-            return Err(OAuthError::LastLogin(config.label.clone()));
-        }
-        with_db!(self.inner.accounts.db(), pool => {
-            sqlx::query("DELETE FROM user_identities WHERE user_id = $1 AND provider = $2")
-                .bind(user.id)
-                .bind(&config.name)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(AuthError::from)?;
-        Ok(())
-    }
 }
 
 /// What a finished flow did.
@@ -845,51 +760,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-async fn identity_owner(db: &Db, issuer: &str, subject: &str) -> Result<Option<i64>, AuthError> {
-    Ok(with_db!(db, pool => {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .fetch_optional(pool)
-        .await
-    })?)
-}
-
-async fn insert_identity(
-    db: &Db,
-    issuer: &str,
-    profile: &Profile,
-    config: &ProviderConfig,
-    user_id: i64,
-    email: Option<&str>,
-) -> Result<(), OAuthError> {
-    let inserted = with_db!(db, pool => {
-        sqlx::query(
-            "INSERT INTO user_identities (issuer, subject, provider, user_id, email, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issuer, subject) DO NOTHING",
-        )
-        .bind(issuer)
-        .bind(&profile.subject)
-        .bind(&config.name)
-        .bind(user_id)
-        .bind(email)
-        .bind(now())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(AuthError::from)?;
-    if inserted == 0 {
-        // Linked by a simultaneous request; only fine if it was to the same user.
-        if identity_owner(db, issuer, &profile.subject).await? != Some(user_id) {
-            return Err(OAuthError::LinkedElsewhere(config.label.clone()));
-        }
-    }
-    Ok(())
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SocialLogin {
@@ -943,6 +813,10 @@ pub(crate) async fn link(
     CurrentUser(user): CurrentUser,
     session: Session,
 ) -> Result<Response, Error> {
+    if !user.is_verified() {
+        let label = social.provider(&provider)?.config.label.clone();
+        return Err(OAuthError::VerifyBeforeLinking(label).into());
+    }
     let url = social
         .start(&session, &provider, None, Some(user.id))
         .await?;
