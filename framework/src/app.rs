@@ -391,7 +391,7 @@ where
         let listener = bind(&self.settings).await?;
         let timeout = self.settings.shutdown_timeout;
         if let Some(accounts) = &self.accounts {
-            spawn_session_cleanup(accounts.store().clone());
+            spawn_cleanup(accounts.clone());
         }
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
@@ -439,14 +439,18 @@ fn notify_ready() {
     }
 }
 
-/// Delete expired sessions from the store every hour, for as long as the server runs.
-fn spawn_session_cleanup(store: crate::session::Store) {
+/// Delete expired sessions from the store, and used or expired tokens and forgotten throttle
+/// rows from the database, every hour, for as long as the server runs.
+fn spawn_cleanup(accounts: crate::auth::Accounts) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            if let Err(e) = store.delete_expired().await {
+            if let Err(e) = accounts.store().delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Err(e) = accounts.purge_expired().await {
+                tracing::warn!(error = %e, "could not delete expired tokens and throttle rows");
             }
         }
     });
@@ -842,6 +846,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         }),
         flash_in,
         flash: Mutex::new(FlashState::default()),
+        personal: Default::default(),
     });
     req.extensions_mut().insert(state.clone());
 
@@ -939,6 +944,13 @@ fn finish(
         if let Ok(v) = HeaderValue::from_str(&set_cookie_value(&c)) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
+    }
+    if state.personal.load(std::sync::atomic::Ordering::Relaxed)
+        && !response.headers().contains_key(header::CACHE_CONTROL)
+    {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

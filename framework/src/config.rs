@@ -567,11 +567,39 @@ fn check_strength(env: Env, keys: &Keys) -> Result<(), ConfigError> {
                 s.contains("change") || s.contains("secret") || s.contains("example")
             })
             .unwrap_or(false);
-        if secret.len() < MIN_SECRET_LEN || distinct < 10 || placeholder {
+        if secret.len() < MIN_SECRET_LEN || distinct < 10 || placeholder || !looks_random(secret) {
             return Err(ConfigError::WeakSecret { env, version });
         }
     }
     Ok(())
+}
+
+/// Could `secret` have been drawn at random? Not if it repeats a block
+/// (`abcdefghijabcdefghij…`), if most of it is one run of consecutive characters
+/// (`abcdefghijklmnopqrstuvwxyz…`), or if its characters, counted as they occur, carry fewer
+/// than 96 bits (a long secret over very few characters).
+fn looks_random(secret: &[u8]) -> bool {
+    let n = secret.len();
+    let periodic = (1..=n / 2).any(|p| secret.iter().zip(&secret[p..]).all(|(a, b)| a == b));
+    let mut longest_run = 1;
+    let mut run = 1;
+    for pair in secret.windows(2) {
+        let step = i16::from(pair[1]) - i16::from(pair[0]);
+        run = if step.abs() == 1 { run + 1 } else { 1 };
+        longest_run = longest_run.max(run);
+    }
+    let mut counts = std::collections::BTreeMap::<u8, usize>::new();
+    for b in secret {
+        *counts.entry(*b).or_default() += 1;
+    }
+    let bits: f64 = counts
+        .values()
+        .map(|&c| {
+            let share = c as f64 / n as f64;
+            -(c as f64) * share.log2()
+        })
+        .sum();
+    !periodic && longest_run * 2 <= n && bits >= 96.0
 }
 
 /// A new random secret (32 bytes, hex), strong enough for any profile.
@@ -717,11 +745,28 @@ mod tests {
             "short",
             "change-me-change-me-change-me-change-me",
             &"a".repeat(64),
+            // Ten distinct characters, long enough, and no entropy to speak of.
+            "abcdefghijabcdefghijabcdefghijab",
+            "0123456789abcdef0123456789abcdef",
+            "abcdefghijklmnopqrstuvwxyzABCDEF",
+            "Vb3kq8Zr1xWm9Lp2Vb3kq8Zr1xWm9Lp2",
         ] {
             let err = load("", &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", weak)])
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("too weak"), "{err}");
+            assert!(err.contains("too weak"), "{weak}: {err}");
+        }
+        // What the message says to run, and other random secrets, pass.
+        for _ in 0..200 {
+            let mut bytes = [0u8; 48];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            use base64::Engine as _;
+            let strong = base64::engine::general_purpose::STANDARD.encode(bytes);
+            assert!(
+                load("", &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", &strong)]).is_ok(),
+                "{strong}"
+            );
+            assert!(looks_random(random_secret().as_bytes()));
         }
     }
 

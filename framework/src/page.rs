@@ -64,6 +64,18 @@ pub(crate) struct RequestState {
     pub(crate) xsrf: Mutex<XsrfState>,
     pub(crate) flash_in: Vec<FlashMessage>,
     pub(crate) flash: Mutex<FlashState>,
+    /// The response is for a logged-in user: no cache may keep it.
+    pub(crate) personal: std::sync::atomic::AtomicBool,
+}
+
+/// A logged-in user was found for this request: its response gets `Cache-Control: no-store`
+/// (unless the handler says otherwise), so no shared or browser cache keeps a personal page.
+pub(crate) fn mark_personal(parts: &Parts) {
+    if let Some(state) = parts.extensions.get::<Arc<RequestState>>() {
+        state
+            .personal
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -205,6 +217,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             }
             None => None,
         };
+        if user.is_some() {
+            mark_personal(parts);
+        }
         Ok(PageContext {
             shared: Shared::from_parts(parts)?,
             state: request_state(parts)?,

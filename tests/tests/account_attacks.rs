@@ -16,6 +16,10 @@ on_both!(
     concurrent_guesses_from_one_address_do_not_pass_its_throttle,
     behind_a_proxy_each_client_is_throttled_on_its_own_address,
     unused_reset_links_end_when_the_password_or_address_changes,
+    oversized_input_is_not_worked_on_nor_stored,
+    used_and_expired_rows_are_purged,
+    look_alike_addresses_are_refused,
+    pages_for_a_logged_in_user_are_not_kept_by_caches,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -238,4 +242,150 @@ async fn unused_reset_links_end_when_the_password_or_address_changes(t: &Target)
         303,
         "the owner's password is still the one they chose"
     );
+}
+
+/// The throttle key of every row, as stored.
+async fn throttle_keys(f: &Fixture) -> Vec<String> {
+    torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query_scalar::<_, String>("SELECT throttle_key FROM login_failures")
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap()
+}
+
+/// A 2 MB "email" once became a 2 MB throttle key (and the log-in page sent it back whole);
+/// keys held the addresses people typed.
+async fn oversized_input_is_not_worked_on_nor_stored(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let huge_email = format!("{}@example.com", "a".repeat(2_000_000));
+    let r = b.log_in(&huge_email, "a password").await;
+    assert_eq!(r.status, 400, "{}", &r.text[..r.text.len().min(200)]);
+    assert!(r.text.len() < 1000, "the answer is short");
+    let huge_password = "p".repeat(1_000_000);
+    let r = b.log_in("someone@example.com", &huge_password).await;
+    assert_eq!(r.status, 400);
+    assert!(throttle_keys(&f).await.is_empty(), "neither made a row");
+    // An ordinary failure makes rows whose keys are hashes, not what was typed.
+    b.log_in("someone@example.com", "a password").await;
+    let keys = throttle_keys(&f).await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in keys {
+        assert!(key.len() <= 80, "{key}");
+        assert!(
+            !key.contains("someone") && !key.contains("127.0.0.1"),
+            "{key}"
+        );
+    }
+}
+
+/// Token rows and throttle rows were never deleted: every reset request added one for good.
+async fn used_and_expired_rows_are_purged(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let verify = b.sign_up("kim@example.com", PASSWORD).await;
+    b.get(&format!("/verify?token={verify}")).await;
+    let pending = b
+        .post("/forgot", &[("email", "kim@example.com")])
+        .await
+        .text;
+    b.log_in("kim@example.com", "wrong password").await;
+    let count = |table: &'static str| {
+        let db = f.accounts.db().clone();
+        async move {
+            torn::with_db!(&db, pool => {
+                sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(pool)
+                    .await
+            })
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        (count("user_tokens").await, count("login_failures").await),
+        (2, 2)
+    );
+    // The failures age past the day they are remembered.
+    torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query("UPDATE login_failures SET last_failure_at = last_failure_at - 90000")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .unwrap();
+    let purged = f.accounts.purge_expired().await.unwrap();
+    assert_eq!(
+        purged, 3,
+        "the used verification token and both throttle rows"
+    );
+    assert_eq!(
+        count("user_tokens").await,
+        1,
+        "the pending reset token stays"
+    );
+    let r = b
+        .post(
+            "/reset",
+            &[
+                ("token", pending.as_str()),
+                ("password", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.text, "reset kim@example.com", "and still works");
+}
+
+/// `<victim@example.com>` was stored as an account of its own while mail to it reached the
+/// victim's mailbox, so the victim's click confirmed the attacker's look-alike.
+async fn look_alike_addresses_are_refused(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("victim@example.com", PASSWORD).await;
+    for look_alike in [
+        "<victim@example.com>",
+        "Victim <victim@example.com>",
+        "victim@example.com>",
+        "\"victim@example.com\"",
+        "victim@example.com,attacker@evil.example",
+    ] {
+        let r = b
+            .post("/signup", &[("email", look_alike), ("password", PASSWORD)])
+            .await;
+        assert_eq!(r.status, 400, "{look_alike}: {}", r.text);
+        assert!(
+            r.text.contains("email address such as"),
+            "{look_alike}: {}",
+            r.text
+        );
+    }
+    // The canonical form: trimmed and lower-cased.
+    let r = b
+        .post(
+            "/signup",
+            &[("email", "  Victim@Example.COM "), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.text, "registered");
+}
+
+/// A logged-in user's pages carried no `Cache-Control`, so a shared cache (or the browser, for
+/// the next person at the same computer) could keep and show them.
+async fn pages_for_a_logged_in_user_are_not_kept_by_caches(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let r = b.get("/who").await;
+    assert_eq!(r.text, "anonymous");
+    assert_eq!(
+        r.header("cache-control"),
+        None,
+        "anonymous pages may be cached"
+    );
+    b.sign_up("lena@example.com", PASSWORD).await;
+    assert_eq!(b.log_in("lena@example.com", PASSWORD).await.status, 303);
+    for path in ["/who", "/me", "/maybe"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
 }

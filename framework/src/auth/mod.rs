@@ -214,11 +214,23 @@ pub enum SignUp {
     },
 }
 
-/// Trim, lower-case and check an email address.
+/// The longest email address, in bytes (RFC 5321's path limit less the angle brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// The longest password [`Accounts::authenticate`] looks at, in bytes: the longest a policy can
+/// allow ([`crate::config::MAX_PASSWORD_LENGTH`] characters of up to 4 bytes).
+pub const MAX_PASSWORD_BYTES: usize = 4 * crate::config::MAX_PASSWORD_LENGTH;
+
+/// Trim, lower-case and check an email address: the one canonical form stored, compared and
+/// mailed to. It must be a bare address that the mailer parses as one (`lettre::Address`), so
+/// `<victim@example.com>` or `"Victim" <victim@example.com>` are refused rather than stored as
+/// other accounts whose mail reaches the same mailbox.
 pub fn normalize_email(email: &str) -> Result<String, AuthError> {
     let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
+    let valid = email.len() <= MAX_EMAIL_LEN
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .parse::<lettre::Address>()
+            .is_ok_and(|address| address.to_string() == email)
         && match email.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -430,9 +442,14 @@ impl Accounts {
         password: &str,
         client: IpAddr,
     ) -> Result<User, AuthError> {
+        // Nothing longer than any address or password can be is looked at further: no hash, no
+        // key, no row.
+        if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_BYTES {
+            return Err(AuthError::InvalidCredentials);
+        }
         let normalized = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-        let account_key = format!("account:{normalized}");
-        let address_key = format!("address:{client}");
+        let account_key = throttle::account_key(&normalized);
+        let address_key = throttle::address_key(client);
         // The client's own address first: a client refused for it spends none of the
         // account's attempts. Each reservation counts the attempt before the password check.
         throttle::reserve(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
@@ -766,7 +783,7 @@ impl Accounts {
             // This reset is what proves the address.
             self.forget_before_confirmation(user.id).await?;
         }
-        throttle::forget(&self.db, &format!("account:{}", user.email)).await?;
+        throttle::forget(&self.db, &throttle::account_key(&user.email)).await?;
         Ok(self.user(user.id).await?.unwrap_or(user))
     }
 
@@ -785,6 +802,20 @@ impl Accounts {
         self.end_tokens(user.id).await?;
         self.log_out_everywhere(user.id, Some(session)).await?;
         Ok(())
+    }
+
+    /// Delete the rows that no longer count: tokens used or expired, throttle rows whose
+    /// failures are forgotten and whose lock is over. The server runs it every hour; returns how
+    /// many rows went.
+    pub async fn purge_expired(&self) -> Result<u64, AuthError> {
+        let tokens = with_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM user_tokens WHERE used_at IS NOT NULL OR expires_at <= $1")
+                .bind(now())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(tokens + throttle::purge(&self.db).await?)
     }
 
     /// End every unused token of an account (a reset, a password or an address change
@@ -887,10 +918,14 @@ async fn user_from_parts(parts: &mut Parts) -> Result<Option<User>, Response> {
     let session = Session::from_request_parts(parts, &())
         .await
         .map_err(IntoResponse::into_response)?;
-    accounts.current_user(&session).await.map_err(|e| match e {
+    let user = accounts.current_user(&session).await.map_err(|e| match e {
         AuthError::Internal(e) => e.into_response(),
         other => Error::internal(other.to_string()).into_response(),
-    })
+    })?;
+    if user.is_some() {
+        crate::page::mark_personal(parts);
+    }
+    Ok(user)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {

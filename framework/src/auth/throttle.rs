@@ -7,6 +7,10 @@
 //! the row lock, and the condition is checked again on the row as the previous writer left it).
 //! A successful log-in gives the attempt back ([`refund`]) or clears the count ([`forget`]).
 
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+
 use crate::db::{Db, now};
 use crate::with_db;
 
@@ -18,6 +22,34 @@ pub const FIRST_WAIT_SECS: i64 = 30;
 pub const MAX_WAIT_SECS: i64 = 3600;
 /// Failures older than this are forgotten.
 pub const FAILURE_MEMORY_SECS: i64 = 24 * 3600;
+
+/// The throttle key of an account (by its normalized address): hashed, so the table holds
+/// neither addresses nor whatever else was typed, and every key has the same small size.
+pub fn account_key(email: &str) -> String {
+    key("account", email)
+}
+
+/// The throttle key of a client address.
+pub fn address_key(ip: IpAddr) -> String {
+    key("address", &ip.to_string())
+}
+
+fn key(kind: &str, value: &str) -> String {
+    format!("{kind}:{}", hex::encode(Sha256::digest(value.as_bytes())))
+}
+
+/// Delete the rows that no longer count: failures forgotten and no lock in force.
+pub async fn purge(db: &Db) -> Result<u64, AuthError> {
+    let t = now();
+    Ok(with_db!(db, pool => {
+        sqlx::query("DELETE FROM login_failures WHERE last_failure_at <= $1 AND locked_until <= $2")
+            .bind(t - FAILURE_MEMORY_SECS)
+            .bind(t)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?)
+}
 
 /// The wait after the `n`th attempt when `free` attempts are free: none up to `free`, then
 /// [`FIRST_WAIT_SECS`], doubling with each attempt, up to [`MAX_WAIT_SECS`].

@@ -95,13 +95,8 @@ pub(crate) async fn check_token(
         .find_map(|h| req.headers().get(*h))
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let from_query = req.uri().query().and_then(|q| {
-        form_urlencoded(q.as_bytes())
-            .into_iter()
-            .find(|(k, _)| k == XSRF_NAME)
-            .map(|(_, v)| v)
-    });
-    let (req, submitted) = match from_header.or(from_query) {
+    // Never from the query string: a token in a URL leaks through Referer headers and logs.
+    let (req, submitted) = match from_header {
         Some(t) => (req, Some(t)),
         None => token_from_body(req, body_limit).await?,
     };

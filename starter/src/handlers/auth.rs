@@ -16,6 +16,16 @@ use torn::{Accounts, AuthError, ClientIp, Flash, Page, PageContext, Session, Url
 
 use super::mail;
 
+/// An address typed into a form, to show it again on the page: nothing longer than an address
+/// can be (a 2 MB "address" is not sent back).
+fn shown(email: String) -> String {
+    if email.len() <= torn::auth::MAX_EMAIL_LEN {
+        email
+    } else {
+        String::new()
+    }
+}
+
 /// `templates/auth/signup.html`.
 #[derive(Template)]
 #[template(path = "auth/signup.html")]
@@ -148,7 +158,7 @@ impl SignUp {
             Err(e) => {
                 let page = SignUpPage {
                     ctx,
-                    email: form.email,
+                    email: shown(form.email),
                     error: Some(e.to_string()),
                 };
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
@@ -185,7 +195,7 @@ impl LogIn {
         let refused = |ctx, form: Credentials, status, error: String| {
             let page = LogInPage {
                 ctx,
-                email: form.email,
+                email: shown(form.email),
                 next: form.next,
                 error: Some(error),
             };
@@ -312,7 +322,7 @@ impl Forgot {
         if let Err(e) = torn::auth::normalize_email(&form.email) {
             let page = ForgotPage {
                 ctx,
-                email: form.email,
+                email: shown(form.email),
                 error: Some(e.to_string()),
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
