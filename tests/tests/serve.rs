@@ -153,3 +153,76 @@ os.execv(sys.argv[1], [sys.argv[1]])
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// Failed log-ins, throttling and lockouts are security events in the log: the client's address
+/// and the account's hashed key, never the password nor the address typed.
+#[test]
+fn failed_log_ins_are_security_events_without_what_was_typed() {
+    let (_app, base, log) = common::start_starter_keeping(&[], true);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for _ in 0..7 {
+            let page = client
+                .get(format!("{base}/auth/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let xsrf = torn::test::form_field(&page, "_xsrf").expect("the form's token");
+            let r = client
+                .post(format!("{base}/auth/login"))
+                .form(&[
+                    ("_xsrf", xsrf.as_str()),
+                    ("email", "mia@example.com"),
+                    ("password", "hunter2 typed by mistake"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert!([401, 429].contains(&r.status().as_u16()), "{}", r.status());
+        }
+    });
+    let started = Instant::now();
+    let events = loop {
+        let lines: Vec<String> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("torn::security"))
+            .cloned()
+            .collect();
+        if lines.iter().any(|l| l.contains("login_throttled_account")) {
+            break lines;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no throttling event in the log: {:?}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for wanted in ["login_failed", "account_locked", "login_throttled_account"] {
+        assert!(
+            events.iter().any(|l| l.contains(wanted)),
+            "{wanted}: {events:#?}"
+        );
+    }
+    for line in &events {
+        assert!(line.contains("client=127.0.0.1"), "{line}");
+        assert!(line.contains("account=account:"), "{line}");
+        assert!(
+            !line.contains("hunter2") && !line.contains("mia@example.com"),
+            "{line}"
+        );
+    }
+}

@@ -45,6 +45,7 @@ on_both!(
     a_reset_removes_providers_linked_before_the_address_was_confirmed,
     no_account_is_made_for_an_address_the_provider_did_not_verify,
     a_verified_provider_takes_over_an_unconfirmed_account_alone,
+    two_unlinks_at_once_leave_a_way_in,
 );
 
 const ATTACKER_PASSWORD: &str = "the attacker's password";
@@ -243,5 +244,71 @@ async fn a_verified_provider_takes_over_an_unconfirmed_account_alone(postgres: b
         attacker_logs_in_with_the_provider(&mock, &f).await,
         "victim@example.com"
     );
+    f.cleanup().await;
+}
+
+/// Unlinking checked "is another way in left?" and deleted in separate statements: two unlinks
+/// sent at once could each see the other provider and leave an account with no provider and
+/// no password.
+async fn two_unlinks_at_once_leave_a_way_in(postgres: bool) {
+    let Some(mock) = mock_or_skip() else { return };
+    let providers = vec![
+        oidc_provider(&mock.issuer),
+        plain_oauth2_provider(&mock.issuer),
+    ];
+    let Some(f) = app(postgres, providers, |s, _| s).await else {
+        return;
+    };
+    mock.profile(json!({"sub": "u-olga", "email": "olga@example.com", "email_verified": true}))
+        .await;
+    let b = Browser::new(&f);
+    let r = b.through_provider(b.get("/auth/mock/login").await).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let olga = f
+        .accounts
+        .user_by_email("olga@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!olga.has_password());
+    let mock_issuer: String = torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query_scalar("SELECT issuer FROM user_identities WHERE subject = 'u-olga'")
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap();
+    for round in 0..20 {
+        // Both providers linked, as through "link" on the account page.
+        for (issuer, subject, provider) in [
+            (mock_issuer.as_str(), "u-olga", "mock"),
+            ("http://plain.example", "u-olga-plain", "plain"),
+        ] {
+            torn::with_db!(f.accounts.db(), pool => {
+                sqlx::query(
+                    "INSERT INTO user_identities (issuer, subject, provider, user_id, email, \
+                     created_at) VALUES ($1, $2, $3, $4, NULL, 0) ON CONFLICT DO NOTHING",
+                )
+                .bind(issuer)
+                .bind(subject)
+                .bind(provider)
+                .bind(olga.id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+            })
+            .unwrap();
+        }
+        let (first, second) = tokio::join!(
+            b.post("/auth/mock/unlink", true),
+            b.post("/auth/plain/unlink", true)
+        );
+        let statuses = [first.status, second.status];
+        let left = f.social.identities(&olga).await.unwrap();
+        assert_eq!(left.len(), 1, "round {round}: {statuses:?} left {left:?}");
+        assert!(
+            statuses.contains(&303) && statuses.contains(&400),
+            "round {round}: one unlink goes through, the other is refused: {statuses:?}"
+        );
+    }
     f.cleanup().await;
 }

@@ -450,14 +450,29 @@ impl Accounts {
         let normalized = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
         let account_key = throttle::account_key(&normalized);
         let address_key = throttle::address_key(client);
+        // Security events name the client and the account's hashed key, never what was typed.
+        let event = |event: &str| {
+            tracing::warn!(target: "torn::security", event, client = %client, account = %account_key);
+        };
         // The client's own address first: a client refused for it spends none of the
         // account's attempts. Each reservation counts the attempt before the password check.
-        throttle::reserve(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
-        if let Err(refused) = throttle::reserve(&self.db, &account_key, ACCOUNT_FREE_FAILURES).await
-        {
-            throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
-            return Err(refused);
-        }
+        let from_address =
+            match throttle::reserve(&self.db, &address_key, ADDRESS_FREE_FAILURES).await {
+                Ok(n) => n,
+                Err(refused) => {
+                    event("login_throttled_address");
+                    return Err(refused);
+                }
+            };
+        let for_account =
+            match throttle::reserve(&self.db, &account_key, ACCOUNT_FREE_FAILURES).await {
+                Ok(n) => n,
+                Err(refused) => {
+                    event("login_throttled_account");
+                    throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
+                    return Err(refused);
+                }
+            };
         let user = self.user_by_email(&normalized).await?;
         let checked = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
             Some(hash) => Some(self.hasher.verify(password, hash).await?),
@@ -477,7 +492,16 @@ impl Accounts {
                 Ok(user)
             }
             // Both attempts stay counted as failures.
-            _ => Err(AuthError::InvalidCredentials),
+            _ => {
+                event("login_failed");
+                if from_address > ADDRESS_FREE_FAILURES {
+                    event("address_locked");
+                }
+                if for_account > ACCOUNT_FREE_FAILURES {
+                    event("account_locked");
+                }
+                Err(AuthError::InvalidCredentials)
+            }
         }
     }
 

@@ -77,9 +77,10 @@ fn lock_sql(n: &str) -> String {
     sql
 }
 
-/// Reserve one attempt for `key`, with `free` attempts before the lock: `Ok` when it may go on
-/// to the password check, [`AuthError::Throttled`] while a lock is in force.
-pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
+/// Reserve one attempt for `key`, with `free` attempts before the lock: `Ok` with the attempt's
+/// number when it may go on to the password check (past `free`, this attempt set a lock for
+/// the next ones), [`AuthError::Throttled`] while a lock is in force.
+pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<i64, AuthError> {
     let t = now();
     // The count after this attempt: restarted when the last failure is forgotten.
     let n = "(CASE WHEN last_failure_at <= $2 THEN 1 ELSE failures + 1 END)";
@@ -98,8 +99,8 @@ pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
                 .fetch_optional(pool)
                 .await
         })?;
-        if counted.is_some() {
-            return Ok(());
+        if let Some(n) = counted {
+            return Ok(n);
         }
         // No row, or a locked one: the first attempt makes the row.
         let first = wait_after(1, free);
@@ -114,8 +115,8 @@ pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
             .fetch_optional(pool)
             .await
         })?;
-        if inserted.is_some() {
-            return Ok(());
+        if let Some(n) = inserted {
+            return Ok(n);
         }
         let locked_until: Option<i64> = with_db!(db, pool => {
             sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE throttle_key = $1")

@@ -97,26 +97,46 @@ impl SocialLogin {
         .map_err(AuthError::from)?)
     }
 
-    /// Remove a provider from the account, unless it is the last way to log in.
+    /// Remove a provider from the account, unless it is the last way to log in. The check and
+    /// the delete are one transaction that starts by writing the user's row, so unlinks of one
+    /// account run one after the other (the row lock on PostgreSQL, the write lock on SQLite):
+    /// two at once cannot each remove what the other counted on.
     pub async fn unlink(&self, user: &User, provider: &str) -> Result<(), OAuthError> {
         let config = &self.provider(provider)?.config;
-        let linked = self.identities(user).await?;
-        if !linked.iter().any(|i| i.provider == config.name) {
-            return Err(OAuthError::NotLinked(config.label.clone()));
-        }
-        if linked.len() == 1 && !user.has_password() {
-            return Err(OAuthError::LastLogin(config.label.clone()));
-        }
         with_db!(self.inner.accounts.db(), pool => {
-            sqlx::query("DELETE FROM user_identities WHERE user_id = $1 AND provider = $2")
+            async {
+                let mut tx = pool.begin().await?;
+                let has_password: Option<bool> = sqlx::query_scalar(
+                    "UPDATE users SET updated_at = $2 WHERE id = $1 \
+                     RETURNING password_hash IS NOT NULL",
+                )
                 .bind(user.id)
-                .bind(&config.name)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+                .bind(now())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let linked: Vec<String> =
+                    sqlx::query_scalar("SELECT provider FROM user_identities WHERE user_id = $1")
+                        .bind(user.id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let outcome = if !linked.contains(&config.name) {
+                    Err(OAuthError::NotLinked(config.label.clone()))
+                } else if linked.len() == 1 && has_password != Some(true) {
+                    Err(OAuthError::LastLogin(config.label.clone()))
+                } else {
+                    sqlx::query("DELETE FROM user_identities WHERE user_id = $1 AND provider = $2")
+                        .bind(user.id)
+                        .bind(&config.name)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(())
+                };
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(outcome)
+            }
+            .await
         })
-        .map_err(AuthError::from)?;
-        Ok(())
+        .map_err(AuthError::from)?
     }
 }
 

@@ -114,6 +114,14 @@ pub fn request(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
 /// Read a started app's output until it says where it serves; return that base URL and keep
 /// draining the output in the background so the app never blocks on a full pipe.
 pub fn wait_for_serving(child: &mut std::process::Child) -> String {
+    wait_for_serving_keeping(child, None)
+}
+
+/// The app's output lines so far, kept by [`wait_for_serving_keeping`].
+pub type Output = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`wait_for_serving`], keeping every later line of the app's output in `keep`.
+pub fn wait_for_serving_keeping(child: &mut std::process::Child, keep: Option<Output>) -> String {
     use std::io::BufRead as _;
     let stdout = child.stdout.take().expect("the app's stdout is piped");
     let mut lines = std::io::BufReader::new(stdout).lines();
@@ -130,7 +138,13 @@ pub fn wait_for_serving(child: &mut std::process::Child) -> String {
                 .to_string();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some(keep) = &keep {
+                keep.lock().unwrap().push(line);
+            }
+        }
+    });
     url
 }
 
@@ -469,6 +483,12 @@ impl PgDatabase {
 /// Start the starter's binary (test profile, a free port) with extra environment variables;
 /// it stops when the returned guard is dropped.
 pub fn start_starter(env: &[(&str, String)]) -> (KillOnDrop, String) {
+    let (child, url, _) = start_starter_keeping(env, false);
+    (child, url)
+}
+
+/// [`start_starter`], keeping the app's log lines (with `keep`).
+pub fn start_starter_keeping(env: &[(&str, String)], keep: bool) -> (KillOnDrop, String, Output) {
     let mut cmd = Command::new(workspace_bin("starter", "starter"));
     cmd.current_dir(workspace_root().join("starter"))
         .env("TORN_ENV", "test")
@@ -482,8 +502,9 @@ pub fn start_starter(env: &[(&str, String)]) -> (KillOnDrop, String) {
         cmd.env(key, value);
     }
     let mut child = cmd.spawn().expect("start the starter");
-    let url = wait_for_serving(&mut child);
-    (KillOnDrop(child), url)
+    let output = Output::default();
+    let url = wait_for_serving_keeping(&mut child, keep.then(|| output.clone()));
+    (KillOnDrop(child), url, output)
 }
 
 /// Are the npm OpenID Connect servers installed (`npm ci --prefix tests/oauth`)? Says so when
