@@ -893,7 +893,12 @@ async fn xsrf_check(mut req: Request, next: Next) -> Response {
     {
         let cookie = state.xsrf.lock().expect("xsrf state").from_cookie.clone();
         let authority = req.uri().authority().map(|a| a.as_str().to_string());
-        let checked = match xsrf::check_origin(req.headers(), authority.as_deref()) {
+        let https_site = shared.settings.secure_cookies
+            || req
+                .extensions()
+                .get::<client::Client>()
+                .is_some_and(|c| c.https);
+        let checked = match xsrf::check_origin(req.headers(), authority.as_deref(), https_site) {
             Ok(()) => xsrf::check_token(req, cookie.as_ref(), shared.settings.body_limit).await,
             Err(e) => Err(e),
         };

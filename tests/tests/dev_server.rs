@@ -185,6 +185,27 @@ impl Events {
         Events { text, stop }
     }
 
+    /// Wait until the stream has stayed on one app process for a second: a connection made
+    /// while a build takes over may land on the outgoing process, which closes it on its way out
+    /// (the page reconnects to the new one, saying hello again).
+    fn settle(&self) {
+        let started = Instant::now();
+        let hellos = || self.text.lock().unwrap().matches("event: hello").count();
+        let mut seen = hellos();
+        let mut since = Instant::now();
+        while since.elapsed() < Duration::from_secs(1) {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the event stream keeps reconnecting"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+            if hellos() != seen {
+                seen = hellos();
+                since = Instant::now();
+            }
+        }
+    }
+
     fn wait_for(&self, what: &str, limit: Duration) -> String {
         let started = Instant::now();
         loop {
@@ -353,6 +374,7 @@ fn rebuilds_on_save_without_refusing_a_connection() {
     let builds = server.log().matches("building").count();
     let events = Events::open(&server.url);
     events.wait_for("event: hello", Duration::from_secs(10));
+    events.settle();
     let before = css_url(&page);
     let css = app.join("static/css/app.css");
     let mut sheet = std::fs::read_to_string(&css).unwrap();

@@ -704,6 +704,28 @@ async fn cross_site_requests_are_refused_even_with_a_token() {
     assert_eq!(r.status, 200);
 }
 
+/// The Origin check compared hosts only: on an HTTPS site, a page of the same host served over
+/// plain HTTP (which anyone on the path can rewrite) could post.
+#[tokio::test]
+async fn an_https_site_refuses_origins_over_plain_http() {
+    let f = start_with(Env::Prod).await;
+    let s = &f.server;
+    let post = |origin: String| {
+        s.client()
+            .post(s.url("/items"))
+            .header("origin", origin)
+            .form(&[("name", "x")])
+    };
+    let r = s.send(post(format!("http://{}", s.addr()))).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text.contains("not served over HTTPS"), "{}", r.text);
+    // The same host over HTTPS passes this check (and meets the token check next).
+    let r = s.send(post(format!("https://{}", s.addr()))).await;
+    assert_eq!(r.status, 403);
+    assert!(!r.text.contains("not served over HTTPS"), "{}", r.text);
+    assert!(r.text.contains("XSRF"), "{}", r.text);
+}
+
 #[tokio::test]
 async fn exempt_routes_skip_the_check() {
     let f = start().await;

@@ -38,7 +38,14 @@ pub fn is_unsafe(method: &Method) -> bool {
 
 /// Refuse cross-site requests by their `Sec-Fetch-Site` or `Origin` header. `authority` is
 /// the request URI's host and port (HTTP/2 requests may carry it instead of a `Host` header).
-pub(crate) fn check_origin(headers: &HeaderMap, authority: Option<&str>) -> Result<(), Error> {
+/// On an HTTPS site (`https_site`: the client used HTTPS, or cookies are `Secure`), an
+/// `http://` origin is another origin even with the same host: a page served over plain HTTP
+/// (which anyone on the network can rewrite) may not post to the site.
+pub(crate) fn check_origin(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    https_site: bool,
+) -> Result<(), Error> {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or("");
         return match site {
@@ -53,6 +60,12 @@ pub(crate) fn check_origin(headers: &HeaderMap, authority: Option<&str>) -> Resu
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("null");
+    if https_site && !origin.starts_with("https://") {
+        return Err(Error::forbidden(format!(
+            "XSRF check failed: this request came from a page that was not served over HTTPS \
+             (Origin: {origin}). Forms must be submitted from this site's own pages."
+        )));
+    }
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest.trim_end_matches('/'))
@@ -190,7 +203,7 @@ mod tests {
 
     #[test]
     fn origin_rules() {
-        let check = |h: &[(&'static str, &'static str)]| check_origin(&headers(h), None);
+        let check = |h: &[(&'static str, &'static str)]| check_origin(&headers(h), None, false);
         assert!(check(&[]).is_ok());
         assert!(check(&[("sec-fetch-site", "same-origin")]).is_ok());
         assert!(check(&[("sec-fetch-site", "none")]).is_ok());
@@ -216,6 +229,7 @@ mod tests {
         let h2 = check_origin(
             &headers(&[("origin", "https://app.example")]),
             Some("app.example"),
+            false,
         );
         assert!(h2.is_ok());
         // Behind a proxy that rewrites Host.
@@ -225,6 +239,21 @@ mod tests {
             ("x-forwarded-host", "app.example"),
         ];
         assert!(check(&proxied).is_ok());
+        // On an HTTPS site, the same host over plain HTTP is another origin.
+        let https = |origin: &'static str| {
+            check_origin(
+                &headers(&[("origin", origin), ("host", "app.example")]),
+                None,
+                true,
+            )
+        };
+        assert!(https("https://app.example").is_ok());
+        let refused = https("http://app.example").unwrap_err();
+        assert!(
+            refused.message().contains("not served over HTTPS"),
+            "{refused:?}"
+        );
+        assert!(https("null").is_err());
     }
 
     #[test]
