@@ -2,13 +2,14 @@
 //! it used (Tornado's `xheaders`, done safely).
 //!
 //! Behind a reverse proxy every connection comes from the proxy, so the TCP peer says nothing
-//! of the client. Proxies name the client in `Forwarded` (RFC 7239), `X-Forwarded-For` or
+//! of the client. Proxies name the client in `X-Forwarded-For`, `Forwarded` (RFC 7239) or
 //! `X-Real-IP`, but any client can send those headers too. So they are read only when the peer
-//! is one of `trusted_proxies` (none by default), and only as far as the proxies go: the hops
-//! are read from the right (the nearest first), skipping trusted proxies, and the first one that
-//! is not trusted is the client. What a client wrote into the header itself lies to the left of
-//! that and is never reached. `X-Forwarded-Proto` (or `proto=` in `Forwarded`) gives the scheme
-//! the same way.
+//! is one of `trusted_proxies` (none by default), only the one header the proxy writes
+//! (`proxy_header`, `X-Forwarded-For` by default: a header the proxy passes through untouched
+//! is the client's word), and only as far as the proxies go: the hops are read from the right
+//! (the nearest first), skipping trusted proxies, and the first one that is not trusted is the
+//! client. What a client wrote into the header itself lies to the left of that and is never
+//! reached. `X-Forwarded-Proto` (or `proto=` in `Forwarded`) gives the scheme the same way.
 //!
 //! The request frame resolves both once per request; [`ClientIp`] and [`ClientScheme`] are the
 //! extractors, and the request log, the log-in throttle and every other use of the client's
@@ -24,9 +25,42 @@ use ipnet::IpNet;
 
 use crate::error::Error;
 
-/// The proxies whose forwarding headers are believed: addresses and networks.
+/// The header that the app's proxies write the client's address into.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`, HAProxy's `option forwardfor`),
+    /// with `X-Forwarded-Proto` for the scheme.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239), `for=` and `proto=`.
+    Forwarded,
+    /// `X-Real-IP` (one address, set by the proxy), with `X-Forwarded-Proto`.
+    XRealIp,
+}
+
+impl FromStr for ProxyHeader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ProxyHeader::XForwardedFor),
+            "forwarded" => Ok(ProxyHeader::Forwarded),
+            "x-real-ip" => Ok(ProxyHeader::XRealIp),
+            _ => Err(format!(
+                "{s:?} is not a header torn reads the client's address from; expected \
+                 x-forwarded-for, forwarded or x-real-ip"
+            )),
+        }
+    }
+}
+
+/// The proxies whose forwarding header is believed: addresses and networks, and which header
+/// they write.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    nets: Vec<IpNet>,
+    header: ProxyHeader,
+}
 
 impl TrustedProxies {
     /// Parse a list of addresses (`10.0.0.5`, `::1`) and networks (`10.0.0.0/8`, `fd00::/8`).
@@ -47,18 +81,27 @@ impl TrustedProxies {
                 })?;
             nets.push(net);
         }
-        Ok(TrustedProxies(nets))
+        Ok(TrustedProxies {
+            nets,
+            header: ProxyHeader::default(),
+        })
+    }
+
+    /// The same proxies, writing the client's address into `header`.
+    pub fn with_header(mut self, header: ProxyHeader) -> Self {
+        self.header = header;
+        self
     }
 
     /// No proxy is trusted.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.nets.is_empty()
     }
 
     /// Is `ip` a trusted proxy? (An IPv4 address mapped into IPv6 counts as itself.)
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|net| net.contains(&ip))
+        self.nets.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -82,7 +125,7 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> C
             https: false,
         };
     }
-    let hops = forwarded_hops(headers);
+    let hops = forwarded_hops(headers, trusted.header);
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop {
@@ -98,89 +141,112 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> C
     }
     Client {
         ip: client,
-        https: forwarded_https(headers),
+        https: forwarded_https(headers, trusted.header),
     }
 }
 
-/// The hops that the proxies named, leftmost (farthest) first: `Forwarded`'s `for=` if the
-/// request has that header, else `X-Forwarded-For`, else `X-Real-IP`. `None` for a hop that is
-/// not an IP address.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let values = |name: &str| -> Vec<String> {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(split_list)
-            .collect()
-    };
-    let forwarded = values("forwarded");
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
-            .map(|element| param(element, "for").and_then(|node| parse_node(&node)))
-            .collect();
+/// The values of every `name` header line, as one comma-separated list.
+fn header_list(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|item| item.trim().to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+/// The elements of the `Forwarded` header lines, split on commas outside quoted strings;
+/// `None` when a quoted string is left open (a client's attempt to swallow what the proxy
+/// appended: nothing in it is believed).
+fn forwarded_elements(headers: &HeaderMap) -> Option<Vec<String>> {
+    let mut elements = Vec::new();
+    for value in headers.get_all("forwarded") {
+        let value = value.to_str().ok()?;
+        let mut current = String::new();
+        let (mut quoted, mut escaped) = (false, false);
+        for c in value.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ',' if !quoted => {
+                    elements.push(std::mem::take(&mut current));
+                    continue;
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        if quoted || escaped {
+            return None;
+        }
+        elements.push(current);
     }
-    let xff = values("x-forwarded-for");
-    if !xff.is_empty() {
-        return xff.iter().map(|node| parse_node(node)).collect();
+    Some(
+        elements
+            .into_iter()
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty())
+            .collect(),
+    )
+}
+
+/// The hops that the proxies named in `header`, leftmost (farthest) first; `None` for a hop
+/// that is not an IP address.
+fn forwarded_hops(headers: &HeaderMap, header: ProxyHeader) -> Vec<Option<IpAddr>> {
+    match header {
+        ProxyHeader::XForwardedFor => header_list(headers, "x-forwarded-for")
+            .iter()
+            .map(|node| parse_node(node))
+            .collect(),
+        ProxyHeader::XRealIp => header_list(headers, "x-real-ip")
+            .iter()
+            .map(|node| parse_node(node))
+            .collect(),
+        ProxyHeader::Forwarded => match forwarded_elements(headers) {
+            Some(elements) => elements
+                .iter()
+                .map(|element| param(element, "for").and_then(|node| parse_node(&node)))
+                .collect(),
+            None => vec![None],
+        },
     }
-    values("x-real-ip").iter().map(|n| parse_node(n)).collect()
 }
 
 /// Whether the nearest trusted proxy says the client used HTTPS: the last `proto=` of
-/// `Forwarded`, else the last value of `X-Forwarded-Proto`.
-fn forwarded_https(headers: &HeaderMap) -> bool {
-    let last = |name: &str| -> Option<String> {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(split_list)
-            .next_back()
-    };
-    let proto = match last("forwarded") {
-        Some(element) => param(&element, "proto"),
-        None => last("x-forwarded-proto"),
+/// `Forwarded`, or the last value of `X-Forwarded-Proto`.
+fn forwarded_https(headers: &HeaderMap, header: ProxyHeader) -> bool {
+    let proto = match header {
+        ProxyHeader::Forwarded => forwarded_elements(headers)
+            .and_then(|elements| elements.last().and_then(|e| param(e, "proto"))),
+        ProxyHeader::XForwardedFor | ProxyHeader::XRealIp => {
+            header_list(headers, "x-forwarded-proto").pop()
+        }
     };
     proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
-/// A comma-separated header value, split outside double quotes, items trimmed.
-fn split_list(value: &str) -> Vec<String> {
-    let mut items = Vec::new();
+/// The value of `name=` in one `Forwarded` element (`for=…;proto=…`), unquoted. Pairs are split
+/// on `;` outside quoted strings.
+fn param(element: &str, name: &str) -> Option<String> {
+    let mut pairs = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
-    let mut escaped = false;
-    for c in value.chars() {
+    for c in element.chars() {
         match c {
-            _ if escaped => {
-                current.push(c);
-                escaped = false;
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                pairs.push(std::mem::take(&mut current));
+                continue;
             }
-            '\\' if quoted => {
-                current.push(c);
-                escaped = true;
-            }
-            '"' => {
-                current.push(c);
-                quoted = !quoted;
-            }
-            ',' if !quoted => items.push(std::mem::take(&mut current)),
-            _ => current.push(c),
+            _ => {}
         }
+        current.push(c);
     }
-    items.push(current);
-    items
-        .into_iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// The value of `name=` in one `Forwarded` element (`for=…;proto=…`), unquoted.
-fn param(element: &str, name: &str) -> Option<String> {
-    element.split(';').find_map(|pair| {
+    pairs.push(current);
+    pairs.iter().find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         key.trim().eq_ignore_ascii_case(name).then(|| {
             let value = value.trim();
@@ -326,8 +392,47 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_wins_and_is_parsed_as_the_rfc_writes_it() {
+    fn only_the_proxy_header_counts() {
+        // nginx sets X-Forwarded-For and passes a client's own Forwarded through: that one is
+        // the client's word.
         let trusted = proxies(&["10.0.0.1"]);
+        let h = headers(&[
+            ("forwarded", "for=6.6.6.6;proto=https"),
+            ("x-real-ip", "7.7.7.7"),
+            ("x-forwarded-for", "198.51.100.9"),
+        ]);
+        let c = resolve(ip("10.0.0.1"), &h, &trusted);
+        assert_eq!(c.ip, ip("198.51.100.9"));
+        assert!(!c.https);
+        let real_ip = trusted.clone().with_header(ProxyHeader::XRealIp);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &real_ip).ip, ip("7.7.7.7"));
+        let forwarded = trusted.with_header(ProxyHeader::Forwarded);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &forwarded).ip, ip("6.6.6.6"));
+        assert_eq!("Forwarded".parse(), Ok(ProxyHeader::Forwarded));
+        assert!("x-client-ip".parse::<ProxyHeader>().is_err());
+    }
+
+    #[test]
+    fn quotes_cannot_swallow_what_the_proxy_appended() {
+        let trusted = proxies(&["10.0.0.1"]);
+        // X-Forwarded-For has no quoted strings: the proxy's entry stays the last one.
+        let h = headers(&[("x-forwarded-for", "1.2.3.4, \", 198.51.100.9")]);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &trusted).ip, ip("198.51.100.9"));
+        // In Forwarded, a quoted string left open makes the whole header unbelievable.
+        let forwarded = trusted.with_header(ProxyHeader::Forwarded);
+        let h = headers(&[("forwarded", "for=6.6.6.6;x=\", for=198.51.100.9")]);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &forwarded).ip, ip("10.0.0.1"));
+        // A `;` inside quotes does not start a pair.
+        let h = headers(&[("forwarded", "x=\"a;for=6.6.6.6\";for=198.51.100.9")]);
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &h, &forwarded).ip,
+            ip("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn forwarded_is_parsed_as_the_rfc_writes_it() {
+        let trusted = proxies(&["10.0.0.1"]).with_header(ProxyHeader::Forwarded);
         let h = headers(&[
             (
                 "forwarded",
@@ -349,13 +454,14 @@ mod tests {
         let trusted = proxies(&["10.0.0.0/8"]);
         let h = headers(&[("x-forwarded-for", "6.6.6.6, unknown, 10.0.0.2")]);
         assert_eq!(resolve(ip("10.0.0.1"), &h, &trusted).ip, ip("10.0.0.2"));
-        let h = headers(&[("forwarded", "for=_hidden, for=\"garbage")]);
-        assert_eq!(resolve(ip("10.0.0.1"), &h, &trusted).ip, ip("10.0.0.1"));
+        let forwarded = trusted.with_header(ProxyHeader::Forwarded);
+        let h = headers(&[("forwarded", "for=6.6.6.6, for=_hidden")]);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &forwarded).ip, ip("10.0.0.1"));
     }
 
     #[test]
     fn x_real_ip_and_the_scheme() {
-        let trusted = proxies(&["127.0.0.1"]);
+        let trusted = proxies(&["127.0.0.1"]).with_header(ProxyHeader::XRealIp);
         let h = headers(&[
             ("x-real-ip", "198.51.100.1"),
             ("x-forwarded-proto", "HTTPS"),

@@ -27,7 +27,7 @@ use std::time::Duration;
 use rand::RngCore as _;
 use serde::Deserialize;
 
-use crate::client::TrustedProxies;
+use crate::client::{ProxyHeader, TrustedProxies};
 use crate::signing::Keys;
 
 /// Shortest cookie secret accepted outside dev, in bytes.
@@ -145,6 +145,7 @@ struct Profile {
     mail_from: Option<String>,
     base_url: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    proxy_header: Option<String>,
     oauth: Option<BTreeMap<String, crate::oauth::providers::Entry>>,
     oauth_timeout_secs: Option<u64>,
 }
@@ -185,6 +186,7 @@ impl Profile {
             mail_from: top.mail_from.or(self.mail_from),
             base_url: top.base_url.or(self.base_url),
             trusted_proxies: top.trusted_proxies.or(self.trusted_proxies),
+            proxy_header: top.proxy_header.or(self.proxy_header),
             oauth: crate::oauth::providers::overlay(self.oauth, top.oauth),
             oauth_timeout_secs: top.oauth_timeout_secs.or(self.oauth_timeout_secs),
         }
@@ -268,9 +270,10 @@ pub struct Settings {
     /// The app's public address, for absolute links in mail (`https://app.example.com`;
     /// default `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing `/`.
     pub base_url: String,
-    /// The reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Real-IP` /
-    /// `X-Forwarded-Proto` headers are believed (addresses and networks; default none, so the
-    /// client is the TCP peer). See [`crate::client`].
+    /// The reverse proxies whose forwarding header is believed (addresses and networks;
+    /// default none, so the client is the TCP peer), and which header they write
+    /// (`proxy_header`: `x-forwarded-for` by default, `forwarded`, `x-real-ip`). See
+    /// [`crate::client`].
     pub trusted_proxies: TrustedProxies,
 }
 
@@ -347,9 +350,19 @@ impl Settings {
         if let Some(list) = env("TORN_TRUSTED_PROXIES") {
             p.trusted_proxies = Some(list.split(',').map(str::to_string).collect());
         }
+        if let Some(header) = env("TORN_PROXY_HEADER").filter(|s| !s.is_empty()) {
+            p.proxy_header = Some(header);
+        }
+        let proxy_header = match p.proxy_header.as_deref() {
+            Some(name) => name
+                .parse()
+                .map_err(|e| ConfigError::Invalid(format!("proxy_header: {e}")))?,
+            None => ProxyHeader::default(),
+        };
         let trusted_proxies =
             TrustedProxies::parse(p.trusted_proxies.as_deref().unwrap_or_default())
-                .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
+                .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?
+                .with_header(proxy_header);
         if let Some(url) = &p.base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

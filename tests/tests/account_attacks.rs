@@ -117,9 +117,12 @@ async fn behind_a_proxy_each_client_is_throttled_on_its_own_address(t: &Target) 
     );
     // Naming another address does not help: the proxy appends the real one, and the app
     // reads from the right.
+    // Naming it in a header the proxy passes through untouched does not help either.
     let spoofed = [
         ("x-forwarded-for", "127.0.0.5"),
         ("x-forwarded-proto", "https"),
+        ("forwarded", "for=127.0.0.7;proto=https"),
+        ("x-real-ip", "127.0.0.8"),
     ];
     let r = attacker
         .post_with(
@@ -129,6 +132,12 @@ async fn behind_a_proxy_each_client_is_throttled_on_its_own_address(t: &Target) 
         )
         .await;
     assert_eq!(r.status, 429, "{}", r.text);
+    let mut who = attacker.client.get(format!("{}/client", attacker.base));
+    for (name, value) in spoofed {
+        who = who.header(name, value);
+    }
+    let who = who.send().await.unwrap().text().await.unwrap();
+    assert_eq!(who, "127.0.0.3 http", "forged headers through the proxy");
     // Nor does going around the proxy: the headers of an untrusted peer are ignored.
     let direct = Browser::at(f.server.url(""), ip("127.0.0.3")).await;
     let r = direct

@@ -15,11 +15,7 @@ struct Browser {
 impl Browser {
     fn new(base: &str) -> Self {
         Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: common::browser_client(),
             base: base.to_string(),
         }
     }

@@ -164,11 +164,7 @@ fn failed_log_ins_are_security_events_without_what_was_typed() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = common::browser_client();
         for _ in 0..7 {
             let page = client
                 .get(format!("{base}/auth/login"))

@@ -97,6 +97,21 @@ async fn legacy_link(mock: &common::OidcMock, f: &Fixture, user: &torn::User) {
     .unwrap();
 }
 
+/// The victim asks for a reset and follows the link in the mail (the account's owner proving
+/// the address).
+async fn victim_resets_the_password(f: &Fixture) -> torn::User {
+    let (_, token) = f
+        .accounts
+        .request_reset("victim@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    f.accounts
+        .reset_password(&token, "the victim's own password")
+        .await
+        .unwrap()
+}
+
 /// Where the attacker's provider log-in lands now.
 async fn attacker_logs_in_with_the_provider(mock: &common::OidcMock, f: &Fixture) -> String {
     mock.profile(attacker_profile()).await;
@@ -124,16 +139,7 @@ async fn an_unconfirmed_account_cannot_link_a_provider(postgres: bool) {
     assert!(f.social.identities(&victim).await.unwrap().is_empty());
 
     // The victim resets the password from the mail: the account is theirs alone.
-    let (_, token) = f
-        .accounts
-        .request_reset("victim@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    f.accounts
-        .reset_password(&token, "the victim's own password")
-        .await
-        .unwrap();
+    victim_resets_the_password(&f).await;
     assert_eq!(
         attacker.get("/me").await.status,
         303,
@@ -159,17 +165,7 @@ async fn a_reset_removes_providers_linked_before_the_address_was_confirmed(postg
         "victim@example.com",
         "the set-up: the attacker's provider leads into the unconfirmed account"
     );
-    let (_, token) = f
-        .accounts
-        .request_reset("victim@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let user = f
-        .accounts
-        .reset_password(&token, "the victim's own password")
-        .await
-        .unwrap();
+    let user = victim_resets_the_password(&f).await;
     assert!(user.is_verified());
     assert!(f.social.identities(&user).await.unwrap().is_empty());
     assert_eq!(attacker.get("/me").await.status, 303);

@@ -316,12 +316,7 @@ impl Browser {
     /// A browser for the site at `base`, connecting from the loopback address `from` (any
     /// 127.x.y.z is this machine), so that one test can be several clients.
     pub async fn at(base: String, from: Option<std::net::IpAddr>) -> Self {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .local_address(from)
-            .build()
-            .unwrap();
+        let client = common::browser_client_from(from);
         let xsrf = client
             .get(format!("{base}/token"))
             .send()

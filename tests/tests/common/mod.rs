@@ -148,6 +148,23 @@ pub fn wait_for_serving_keeping(child: &mut std::process::Child, keep: Option<Ou
     url
 }
 
+/// An HTTP client as a browser is one: it keeps cookies and does not follow redirects (the
+/// test looks at each one).
+pub fn browser_client() -> reqwest::Client {
+    browser_client_from(None)
+}
+
+/// [`browser_client`], connecting from the local address `from` (any 127.x.y.z is this
+/// machine), so that one test can be several clients.
+pub fn browser_client_from(from: Option<std::net::IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(from)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// Report a suite that did not run, so a bare `cargo test` says what it skipped. Written to the
 /// stderr handle itself, which the test harness does not capture (it captures `eprintln!`).
 pub fn skipped(suite: &str, why: &str) {

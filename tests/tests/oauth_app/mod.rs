@@ -176,11 +176,7 @@ pub struct Browser {
 impl Browser {
     pub fn new(f: &Fixture) -> Self {
         Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: common::browser_client(),
             base: f.server.url(""),
         }
     }
