@@ -20,6 +20,7 @@ on_both!(
     used_and_expired_rows_are_purged,
     look_alike_addresses_are_refused,
     pages_for_a_logged_in_user_are_not_kept_by_caches,
+    the_password_asked_again_cannot_be_guessed_without_limit,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -397,4 +398,42 @@ async fn pages_for_a_logged_in_user_are_not_kept_by_caches(t: &Target) {
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
     }
+}
+
+/// The password asked again before a password or address change was checked without any
+/// throttle: whoever held a stolen session could guess it without limit.
+async fn the_password_asked_again_cannot_be_guessed_without_limit(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("nora@example.com", PASSWORD).await;
+    assert_eq!(b.log_in("nora@example.com", PASSWORD).await.status, 303);
+    let guess = |i: usize| {
+        let b = &b;
+        async move {
+            let current = format!("guess number {i}");
+            b.post(
+                "/password",
+                &[
+                    ("current", current.as_str()),
+                    ("new", "a new long password"),
+                ],
+            )
+            .await
+        }
+    };
+    for i in 0..=ACCOUNT_FREE_FAILURES as usize {
+        let r = guess(i).await;
+        assert_eq!(r.status, 400, "guess {i}: {}", r.text);
+        assert!(r.text.contains("current password"), "{}", r.text);
+    }
+    let r = guess(99).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    // The right password waits too, as at log-in.
+    let r = b
+        .post(
+            "/password",
+            &[("current", PASSWORD), ("new", "a new long password")],
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text);
 }

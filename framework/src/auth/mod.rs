@@ -897,15 +897,28 @@ impl Accounts {
         Ok((updated, token))
     }
 
+    /// Ask for the password again (before a password or address change). Its attempts count
+    /// against the account's log-in throttle: a stolen session is no way to guess the password
+    /// without limit.
     async fn reauthenticate(&self, user: &User, password: &str) -> Result<(), AuthError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(AuthError::WrongCurrentPassword);
+        }
         let stored = self.user(user.id).await?;
+        let key = throttle::account_key(&stored.as_ref().unwrap_or(user).email);
+        if let Err(refused) = throttle::reserve(&self.db, &key, ACCOUNT_FREE_FAILURES).await {
+            tracing::warn!(target: "torn::security", event = "reauthentication_throttled", account = %key);
+            return Err(refused);
+        }
         let ok = match stored.as_ref().and_then(|u| u.password_hash.as_deref()) {
             Some(hash) => self.hasher.verify(password, hash).await?.ok,
             None => false,
         };
         if ok {
+            throttle::forget(&self.db, &key).await?;
             Ok(())
         } else {
+            tracing::warn!(target: "torn::security", event = "reauthentication_failed", account = %key);
             Err(AuthError::WrongCurrentPassword)
         }
     }
