@@ -897,15 +897,15 @@ impl Accounts {
         Ok((updated, token))
     }
 
-    /// Ask for the password again (before a password or address change). Its attempts count
-    /// against the account's log-in throttle: a stolen session is no way to guess the password
-    /// without limit.
+    /// Ask for the password again (before a password or address change). Its attempts are
+    /// throttled as log-ins are (a count of their own per account): a stolen session is no way
+    /// to guess the password without limit.
     async fn reauthenticate(&self, user: &User, password: &str) -> Result<(), AuthError> {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(AuthError::WrongCurrentPassword);
         }
         let stored = self.user(user.id).await?;
-        let key = throttle::account_key(&stored.as_ref().unwrap_or(user).email);
+        let key = throttle::reauth_key(user.id);
         if let Err(refused) = throttle::reserve(&self.db, &key, ACCOUNT_FREE_FAILURES).await {
             tracing::warn!(target: "torn::security", event = "reauthentication_throttled", account = %key);
             return Err(refused);

@@ -29,8 +29,27 @@ pub fn account_key(email: &str) -> String {
     key("account", email)
 }
 
-/// The throttle key of a client address.
+/// The throttle key of the password asked again from a logged-in user (before a password or
+/// address change): a count of its own, so that failed log-ins by others, which lock the
+/// account's log-in, do not also keep its owner from changing the password.
+pub fn reauth_key(user_id: i64) -> String {
+    key("reauth", &user_id.to_string())
+}
+
+/// The throttle key of a client address. An IPv6 client counts by its /64, the block one
+/// subscriber or host gets: otherwise every one of its 2^64 addresses would have 20 failures
+/// of its own.
 pub fn address_key(ip: IpAddr) -> String {
+    let ip = match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            return key(
+                "address",
+                &format!("{}/64", std::net::Ipv6Addr::from(prefix)),
+            );
+        }
+        v4 => v4,
+    };
     key("address", &ip.to_string())
 }
 
@@ -167,6 +186,26 @@ pub async fn forget(db: &Db, key: &str) -> Result<(), AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_slash_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        );
+        assert_ne!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:3::1"))
+        );
+        assert_ne!(address_key(ip("192.0.2.1")), address_key(ip("192.0.2.2")));
+        assert_eq!(
+            address_key(ip("::ffff:192.0.2.1")),
+            address_key(ip("192.0.2.1"))
+        );
+        assert!(account_key("a@example.com").starts_with("account:"));
+        assert_eq!(account_key("a@example.com").len(), "account:".len() + 64);
+    }
 
     #[test]
     fn waits_double_up_to_the_longest() {
