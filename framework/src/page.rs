@@ -104,6 +104,14 @@ impl RequestState {
             .get_or_insert_with(RawToken::generate)
             .clone()
     }
+
+    /// A new token for the browser, set as its cookie with this response; the old one stops
+    /// working.
+    pub(crate) fn rotate_xsrf(&self) {
+        let mut state = self.xsrf.lock().expect("xsrf state");
+        state.from_cookie = None;
+        state.generated = Some(RawToken::generate());
+    }
 }
 
 fn request_state(parts: &Parts) -> Result<Arc<RequestState>, Error> {
@@ -160,6 +168,14 @@ impl PageContext {
     /// A freshly masked XSRF token, for the `X-XSRFToken` header of scripts.
     pub fn xsrf_token(&self) -> String {
         self.state.xsrf_raw().masked()
+    }
+
+    /// Give the browser a new XSRF token: its `_xsrf` cookie changes with this response and
+    /// the tokens of pages shown before stop working. Call it right after a log-in, so that a
+    /// token someone learned or planted before (a sibling subdomain can set cookies for the
+    /// site, a shared computer keeps them) is worthless once the person is logged in.
+    pub fn new_xsrf_token(&self) {
+        self.state.rotate_xsrf();
     }
 
     /// The flash messages for this page; they are shown once.

@@ -222,3 +222,79 @@ fn failed_log_ins_are_security_events_without_what_was_typed() {
         );
     }
 }
+
+/// The XSRF token was the same before and after a log-in, so one that someone learned or
+/// planted before (a sibling subdomain can set the site's cookies) still worked once the
+/// person was logged in.
+#[test]
+fn log_in_gives_the_browser_a_new_xsrf_token() {
+    let (_app, base) = common::start_starter(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = common::browser_client();
+        let form_token = |path: &'static str| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                let page = client
+                    .get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                torn::test::form_field(&page, "_xsrf").expect("the form's token")
+            }
+        };
+        let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                client
+                    .post(format!("{base}{path}"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        let password = "correct horse battery staple".to_string();
+        let email = "rosa@example.com".to_string();
+        let before = form_token("/auth/signup").await;
+        let signed_up = post(
+            "/auth/signup",
+            vec![
+                ("_xsrf", before.clone()),
+                ("email", email.clone()),
+                ("password", password.clone()),
+            ],
+        )
+        .await;
+        assert_eq!(signed_up, 303);
+        let logged_in = post(
+            "/auth/login",
+            vec![
+                ("_xsrf", before.clone()),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await;
+        assert_eq!(logged_in, 303);
+        // The token of a page from before the log-in is refused now…
+        assert_eq!(
+            post("/auth/logout", vec![("_xsrf", before)]).await,
+            403,
+            "a token from before the log-in"
+        );
+        // …and the new one works.
+        let after = form_token("/account").await;
+        assert_eq!(post("/auth/logout", vec![("_xsrf", after)]).await, 303);
+    });
+}

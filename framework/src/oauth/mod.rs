@@ -831,11 +831,16 @@ pub(crate) async fn callback(
     session: Session,
     urls: Urls,
     flash: Flash,
+    ctx: crate::page::PageContext,
 ) -> Result<Response, Error> {
     let (_, finished) = social.finish(&session, &provider, &query).await?;
     let label = social.provider(&provider)?.config.label.clone();
     Ok(match finished {
-        Finished::LoggedIn { next } => Redirect::to(next.as_deref().unwrap_or("/")).into_response(),
+        Finished::LoggedIn { next } => {
+            // Tokens from before the log-in stop working.
+            ctx.new_xsrf_token();
+            Redirect::to(next.as_deref().unwrap_or("/")).into_response()
+        }
         Finished::Linked => {
             flash.success(format!("{label} is linked to your account."));
             Redirect::to(&account_path(&urls)).into_response()

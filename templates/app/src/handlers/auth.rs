@@ -209,6 +209,8 @@ impl LogIn {
                 accounts
                     .log_in(&session, &user, form.remember.is_some())
                     .await?;
+                // A new XSRF token: one known before the log-in is worthless after it.
+                ctx.new_xsrf_token();
                 let home = ctx.url("home")?;
                 Ok(Redirect::to(safe_next(&form.next).unwrap_or(&home)).into_response())
             }
