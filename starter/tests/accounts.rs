@@ -105,6 +105,8 @@ async fn sign_up_confirm_log_in_and_out() {
     assert!(account.text.contains("ada@example.com"), "{}", account.text);
     assert!(account.text.contains("(confirmed)"));
 
+    // Log-in gave the browser a new XSRF token: the log-out form carries it.
+    let token = account.form_field("_xsrf").unwrap();
     let logged_out = server.post_form("/auth/logout", &[("_xsrf", &token)]).await;
     assert_eq!(logged_out.status, 303);
     assert_eq!(server.get("/account").await.status, 303);
