@@ -95,14 +95,7 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         .await
         .unwrap();
     assert_eq!(greeted.status(), 303);
-    let after = client
-        .get(format!("{base}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = common::page_text(&client, &format!("{base}/")).await;
     assert!(after.contains("Hello, Grace! Welcome to torn."), "{after}");
 }
 

@@ -166,15 +166,7 @@ fn failed_log_ins_are_security_events_without_what_was_typed() {
     rt.block_on(async {
         let client = common::browser_client();
         for _ in 0..7 {
-            let page = client
-                .get(format!("{base}/auth/login"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let xsrf = torn::test::form_field(&page, "_xsrf").expect("the form's token");
+            let xsrf = common::form_token(&client, &format!("{base}/auth/login")).await;
             let r = client
                 .post(format!("{base}/auth/login"))
                 .form(&[
@@ -238,17 +230,7 @@ fn log_in_gives_the_browser_a_new_xsrf_token() {
         let form_token = |path: &'static str| {
             let client = client.clone();
             let base = base.clone();
-            async move {
-                let page = client
-                    .get(format!("{base}{path}"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                torn::test::form_field(&page, "_xsrf").expect("the form's token")
-            }
+            async move { common::form_token(&client, &format!("{base}{path}")).await }
         };
         let post = |path: &'static str, form: Vec<(&'static str, String)>| {
             let client = client.clone();

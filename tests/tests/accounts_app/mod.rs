@@ -317,14 +317,7 @@ impl Browser {
     /// 127.x.y.z is this machine), so that one test can be several clients.
     pub async fn at(base: String, from: Option<std::net::IpAddr>) -> Self {
         let client = common::browser_client_from(from);
-        let xsrf = client
-            .get(format!("{base}/token"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let xsrf = common::page_text(&client, &format!("{base}/token")).await;
         Browser { client, base, xsrf }
     }
 

@@ -165,6 +165,23 @@ pub fn browser_client_from(from: Option<std::net::IpAddr>) -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// The body of `GET url`, sent with `client`.
+pub async fn page_text(client: &reqwest::Client, url: &str) -> String {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    response.text().await.expect("a readable body")
+}
+
+/// The XSRF token of the form on the page at `url`, as `client` (and its cookies) sees it.
+pub async fn form_token(client: &reqwest::Client, url: &str) -> String {
+    let page = page_text(client, url).await;
+    torn::test::form_field(&page, "_xsrf")
+        .unwrap_or_else(|| panic!("the page at {url} has no form with a token: {page}"))
+}
+
 /// Report a suite that did not run, so a bare `cargo test` says what it skipped. Written to the
 /// stderr handle itself, which the test harness does not capture (it captures `eprintln!`).
 pub fn skipped(suite: &str, why: &str) {
