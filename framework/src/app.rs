@@ -50,7 +50,7 @@ use crate::error::{self, Error, ErrorInfo, ErrorRenderer};
 use crate::page::{FlashMessage, FlashState, RequestState, XsrfState};
 use crate::routing::{Handler, RouteInfo, Urls};
 use crate::static_files::StaticFiles;
-use crate::xsrf::{self, RawToken, XSRF_NAME};
+use crate::xsrf::{self, RawToken};
 
 /// Name of the signed cookie that carries flash messages to the next page.
 pub const FLASH_COOKIE: &str = "_flash";
@@ -324,7 +324,20 @@ where
 
     /// The finished axum router, with torn's layers in their order.
     pub fn into_router(self) -> Router {
-        let settings = self.settings.clone();
+        let mut settings = self.settings.clone();
+        // The "Link …" buttons are forms whose answer is a redirect to the provider: browsers
+        // check a redirect after a form against `form-action` too.
+        if let Some(social) = &self.social {
+            let csp = crate::oauth::providers::allow_form_targets(
+                &settings.content_security_policy,
+                &social.sign_in_origins(),
+            );
+            if csp != settings.content_security_policy {
+                let mut changed = (*settings).clone();
+                changed.content_security_policy = csp;
+                settings = Arc::new(changed);
+            }
+        }
         let routes = self.routes;
         let shared = Arc::new(Shared {
             settings: settings.clone(),
@@ -364,6 +377,10 @@ where
         };
         let router = match self.accounts {
             Some(accounts) => router
+                .layer(middleware::from_fn_with_state(
+                    settings.remember_me,
+                    crate::session::keep_remembered,
+                ))
                 .layer(crate::session::layer(accounts.store().clone(), &settings))
                 .layer(axum::Extension(accounts)),
             None => router,
@@ -832,7 +849,10 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         return Error::internal("torn's context is missing").into_response();
     };
     let jar = CookieJar::from_headers(req.headers());
-    let from_cookie = jar.get(XSRF_NAME).and_then(|c| RawToken::decode(c.value()));
+    let xsrf_cookie = xsrf::cookie_name(shared.settings.secure_cookies);
+    let from_cookie = jar
+        .get(xsrf_cookie)
+        .and_then(|c| RawToken::decode(c.value()));
     let flash_cookie = jar.get(FLASH_COOKIE).map(|c| c.value().to_string());
     let flash_in: Vec<FlashMessage> = flash_cookie
         .as_deref()
@@ -847,6 +867,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         flash_in,
         flash: Mutex::new(FlashState::default()),
         personal: Default::default(),
+        cookies_out: Default::default(),
     });
     req.extensions_mut().insert(state.clone());
 
@@ -922,7 +943,7 @@ fn finish(
     let secure = shared.settings.secure_cookies;
     let mut cookies: Vec<Cookie<'static>> = Vec::new();
     if let Some(token) = state.xsrf.lock().expect("xsrf state").generated.take() {
-        let mut c = Cookie::new(XSRF_NAME, token.masked());
+        let mut c = Cookie::new(xsrf::cookie_name(secure), token.masked());
         apply_defaults(&mut c, secure, None);
         cookies.push(c);
     }
@@ -945,6 +966,7 @@ fn finish(
         c.make_removal();
         cookies.push(c);
     }
+    cookies.append(&mut state.cookies_out.lock().expect("outgoing cookies"));
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&set_cookie_value(&c)) {
             response.headers_mut().append(header::SET_COOKIE, v);

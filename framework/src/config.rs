@@ -140,6 +140,7 @@ struct Profile {
     reset_token_lifetime_secs: Option<u64>,
     password_min_length: Option<usize>,
     password_max_length: Option<usize>,
+    require_verified_email: Option<bool>,
     smtp_url: Option<String>,
     smtp_ca_file: Option<PathBuf>,
     mail_from: Option<String>,
@@ -181,6 +182,7 @@ impl Profile {
                 .or(self.reset_token_lifetime_secs),
             password_min_length: top.password_min_length.or(self.password_min_length),
             password_max_length: top.password_max_length.or(self.password_max_length),
+            require_verified_email: top.require_verified_email.or(self.require_verified_email),
             smtp_url: top.smtp_url.or(self.smtp_url),
             smtp_ca_file: top.smtp_ca_file.or(self.smtp_ca_file),
             mail_from: top.mail_from.or(self.mail_from),
@@ -256,6 +258,10 @@ pub struct Settings {
     pub password_min_length: usize,
     /// Most characters in a new password (default 128).
     pub password_max_length: usize,
+    /// Pages for logged-in users ([`crate::CurrentUser`]) wait until the user has confirmed
+    /// the address: until then they lead to the `unverified` route ("check your mail").
+    /// Default off; on in the `torn.toml` of new apps.
+    pub require_verified_email: bool,
     /// The SMTP server (`smtps://user:password@host`, …); none: the `mail/` folder in dev.
     pub smtp_url: Option<String>,
     /// A PEM file of certificate authorities to trust for the SMTP server's TLS certificate,
@@ -454,6 +460,7 @@ impl Settings {
             reset_token_lifetime,
             password_min_length,
             password_max_length,
+            require_verified_email: p.require_verified_email.unwrap_or(false),
             smtp_url: p.smtp_url,
             smtp_ca_file: p.smtp_ca_file.map(|f| root.join(f)),
             mail_from: p

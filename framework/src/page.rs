@@ -66,6 +66,9 @@ pub(crate) struct RequestState {
     pub(crate) flash: Mutex<FlashState>,
     /// The response is for a logged-in user: no cache may keep it.
     pub(crate) personal: std::sync::atomic::AtomicBool,
+    /// Cookies to set on the response, from extractors that outlive no request (the device
+    /// cookie of a log-in).
+    pub(crate) cookies_out: Mutex<Vec<axum_extra::extract::cookie::Cookie<'static>>>,
 }
 
 /// A logged-in user was found for this request: its response gets `Cache-Control: no-store`

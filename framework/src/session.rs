@@ -7,12 +7,19 @@
 //! provider), `Path=/`, and outside dev `Secure` with the `__Host-` prefix, which browsers only
 //! accept from HTTPS pages, for the whole site, without a `Domain`.
 //!
-//! Sessions expire after `session_idle_timeout_secs` without a request; torn's accounts also
-//! end them `session_absolute_timeout_secs` after log-in, whatever the activity.
+//! The cookie is a browser-session cookie (no `Max-Age`: it ends when the browser closes),
+//! except for a log-in with "remember me", whose cookie lasts `remember_me_secs`. On the
+//! server, a session record lives `session_idle_timeout_secs` after it was last saved (torn's
+//! accounts save it at least once a minute while the user is active), a remembered one
+//! `remember_me_secs`; torn's accounts also end a session `session_absolute_timeout_secs` after
+//! log-in, whatever the activity.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -23,6 +30,10 @@ use crate::config::Settings;
 use crate::db::Db;
 
 pub use tower_sessions::Session;
+
+/// Session key of the "remember me" choice: `true` in a session whose cookie outlives the
+/// browser.
+pub const REMEMBER_KEY: &str = "torn.remember";
 
 /// The session store of the app's database.
 #[derive(Clone, Debug)]
@@ -136,17 +147,82 @@ pub fn cookie_name(settings: &Settings) -> &'static str {
     }
 }
 
-/// The session layer with torn's cookie settings.
-pub fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<Store> {
+/// The session layer with torn's cookie settings: a browser-session cookie, over a store
+/// whose records live `session_idle_timeout` after their last save unless remembered.
+pub fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<IdleLimited> {
+    let store = IdleLimited {
+        store,
+        idle: time_duration(settings.session_idle_timeout),
+    };
     SessionManagerLayer::new(store)
         .with_name(cookie_name(settings))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure_cookies)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time_duration(
-            settings.session_idle_timeout,
-        )))
+        .with_expiry(Expiry::OnSessionEnd)
+}
+
+/// Inside [`layer`]: a remembered session that is saved keeps its lasting cookie and record
+/// (tower-sessions gives every request the layer's expiry, a browser-session one).
+pub async fn keep_remembered(
+    State(remember_me): State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let session = req.extensions().get::<Session>().cloned();
+    let response = next.run(req).await;
+    if let Some(session) = session
+        && session.is_modified()
+        && session.get::<bool>(REMEMBER_KEY).await.ok().flatten() == Some(true)
+    {
+        session.set_expiry(Some(Expiry::OnInactivity(time_duration(remember_me))));
+    }
+    response
+}
+
+/// The app's [`Store`] as the session layer uses it: a record that is not remembered expires
+/// `session_idle_timeout` after it was saved, though its cookie has no expiry of its own.
+#[derive(Clone, Debug)]
+pub struct IdleLimited {
+    store: Store,
+    idle: time::Duration,
+}
+
+impl IdleLimited {
+    fn limit(&self, record: &mut Record) {
+        let remembered = record
+            .data
+            .get(REMEMBER_KEY)
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        if !remembered {
+            let latest = time::OffsetDateTime::now_utc().saturating_add(self.idle);
+            record.expiry_date = record.expiry_date.min(latest);
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for IdleLimited {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.limit(record);
+        self.store.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let mut record = record.clone();
+        self.limit(&mut record);
+        self.store.save(&record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.store.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store.delete(id).await
+    }
 }
 
 /// `std` → `time` duration (saturating).

@@ -40,10 +40,12 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<auth::LogOut>("logout", "/auth/logout")
         .handler::<auth::Verify>("verify", "/auth/verify")
         .handler::<auth::CheckEmail>("check_email", "/auth/check-email")
+        .handler::<auth::Unverified>("unverified", "/auth/unverified")
         .handler::<auth::Forgot>("forgot", "/auth/forgot")
         .handler::<auth::Reset>("reset", "/auth/reset")
         .handler::<account::Account>("account", "/account")
         .handler::<account::AccountEmail>("account_email", "/account/email")
+        .handler::<account::AccountEmailConfirm>("account_email_confirm", "/account/email/confirm")
         .handler::<account::AccountPassword>("account_password", "/account/password")
         .handler::<account::AccountSessions>("account_sessions", "/account/sessions");
     // torn:routes

@@ -112,6 +112,108 @@ async fn sign_up_confirm_log_in_and_out() {
     assert_eq!(server.get("/account").await.status, 303);
 }
 
+/// Every verification link in the mail written so far, as paths.
+fn verify_links(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("mail"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                .filter_map(|p| std::fs::read_to_string(p).ok())
+                .filter_map(|text| {
+                    let at = text.find("/auth/verify?token=")?;
+                    Some(text[at..].split_whitespace().next()?.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_unconfirmed_account_waits_until_its_address_is_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_mail(dir.path()).await;
+    let token = server
+        .get("/auth/signup")
+        .await
+        .form_field("_xsrf")
+        .unwrap();
+    let password = "correct horse battery staple";
+    let credentials = [
+        ("_xsrf", token.as_str()),
+        ("email", "cy@example.com"),
+        ("password", password),
+    ];
+    server.post_form("/auth/signup", &credentials).await;
+    let logged_in = server.post_form("/auth/login", &credentials).await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.text);
+
+    // require_verified_email (torn.toml): pages for logged-in users wait for the link.
+    let account = server.get("/account").await;
+    assert_eq!(account.header("location"), Some("/auth/unverified"));
+    let page = server.get("/auth/unverified").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text
+            .contains("We sent a link to <strong>cy@example.com</strong>")
+    );
+
+    // The link can be sent again.
+    link_in_mail(dir.path(), "/auth/verify").await;
+    let token = page.form_field("_xsrf").unwrap();
+    let again = server
+        .post_form("/auth/unverified", &[("_xsrf", &token)])
+        .await;
+    assert_eq!(again.header("location"), Some("/auth/unverified"));
+    assert!(
+        server
+            .get("/auth/unverified")
+            .await
+            .text
+            .contains("We sent the link again.")
+    );
+    let started = Instant::now();
+    while verify_links(dir.path()).len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no second mail"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let path = verify_links(dir.path()).pop().unwrap();
+    assert_eq!(server.get(&path).await.status, 303);
+    assert_eq!(server.get("/account").await.status, 200);
+    assert_eq!(
+        server.get("/auth/unverified").await.header("location"),
+        Some("/"),
+        "nothing to wait for"
+    );
+}
+
+#[tokio::test]
+async fn mail_to_one_address_is_limited() {
+    let server = server().await;
+    let token = server
+        .get("/auth/forgot")
+        .await
+        .form_field("_xsrf")
+        .unwrap();
+    let form = [("_xsrf", token.as_str()), ("email", "someone@example.com")];
+    let ask = || server.post_form("/auth/forgot", &form);
+    // A few links, then a wait that grows: nobody can flood an inbox through the app.
+    for i in 0..6 {
+        assert_eq!(ask().await.status, 303, "request {i}");
+    }
+    let refused = ask().await;
+    assert_eq!(refused.status, 429);
+    assert!(refused.header("retry-after").is_some());
+    assert!(
+        refused
+            .text
+            .contains("Too many requests for mail. Try again in")
+    );
+}
+
 #[tokio::test]
 async fn log_in_failures_say_the_same_for_every_email() {
     let dir = tempfile::tempdir().unwrap();

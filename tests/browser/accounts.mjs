@@ -2,12 +2,16 @@
 // The mail is read from the app's mail folder (dev and test write it there when no SMTP server
 // is set); the link's path is opened in the same browser.
 //
-// usage: node accounts.mjs BASE_URL MAIL_DIR EMAIL SCREENSHOT_PATH
+// With LINK_LABEL, the account page's "Link <label>" button (a form POST that the app answers
+// with a redirect to the provider, which the page's CSP form-action must allow) links the
+// provider, and the browser comes back to /account.
+//
+// usage: node accounts.mjs BASE_URL MAIL_DIR EMAIL SCREENSHOT_PATH [LINK_LABEL]
 import { consoleErrors, launchChromium } from "./chromium.mjs";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, mailDir, email, screenshot] = process.argv.slice(2);
+const [base, mailDir, email, screenshot, linkLabel] = process.argv.slice(2);
 const password = "correct horse battery staple";
 
 function linkFor(address) {
@@ -71,6 +75,30 @@ try {
   await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
   await page.goto(`${base}/account`);
   expect(page.url().endsWith("/account"), `logged in again: ${page.url()}`);
+  if (linkLabel) {
+    // Out to the provider and back to /account.
+    const seen = [];
+    page.on("request", (request) => seen.push(request.url()));
+    const back = page
+      .waitForURL(
+        (url) => url.href === `${base}/account` && seen.some((u) => u.includes("/authorize")),
+        { timeout: 15000 },
+      )
+      .then(
+        () => null,
+        (e) => e,
+      );
+    await page.click(`text=Link ${linkLabel}`);
+    const failure = await back;
+    if (failure) {
+      throw new Error(
+        `not back from the provider (${failure.message.split("\n")[0]}); ` +
+          `requests: ${seen.join(" ")}; console: ${errors.join(" | ")}`,
+      );
+    }
+    const providers = await page.textContent(".providers");
+    expect(providers.includes(`${linkLabel} (linked as`), `linked: ${providers}`);
+  }
   expect(errors.length === 0, `console errors (CSP?): ${errors.join(" | ")}`);
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   console.log("accounts browser test passed");

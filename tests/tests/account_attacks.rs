@@ -21,6 +21,7 @@ on_both!(
     look_alike_addresses_are_refused,
     pages_for_a_logged_in_user_are_not_kept_by_caches,
     the_password_asked_again_cannot_be_guessed_without_limit,
+    failures_from_elsewhere_do_not_lock_out_a_known_browser,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -239,6 +240,9 @@ async fn unused_reset_links_end_when_the_password_or_address_changes(t: &Target)
         )
         .await;
     assert!(r.text.starts_with("judy@example.org "), "{}", r.text);
+    let (_, change) = r.text.split_once(' ').unwrap();
+    let r = b.get(&format!("/email/confirm?token={change}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let r = reset(fourth, "the attacker's password").await;
     assert_eq!(
         r.status, 400,
@@ -435,5 +439,53 @@ async fn the_password_asked_again_cannot_be_guessed_without_limit(t: &Target) {
             &[("current", PASSWORD), ("new", "a new long password")],
         )
         .await;
+    assert_eq!(r.status, 429, "{}", r.text);
+}
+
+/// Anyone could lock any account: six wrong passwords, and its owner's right one got 429 for
+/// up to an hour, from every browser.
+async fn failures_from_elsewhere_do_not_lock_out_a_known_browser(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let owner = Browser::at(f.server.url(""), ip("127.0.0.10")).await;
+    owner.sign_up("olive@example.com", PASSWORD).await;
+    // Logging in gives the owner's browser its device cookie.
+    let r = owner.log_in("olive@example.com", PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    owner.post("/logout", &[]).await;
+
+    // The attacker, from elsewhere, with a device cookie of its own (for its own account).
+    let attacker = Browser::at(f.server.url(""), ip("127.0.0.11")).await;
+    attacker.sign_up("mallory@example.com", PASSWORD).await;
+    assert_eq!(
+        attacker
+            .log_in("mallory@example.com", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    for i in 0..=ACCOUNT_FREE_FAILURES {
+        let r = attacker.log_in("olive@example.com", "a wrong guess").await;
+        assert_eq!(r.status, 400, "guess {i}: {}", r.text);
+    }
+    let r = attacker.log_in("olive@example.com", PASSWORD).await;
+    assert_eq!(
+        r.status, 429,
+        "locked for other browsers, even with the password"
+    );
+    // A browser the account does not know is locked out too, at the owner's own address.
+    let new_browser = Browser::at(f.server.url(""), ip("127.0.0.10")).await;
+    let r = new_browser.log_in("olive@example.com", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+
+    // The owner's browser is not.
+    let r = owner.log_in("olive@example.com", PASSWORD).await;
+    assert_eq!(r.status, 303, "the owner's browser: {}", r.text);
+    owner.post("/logout", &[]).await;
+    // It has a count of its own: a stolen device cookie guesses no faster than anyone.
+    for i in 0..=ACCOUNT_FREE_FAILURES {
+        let r = owner.log_in("olive@example.com", "a wrong guess").await;
+        assert_eq!(r.status, 400, "the device's guess {i}: {}", r.text);
+    }
+    let r = owner.log_in("olive@example.com", PASSWORD).await;
     assert_eq!(r.status, 429, "{}", r.text);
 }

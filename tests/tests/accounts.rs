@@ -18,6 +18,8 @@ on_redis!(
     password_reset_ends_every_session,
     log_out_everywhere_keeps_only_this_session,
     remember_me_makes_a_lasting_cookie,
+    an_active_session_outlives_the_idle_timeout,
+    a_remembered_session_keeps_its_lasting_cookie,
 );
 
 on_both!(
@@ -34,6 +36,8 @@ on_both!(
     next_only_goes_to_paths_on_this_site,
     sessions_end_at_the_absolute_timeout,
     remember_me_makes_a_lasting_cookie,
+    an_active_session_outlives_the_idle_timeout,
+    a_remembered_session_keeps_its_lasting_cookie,
     hashes_are_upgraded_at_log_in,
     bad_input_is_refused_with_reasons,
     expired_sessions_are_deleted_from_the_store,
@@ -274,6 +278,9 @@ async fn expired_and_stale_tokens_are_refused(t: &Target) {
         )
         .await;
     assert!(r.text.starts_with("grace@new.example "), "{}", r.text);
+    let (_, change) = r.text.split_once(' ').unwrap();
+    let r = b.get(&format!("/email/confirm?token={change}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let r = b
         .post(
             "/reset",
@@ -455,8 +462,12 @@ async fn remember_me_makes_a_lasting_cookie(t: &Target) {
     let b = Browser::new(&f.server).await;
     b.sign_up("mia@example.com", PASSWORD).await;
     let plain = b.log_in("mia@example.com", PASSWORD).await;
-    let cookie = plain.header("set-cookie").unwrap().to_string();
-    assert!(cookie.contains("Max-Age=86400"), "{cookie}");
+    let cookie = session_set_cookie(&plain).unwrap();
+    // Without "remember me", the cookie ends with the browser.
+    assert!(
+        !cookie.contains("Max-Age") && !cookie.contains("Expires"),
+        "{cookie}"
+    );
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
@@ -471,11 +482,51 @@ async fn remember_me_makes_a_lasting_cookie(t: &Target) {
             ],
         )
         .await;
-    let cookie = remembered.header("set-cookie").unwrap().to_string();
+    let cookie = session_set_cookie(&remembered).unwrap();
     assert!(
         cookie.contains(&format!("Max-Age={}", 30 * 86_400)),
         "{cookie}"
     );
+}
+
+async fn an_active_session_outlives_the_idle_timeout(t: &Target) {
+    let f = app(t, |s| s.session_idle_timeout = Duration::from_secs(2)).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("max@example.com", PASSWORD).await;
+    b.log_in("max@example.com", PASSWORD).await;
+    // A request every 0.8 s for 3.2 s: the idle timeout counts from the last one.
+    for i in 1..=4 {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(b.get("/me").await.status, 200, "request {i}");
+    }
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert_eq!(b.get("/me").await.status, 303, "idle too long");
+}
+
+async fn a_remembered_session_keeps_its_lasting_cookie(t: &Target) {
+    let f = app(t, |s| s.remember_me = Duration::from_secs(4)).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("noa@example.com", PASSWORD).await;
+    let r = b
+        .post(
+            "/auth/login",
+            &[
+                ("email", "noa@example.com"),
+                ("password", PASSWORD),
+                ("remember", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let cookie = session_set_cookie(&r).unwrap();
+    assert!(cookie.contains("Max-Age=4"), "{cookie}");
+    // Later, while the user is active, the session is saved again: with the same lasting
+    // cookie, not the browser-session one the other sessions get.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let r = b.get("/me").await;
+    assert_eq!(r.status, 200);
+    let cookie = session_set_cookie(&r).expect("the session is renewed");
+    assert!(cookie.contains("Max-Age=4"), "{cookie}");
 }
 
 async fn hashes_are_upgraded_at_log_in(t: &Target) {

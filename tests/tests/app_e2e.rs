@@ -66,7 +66,7 @@ fn link(smtp: &common::SmtpServer, count: usize, to: &str, route: &str) -> Strin
         .find(|m| m.contains(&format!("To: {to}")) && m.contains(&needle))
         .unwrap_or_else(|| panic!("no mail to {to} with a {route} link"));
     // The mail says how long the link works: the defaults are a day and an hour.
-    let lifetime = if route.ends_with("verify") {
+    let lifetime = if route.ends_with("verify") || route.ends_with("confirm") {
         "The link works once, for 24 hours."
     } else {
         "The link works once, for 1 hour."
@@ -195,6 +195,16 @@ async fn run_flows(database_url: &str) {
         .await;
     assert_eq!(replay.status, 400, "a reset link works once");
     assert_eq!(b.get(&reset).await.status, 400);
+    // The account is told its password changed.
+    let told = |count: usize| {
+        smtp.wait_for(count)
+            .iter()
+            .filter(|m| {
+                m.contains("To: ada@example.com") && m.contains("Your password was changed")
+            })
+            .count()
+    };
+    assert_eq!(told(4), 1, "a mail says the password changed");
     let r = b
         .submit(
             "/auth/login",
@@ -248,6 +258,7 @@ async fn run_flows(database_url: &str) {
         .await;
     assert_eq!((r.status, r.header("location")), (303, Some("/account")));
     assert_eq!(b.get("/account").await.status, 200, "this session stays");
+    assert_eq!(told(5), 2, "a mail says the password changed again");
     assert_eq!(
         phone.get("/account").await.status,
         303,
@@ -317,7 +328,7 @@ async fn run_flows(database_url: &str) {
         (303, Some("/auth/check-email"))
     );
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(smtp.received().len(), 3);
+    assert_eq!(smtp.received().len(), 5);
 
     // Changing the email address asks for the password, and mails a link to the new address.
     let r = b
@@ -355,16 +366,35 @@ async fn run_flows(database_url: &str) {
         )
         .await;
     assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+    // Nothing changes until the new address is confirmed from its mailbox.
+    let page = b.get("/account").await.text;
+    assert!(
+        page.contains(
+            "We sent a link to ada@new.example: your address changes when you follow it."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(">ada@example.com</strong>\n(confirmed)"),
+        "{page}"
+    );
+    let confirm = link(&smtp, 6, "ada@new.example", "/account/email/confirm");
+    let r = b.get(&confirm).await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/account")));
     let page = b.get("/account").await.text;
     assert!(page.contains("Your email address is changed."), "{page}");
-    assert!(page.contains("ada@new.example"), "{page}");
-    let verify = link(&smtp, 4, "ada@new.example", "/auth/verify");
-    assert_eq!(b.get(&verify).await.status, 303);
     assert!(
-        b.get("/")
-            .await
-            .text
-            .contains("Your email address is confirmed.")
+        page.contains(">ada@new.example</strong>\n(confirmed)"),
+        "{page}"
+    );
+    assert_eq!(b.get(&confirm).await.status, 400, "a used link is refused");
+    // The old address is told.
+    let mails = smtp.wait_for(7);
+    assert!(
+        mails.iter().any(|m| m.contains("To: ada@example.com")
+            && m.contains("Your email address was changed")
+            && m.contains("ada@new.example")),
+        "{mails:?}"
     );
     // The new address logs in.
     let r = Browser::new(&base)

@@ -66,6 +66,49 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
     assert!(shot.is_file());
 }
 
+/// The account page's "Link …" button is a form whose answer redirects to the provider:
+/// the page's CSP (`form-action`) must let the browser follow it, which Chromium checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_a_provider_from_the_account_page_in_a_browser() {
+    if !common::browser_available() || !common::oauth_servers_available() {
+        return;
+    }
+    let mock = common::OidcMock::start();
+    let stamp = format!("{}-{}", std::process::id(), torn::signing::unix_now());
+    let email = format!("linker-{stamp}@example.com");
+    let elsewhere = format!("linked-{stamp}@example.org");
+    mock.profile(
+        serde_json::json!({"sub": elsewhere.clone(), "email": elsewhere,
+        "email_verified": true}),
+    )
+    .await;
+    let port = common::free_port().to_string();
+    let mail = common::workspace_root().join("starter/mail");
+    let shots = tempfile::tempdir().unwrap();
+    let shot = shots.path().join("linked.png");
+    let env = [
+        ("PORT", port),
+        ("TORN_OAUTH_OIDC_CLIENT_ID", "torn-test".to_string()),
+        ("TORN_OAUTH_OIDC_CLIENT_SECRET", "test-secret".to_string()),
+        ("TORN_OAUTH_OIDC_ISSUER", mock.issuer.clone()),
+    ];
+    tokio::task::spawn_blocking(move || {
+        run_script_with(
+            "accounts.mjs",
+            &env,
+            &[
+                mail.as_os_str(),
+                email.as_ref(),
+                shot.as_os_str(),
+                "OpenID Connect".as_ref(),
+            ],
+        );
+        assert!(shot.is_file());
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_with_a_provider_in_a_browser() {
     if !common::browser_available() || !common::oauth_servers_available() {

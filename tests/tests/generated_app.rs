@@ -59,6 +59,8 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         "greeting_form_needs_its_xsrf_token",
         "unknown_pages_get_the_app_error_page",
         "sign_up_confirm_log_in_and_out",
+        "an_unconfirmed_account_waits_until_its_address_is_confirmed",
+        "mail_to_one_address_is_limited",
         "log_in_failures_say_the_same_for_every_email",
         "sign_in_buttons_for_configured_providers_only",
     ] {
@@ -184,6 +186,15 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "note:text?",
         "--auth",
     ]);
+    // A reference to rows that belong to users: only the logged-in user's own rows count.
+    torn(&[
+        "gen",
+        "scaffold",
+        "step",
+        "task:references",
+        "title:string",
+        "--auth",
+    ]);
     torn(&["gen", "mailer", "order_shipped"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))
         .unwrap()
@@ -246,6 +257,8 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "tasks_need_a_log_in_and_belong_to_their_owner",
         "reviews_are_listed_made_shown_changed_and_deleted",
         "reviews_need_a_log_in_and_belong_to_their_owner",
+        "steps_are_listed_made_shown_changed_and_deleted",
+        "steps_need_a_log_in_and_belong_to_their_owner",
         "github_button_shows_once_configured",
         "github_log_in_goes_to_the_provider_with_pkce",
         "corp_button_shows_once_configured",

@@ -445,6 +445,51 @@ async fn signed_cookies_round_trip_with_safe_defaults() {
     );
 }
 
+/// In prod the XSRF cookie is `__Host-_xsrf`: a cookie of that name can only come from this
+/// host over HTTPS, for the whole site, so a sibling subdomain or a page on plain HTTP cannot
+/// plant a token of its choosing (the double-submit check trusts the cookie).
+#[tokio::test]
+async fn the_xsrf_cookie_is_a_host_cookie_in_prod() {
+    use torn::test::reqwest;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let f = start_with(Env::Prod).await;
+    let s = &f.server;
+    let page = s.send(plain.get(s.url("/form"))).await;
+    let set = page
+        .header("set-cookie")
+        .expect("the token's cookie")
+        .to_string();
+    assert!(set.starts_with("__Host-_xsrf="), "{set}");
+    assert!(
+        set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let token = page.form_field("_xsrf").expect("the form's token");
+    let post = |cookie: String| {
+        s.send(
+            plain
+                .post(s.url("/flash"))
+                .header("cookie", cookie)
+                .form(&[("_xsrf", token.as_str())]),
+        )
+    };
+    assert_eq!(post(cookie.clone()).await.status, 303);
+    // The same token in a cookie without the prefix, as another subdomain could set it.
+    let planted = cookie.replacen("__Host-_xsrf=", "_xsrf=", 1);
+    let r = post(planted).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.text.contains("cookie is missing"), "{}", r.text);
+    // On plain HTTP (dev, test) the name is Tornado's.
+    let dev = start().await;
+    let page = dev.server.send(plain.get(dev.server.url("/form"))).await;
+    let set = page.header("set-cookie").unwrap();
+    assert!(set.starts_with("_xsrf="), "{set}");
+}
+
 #[tokio::test]
 async fn secure_cookies_and_hsts_in_prod() {
     let f = start_with(Env::Prod).await;

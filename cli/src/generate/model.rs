@@ -315,6 +315,19 @@ pub fn parse_field(arg: &str) -> Result<Field, CliError> {
 }
 
 /// The fields of a model generated earlier, read from its file's first line.
+/// Whether `model` (made by `torn gen scaffold --auth`) belongs to a user: its rows have an
+/// `owner_id`, and it has `find_owned`.
+pub(crate) fn is_owned(app: &AppDir, model: &str) -> Result<bool, CliError> {
+    Ok(fields_of(app, model)?
+        .unwrap_or_default()
+        .iter()
+        .any(is_owner_field))
+}
+
+fn is_owner_field(f: &Field) -> bool {
+    f.column() == "owner_id" && f.ty == FieldType::References("user".into())
+}
+
 fn fields_of(app: &AppDir, model: &str) -> Result<Option<Vec<Field>>, CliError> {
     let path = app.root.join(format!("src/models/{model}.rs"));
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -586,10 +599,7 @@ impl {ty} {{
     }}
 }}
 {owned}"#,
-        owned = if fields
-            .iter()
-            .any(|f| f.column() == "owner_id" && f.ty == FieldType::References("user".into()))
-        {
+        owned = if fields.iter().any(is_owner_field) {
             owned_fns(&ty, table)
         } else {
             String::new()
@@ -656,15 +666,24 @@ impl {ty} {{
 }
 
 /// Code that makes a row of `model` (and first the rows it references), binding it to a
-/// variable; returns the lines and the variable holding its id.
+/// variable; returns the lines and the variable holding its id. With `owner`, the variable
+/// holding a user's id, rows that belong to a user (`owner_id`) belong to that one.
 pub(crate) fn make_row(
     app: &AppDir,
     model: &str,
     n: u32,
+    owner: Option<&str>,
     seen: &mut Vec<String>,
     lines: &mut Vec<String>,
 ) -> Result<String, CliError> {
     let var = format!("{model}_{n}");
+    // A row made already (two references reach the same model) is made once.
+    if lines
+        .iter()
+        .any(|l| l.starts_with(&format!("let {var} = ")))
+    {
+        return Ok(var);
+    }
     if model == "user" {
         lines.push(format!(
             "let {var} = accounts.create_without_password(\"user{n}@example.com\", true).await.unwrap().id;"
@@ -681,11 +700,15 @@ pub(crate) fn make_row(
     let fields = fields_of(app, model)?.unwrap_or_default();
     let mut parents = Vec::new();
     for f in &fields {
+        if owner.is_some() && is_owner_field(f) {
+            continue;
+        }
         if let FieldType::References(parent) = &f.ty
             && !f.optional
             && parent != model
+            && !parents.iter().any(|(m, _)| m == parent)
         {
-            let id = make_row(app, parent, n, seen, lines)?;
+            let id = make_row(app, parent, n, owner, seen, lines)?;
             parents.push((parent.clone(), id));
         }
     }
@@ -694,12 +717,16 @@ pub(crate) fn make_row(
     let values: Vec<String> = fields
         .iter()
         .map(|f| {
-            let value = if matches!(&f.ty, FieldType::References(p) if p == model) {
-                "None".to_string()
-            } else {
-                f.sample(n, &parents)
+            let value = match owner {
+                Some(owner) if is_owner_field(f) => owner.to_string(),
+                _ if matches!(&f.ty, FieldType::References(p) if p == model) => "None".to_string(),
+                _ => f.sample(n, &parents),
             };
-            format!("{}: {value}", f.column())
+            if value == f.column() {
+                value
+            } else {
+                format!("{}: {value}", f.column())
+            }
         })
         .collect();
     lines.push(format!(
@@ -720,7 +747,7 @@ fn test_rs(app: &AppDir, name: &str, table: &str, fields: &[Field]) -> Result<St
             && model != name
             && !parents.iter().any(|(m, _)| m == model)
         {
-            let id = make_row(app, model, 1, &mut seen, &mut setup)?;
+            let id = make_row(app, model, 1, None, &mut seen, &mut setup)?;
             parents.push((model.clone(), id));
         }
     }

@@ -57,6 +57,17 @@ pub fn plan(
     if auth {
         app.require_accounts("--auth (pages for logged-in users only)")?;
     }
+    // With --auth, a reference to a model that belongs to users (its own rows included) must
+    // name a row of the same owner.
+    let mut owned = Vec::new();
+    for f in &fields {
+        if let FieldType::References(parent) = &f.ty
+            && auth
+            && (parent == name || model::is_owned(app, parent)?)
+        {
+            owned.push(parent.clone());
+        }
+    }
     let mut model_args = args.to_vec();
     if auth {
         model_args.push("owner:references:user".into());
@@ -77,7 +88,7 @@ pub fn plan(
     let t = &n.table;
     plan.files.push((
         PathBuf::from(format!("src/handlers/{t}.rs")),
-        crate::format_rust(&handlers_rs(&n, &fields, auth, args)),
+        crate::format_rust(&handlers_rs(&n, &fields, auth, &owned, args)),
     ));
     plan.files.push((
         PathBuf::from(format!("templates/{t}/index.html")),
@@ -93,7 +104,7 @@ pub fn plan(
     ));
     plan.files.push((
         PathBuf::from(format!("tests/scaffold_{t}.rs")),
-        crate::format_rust(&test_rs(app, &n, &fields, auth)?),
+        crate::format_rust(&test_rs(app, &n, &fields, auth, &owned)?),
     ));
     plan.inserts.push(Insert {
         path: PathBuf::from("src/handlers/mod.rs"),
@@ -171,7 +182,13 @@ fn read_expr(f: &Field) -> String {
     }
 }
 
-fn handlers_rs(n: &Names, fields: &[Field], auth: bool, args: &[String]) -> String {
+fn handlers_rs(
+    n: &Names,
+    fields: &[Field],
+    auth: bool,
+    owned: &[String],
+    args: &[String],
+) -> String {
     let (t, ty, pty) = (&n.table, &n.ty, &n.plural_ty);
     let form_fields: String = fields
         .iter()
@@ -207,6 +224,11 @@ fn handlers_rs(n: &Names, fields: &[Field], auth: bool, args: &[String]) -> Stri
         if let FieldType::References(parent) = &f.ty {
             let find = if parent == "user" {
                 "accounts.user(id).await?.is_none()".to_string()
+            } else if owned.contains(parent) {
+                format!(
+                    "crate::models::{parent}::{}::find_owned(db, owner_id, id).await.map_err(Error::internal)?.is_none()",
+                    camel(parent)
+                )
             } else {
                 format!(
                     "crate::models::{parent}::{}::find(db, id).await.map_err(Error::internal)?.is_none()",
@@ -757,7 +779,13 @@ fn typed(f: &Field, n: u32, parents: &[(String, String)]) -> String {
     }
 }
 
-fn test_rs(app: &AppDir, n: &Names, fields: &[Field], auth: bool) -> Result<String, CliError> {
+fn test_rs(
+    app: &AppDir,
+    n: &Names,
+    fields: &[Field],
+    auth: bool,
+    owned: &[String],
+) -> Result<String, CliError> {
     let krate = &app.crate_name;
     let t = &n.table;
     let mut setup = Vec::new();
@@ -768,7 +796,8 @@ fn test_rs(app: &AppDir, n: &Names, fields: &[Field], auth: bool) -> Result<Stri
             && model != &n.name
             && !parents.iter().any(|(m, _)| m == model)
         {
-            let id = model::make_row(app, model, 1, &mut seen, &mut setup)?;
+            let owner = auth.then_some("owner_id");
+            let id = model::make_row(app, model, 1, owner, &mut seen, &mut setup)?;
             parents.push((model.clone(), id));
         }
     }
@@ -840,10 +869,18 @@ fn test_rs(app: &AppDir, n: &Names, fields: &[Field], auth: bool) -> Result<Stri
     } else {
         ""
     };
-    let login = if auth {
-        "    log_in(&accounts, &server, server.client(), \"owner@example.com\").await;\n"
+    // Rows the test makes first belong to the user it logs in as (`owner_id`).
+    let owner_id = if setup.contains("owner_id") {
+        "let owner_id = "
     } else {
         ""
+    };
+    let login = if auth {
+        format!(
+            "    {owner_id}log_in(&accounts, &server, server.client(), \"owner@example.com\").await;\n"
+        )
+    } else {
+        String::new()
     };
     let shown_check = |k: u32| match &shown {
         Some(name) => format!(
@@ -897,10 +934,13 @@ async fn submit(
     if auth {
         out.push_str(
             r#"
-/// Sign up and log in as `email` in this client.
-async fn log_in(accounts: &torn::Accounts, server: &TestServer, client: &reqwest::Client, email: &str) {
+/// Sign up as `email`, confirm the address and log in in this client; returns the user's id.
+async fn log_in(accounts: &torn::Accounts, server: &TestServer, client: &reqwest::Client, email: &str) -> i64 {
     let password = "correct horse battery staple";
-    accounts.sign_up(email, password).await.unwrap();
+    let torn::auth::SignUp::Created { user, verify_token } = accounts.sign_up(email, password).await.unwrap() else {
+        panic!("{email} has no account yet");
+    };
+    accounts.verify_email(&verify_token).await.unwrap();
     let r = submit(
         server,
         client,
@@ -910,6 +950,7 @@ async fn log_in(accounts: &torn::Accounts, server: &TestServer, client: &reqwest
     )
     .await;
     assert_eq!(r.status, 303, "log-in: {}", r.text);
+    user.id
 }
 
 fn browser() -> reqwest::Client {
@@ -927,7 +968,7 @@ fn browser() -> reqwest::Client {
 #[tokio::test]
 async fn {t}_are_listed_made_shown_changed_and_deleted() {{
     let (server, db, _database) = app().await;
-{accounts_setup}{setup}{login}    let client = server.client();
+{accounts_setup}{login}{setup}    let client = server.client();
     let page = server.get("/{t}").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("No {lower_pl} yet."));
@@ -977,13 +1018,13 @@ async fn {t}_are_listed_made_shown_changed_and_deleted() {{
 #[tokio::test]
 async fn {t}_need_a_log_in_and_belong_to_their_owner() {{
     let (server, db, _database) = app().await;
-{accounts_setup}{setup}    let r = server.get("/{t}").await;
+{accounts_setup}    let r = server.get("/{t}").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/auth/login?next=%2F{t}"));
 
     let owner = browser();
-    log_in(&accounts, &server, &owner, "first@example.com").await;
-    let r = submit(&server, &owner, "/{t}/new", "/{t}", &[{first}]).await;
+    {owner_id}log_in(&accounts, &server, &owner, "first@example.com").await;
+{setup}    let r = submit(&server, &owner, "/{t}/new", "/{t}", &[{first}]).await;
     assert_eq!(r.status, 303, "{{}}", r.text);
     let shown = r.header("location").unwrap().to_string();
     assert_eq!(server.send(owner.get(server.url(&shown))).await.status, 200);
@@ -1001,11 +1042,22 @@ async fn {t}_need_a_log_in_and_belong_to_their_owner() {{
     let r = submit(&server, &other, "/{t}", &format!("{{shown}}/delete"), &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(server.send(owner.get(server.url(&shown))).await.status, 200);
-    db.close().await;
+{others_parent}    db.close().await;
 }}
 "#,
             lower_pl = n.plural_label.to_lowercase(),
             first = fields_for(1),
+            others_parent = if owned.iter().any(|m| *m != n.name) {
+                format!(
+                    "\n    // Nor can they point a row of theirs at the owner's rows.\n    \
+                     let r = submit(&server, &other, \"/{t}/new\", \"/{t}\", &[{}]).await;\n    \
+                     assert_eq!(r.status, 422, \"{{}}\", r.text);\n    \
+                     assert!(r.text.contains(\"does not exist\"), \"{{}}\", r.text);\n",
+                    fields_for(1)
+                )
+            } else {
+                String::new()
+            },
         ));
     }
     Ok(out)

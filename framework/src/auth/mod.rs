@@ -30,9 +30,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
@@ -48,19 +45,34 @@ use crate::password::{Hasher, PasswordPolicy, PasswordProblem};
 use crate::session::{Session, Store, time_duration};
 use crate::with_db;
 
+mod address;
+mod device;
+mod extract;
 mod throttle;
+
+pub use address::{EmailChanged, PendingEmail};
+pub use device::{DEVICE_COOKIE_DAYS, Device};
+pub use extract::{CurrentUser, MaybeUser};
 
 /// Session key of the logged-in user's id.
 pub const USER_ID_KEY: &str = "torn.user_id";
 /// Session key of the log-in time (Unix seconds).
 pub const AUTH_AT_KEY: &str = "torn.auth_at";
 /// Session key of the "remember me" choice.
-pub const REMEMBER_KEY: &str = "torn.remember";
+pub const REMEMBER_KEY: &str = crate::session::REMEMBER_KEY;
+/// Session key of the last time the session was seen active (Unix seconds), saved at most
+/// once a minute so that the store's idle timeout counts from the last request.
+pub const SEEN_AT_KEY: &str = "torn.seen_at";
 
 /// Failures allowed per account before throttling starts.
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;
 /// Failures allowed per client address before throttling starts.
 pub const ADDRESS_FREE_FAILURES: i64 = 20;
+/// Mails to one address before they are spaced out (30 s, then doubling up to an hour; the
+/// count starts again after a day without any).
+pub const MAIL_FREE_PER_ADDRESS: i64 = 5;
+/// Requests for mail or sign-ups from one client address before they are spaced out likewise.
+pub const MAIL_FREE_PER_CLIENT: i64 = 20;
 pub use throttle::{FAILURE_MEMORY_SECS, FIRST_WAIT_SECS, MAX_WAIT_SECS};
 
 /// What a token is for.
@@ -70,6 +82,8 @@ pub enum TokenPurpose {
     Verify,
     /// Choosing a new password.
     Reset,
+    /// Confirming a new address before it replaces the account's address.
+    ChangeEmail,
 }
 
 impl TokenPurpose {
@@ -77,6 +91,7 @@ impl TokenPurpose {
         match self {
             TokenPurpose::Verify => "verify",
             TokenPurpose::Reset => "reset",
+            TokenPurpose::ChangeEmail => "change_email",
         }
     }
 }
@@ -145,6 +160,13 @@ pub enum AuthError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// Too much mail asked for (to this address, or from this client): try again after this
+    /// many seconds.
+    #[error("Too many requests for mail. Try again in {}.", wait_text(*retry_after))]
+    MailLimited {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// The email address does not look like one.
     #[error("Enter an email address such as name@example.com.")]
     InvalidEmail,
@@ -162,6 +184,9 @@ pub enum AuthError {
     /// The new email address belongs to another account.
     #[error("That email address cannot be used. Choose another.")]
     EmailUnavailable,
+    /// An address change to the address the account already has.
+    #[error("That is already your email address.")]
+    SameEmail,
     /// Anything else (database down, …): a 500.
     #[error(transparent)]
     Internal(#[from] Error),
@@ -173,10 +198,23 @@ impl From<AuthError> for Error {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Internal(e) => e,
-            AuthError::Throttled { .. } => {
+            AuthError::Throttled { .. } | AuthError::MailLimited { .. } => {
                 Error::new(axum::http::StatusCode::TOO_MANY_REQUESTS, e.to_string())
             }
             other => Error::bad_request(other.to_string()),
+        }
+    }
+}
+
+impl AuthError {
+    /// For a refusal that passes with time ([`AuthError::Throttled`],
+    /// [`AuthError::MailLimited`]), the seconds to wait: answer `429` with `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AuthError::Throttled { retry_after } | AuthError::MailLimited { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 }
@@ -435,13 +473,29 @@ impl Accounts {
         Ok(())
     }
 
-    /// Check an email and password, with throttling per account and per client address.
+    /// Check an email and password, with throttling per account and per client address, for
+    /// a client without a device cookie (see [`Accounts::authenticate_device`]).
     pub async fn authenticate(
         &self,
         email: &str,
         password: &str,
         client: IpAddr,
     ) -> Result<User, AuthError> {
+        self.authenticate_device(&Device::unknown(client), email, password)
+            .await
+    }
+
+    /// Check an email and password from this browser, with throttling per client address and
+    /// per account. A browser that logged in to the account before (its device cookie says
+    /// so) is counted on its own instead of with the account, so failures from elsewhere do
+    /// not lock it out; success gives the browser a new device cookie for the account.
+    pub async fn authenticate_device(
+        &self,
+        device: &Device,
+        email: &str,
+        password: &str,
+    ) -> Result<User, AuthError> {
+        let client = device.client();
         // Nothing longer than any address or password can be is looked at further: no hash, no
         // key, no row.
         if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_BYTES {
@@ -450,6 +504,9 @@ impl Accounts {
         let normalized = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
         let account_key = throttle::account_key(&normalized);
         let address_key = throttle::address_key(client);
+        // A browser the account knows counts on its own.
+        let device_key = device.nonce_for(&account_key).map(throttle::device_key);
+        let attempt_key = device_key.as_deref().unwrap_or(&account_key);
         // Security events name the client and the account's hashed key, never what was typed.
         let event = |event: &str| {
             tracing::warn!(target: "torn::security", event, client = %client, account = %account_key);
@@ -465,10 +522,14 @@ impl Accounts {
                 }
             };
         let for_account =
-            match throttle::reserve(&self.db, &account_key, ACCOUNT_FREE_FAILURES).await {
+            match throttle::reserve(&self.db, attempt_key, ACCOUNT_FREE_FAILURES).await {
                 Ok(n) => n,
                 Err(refused) => {
-                    event("login_throttled_account");
+                    event(if device_key.is_some() {
+                        "login_throttled_device"
+                    } else {
+                        "login_throttled_account"
+                    });
                     throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
                     return Err(refused);
                 }
@@ -487,8 +548,9 @@ impl Accounts {
                     let hash = self.hasher.hash(password).await?;
                     self.set_password_hash(user.id, &hash).await?;
                 }
-                throttle::forget(&self.db, &account_key).await?;
+                throttle::forget(&self.db, attempt_key).await?;
                 throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
+                device.remember(&account_key);
                 Ok(user)
             }
             // Both attempts stay counted as failures.
@@ -498,7 +560,11 @@ impl Accounts {
                     event("address_locked");
                 }
                 if for_account > ACCOUNT_FREE_FAILURES {
-                    event("account_locked");
+                    event(if device_key.is_some() {
+                        "device_locked"
+                    } else {
+                        "account_locked"
+                    });
                 }
                 Err(AuthError::InvalidCredentials)
             }
@@ -628,9 +694,28 @@ impl Accounts {
         } else {
             self.settings.session_absolute_timeout
         };
-        if now() - auth_at > limit.as_secs() as i64 {
+        let now = now();
+        if now - auth_at > limit.as_secs() as i64 {
             self.log_out(session).await?;
             return Ok(None);
+        }
+        // Saving the session renews its record's idle timeout (and a remembered cookie).
+        let seen_at = session
+            .get::<i64>(SEEN_AT_KEY)
+            .await
+            .map_err(store_error)?
+            .unwrap_or(auth_at);
+        let idle = if remember {
+            self.settings.remember_me
+        } else {
+            self.settings.session_idle_timeout
+        };
+        let renew_every = (idle.as_secs() / 2).min(60) as i64;
+        if now - seen_at >= renew_every {
+            session
+                .insert(SEEN_AT_KEY, now)
+                .await
+                .map_err(store_error)?;
         }
         match self.user(user_id).await? {
             Some(user) => Ok(Some(user)),
@@ -645,7 +730,7 @@ impl Accounts {
     /// `reset_token_lifetime_secs` (default an hour) in `torn.toml`.
     pub fn token_lifetime(&self, purpose: TokenPurpose) -> Duration {
         match purpose {
-            TokenPurpose::Verify => self.settings.verify_token_lifetime,
+            TokenPurpose::Verify | TokenPurpose::ChangeEmail => self.settings.verify_token_lifetime,
             TokenPurpose::Reset => self.settings.reset_token_lifetime,
         }
     }
@@ -667,6 +752,18 @@ impl Accounts {
         purpose: TokenPurpose,
         lifetime: Duration,
     ) -> Result<String, AuthError> {
+        self.issue_token_to(user.id, &user.email, purpose, lifetime)
+            .await
+    }
+
+    /// Make a single-use token for the account `user_id`, mailed to `email`.
+    async fn issue_token_to(
+        &self,
+        user_id: i64,
+        email: &str,
+        purpose: TokenPurpose,
+        lifetime: Duration,
+    ) -> Result<String, AuthError> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -677,9 +774,9 @@ impl Accounts {
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(token_hash(&token))
-            .bind(user.id)
+            .bind(user_id)
             .bind(purpose.as_str())
-            .bind(&user.email)
+            .bind(email)
             .bind(t)
             .bind(t + lifetime.as_secs() as i64)
             .execute(pool)
@@ -696,6 +793,20 @@ impl Accounts {
         token: &str,
         purpose: TokenPurpose,
     ) -> Result<User, AuthError> {
+        let (user_id, email) = self.spend_token(token, purpose).await?;
+        match self.user(user_id).await? {
+            Some(user) if user.email == email => Ok(user),
+            _ => Err(AuthError::InvalidToken),
+        }
+    }
+
+    /// Mark a token used: the account it is for and the address it was mailed to, if it was
+    /// valid, unused and unexpired.
+    async fn spend_token(
+        &self,
+        token: &str,
+        purpose: TokenPurpose,
+    ) -> Result<(i64, String), AuthError> {
         if token.is_empty() || token.len() > 128 {
             return Err(AuthError::InvalidToken);
         }
@@ -713,13 +824,7 @@ impl Accounts {
             .fetch_optional(pool)
             .await
         })?;
-        let Some((user_id, email)) = row else {
-            return Err(AuthError::InvalidToken);
-        };
-        match self.user(user_id).await? {
-            Some(user) if user.email == email => Ok(user),
-            _ => Err(AuthError::InvalidToken),
-        }
+        row.ok_or(AuthError::InvalidToken)
     }
 
     /// Confirm an address with a verification token.
@@ -856,47 +961,6 @@ impl Accounts {
         Ok(())
     }
 
-    /// Change the email address after asking for the password again. The new address must be
-    /// confirmed: returns the updated account and a verification token for it. Outstanding
-    /// tokens for the old address stop working.
-    pub async fn change_email(
-        &self,
-        user: &User,
-        current_password: &str,
-        new_email: &str,
-    ) -> Result<(User, String), AuthError> {
-        self.reauthenticate(user, current_password).await?;
-        let email = normalize_email(new_email)?;
-        let changed = with_db!(&self.db, pool => {
-            sqlx::query(
-                "UPDATE users SET email = $1, email_verified_at = NULL, updated_at = $2 WHERE id = $3",
-            )
-            .bind(&email)
-            .bind(now())
-            .bind(user.id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        });
-        match changed {
-            Ok(_) => {}
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
-            {
-                return Err(AuthError::EmailUnavailable);
-            }
-            Err(e) => return Err(e.into()),
-        }
-        self.end_tokens(user.id).await?;
-        let updated = self
-            .user(user.id)
-            .await?
-            .ok_or_else(|| Error::internal("the account just changed cannot be read"))?;
-        let token = self.issue_token(&updated, TokenPurpose::Verify).await?;
-        Ok((updated, token))
-    }
-
     /// Ask for the password again (before a password or address change). Its attempts are
     /// throttled as log-ins are (a count of their own per account): a stolen session is no way
     /// to guess the password without limit.
@@ -934,81 +998,6 @@ pub fn safe_next(next: &str) -> Option<&str> {
         && next.len() <= 2048
         && !next.bytes().any(|b| b == b'\\' || b <= b' ' || b == 0x7f);
     ok.then_some(next)
-}
-
-/// The logged-in user. Handlers that take it are for logged-in users only: a browser without a
-/// session is redirected to the `login` route with `?next=<this path>`, a JSON client gets 401.
-#[derive(Clone, Debug)]
-pub struct CurrentUser(pub User);
-
-/// The logged-in user, if any.
-#[derive(Clone, Debug)]
-pub struct MaybeUser(pub Option<User>);
-
-async fn user_from_parts(parts: &mut Parts) -> Result<Option<User>, Response> {
-    let Some(accounts) = parts.extensions.get::<Accounts>().cloned() else {
-        return Err(Error::internal(
-            "accounts are not set up: build the app with App::accounts(…)",
-        )
-        .into_response());
-    };
-    let session = Session::from_request_parts(parts, &())
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let user = accounts.current_user(&session).await.map_err(|e| match e {
-        AuthError::Internal(e) => e.into_response(),
-        other => Error::internal(other.to_string()).into_response(),
-    })?;
-    if user.is_some() {
-        crate::page::mark_personal(parts);
-    }
-    Ok(user)
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-        if let Some(user) = user_from_parts(parts).await? {
-            return Ok(CurrentUser(user));
-        }
-        if crate::error::wants_json(&parts.headers) {
-            return Err(
-                Error::new(axum::http::StatusCode::UNAUTHORIZED, "Log in to use this.")
-                    .into_response(),
-            );
-        }
-        let login = parts
-            .extensions
-            .get::<Arc<crate::app::Shared>>()
-            .and_then(|s| s.urls.url("login").ok())
-            .unwrap_or_else(|| "/auth/login".to_string());
-        let here = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
-        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        Err(Redirect::to(&format!("{login}?next={next}")).into_response())
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-        Ok(MaybeUser(user_from_parts(parts).await?))
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Accounts {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts.extensions.get::<Accounts>().cloned().ok_or_else(|| {
-            Error::internal("accounts are not set up: build the app with App::accounts(…)")
-        })
-    }
 }
 
 #[cfg(test)]

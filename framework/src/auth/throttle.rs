@@ -1,4 +1,5 @@
-//! Log-in throttling, per account and per client address, in the `login_failures` table.
+//! Log-in throttling, per account and per client address, in the `login_failures` table; the
+//! same counters limit the mail anyone can make the app send (per recipient and per client).
 //!
 //! An attempt is reserved before the password is checked, in one statement that counts it and,
 //! past the free attempts, sets the lock, only if no lock is in force: concurrent guesses are
@@ -34,6 +35,25 @@ pub fn account_key(email: &str) -> String {
 /// account's log-in, do not also keep its owner from changing the password.
 pub fn reauth_key(user_id: i64) -> String {
     key("reauth", &user_id.to_string())
+}
+
+/// The key that counts the mail sent to one address (sign-up, reset, the verification link
+/// again, an address change), whoever asks: an inbox cannot be flooded.
+pub fn mail_key(email: &str) -> String {
+    key("mail", email)
+}
+
+/// The key that counts the requests for mail (and sign-ups, each an argon2 hash) from one
+/// client address, by its /64 for IPv6 as [`address_key`].
+pub fn mail_client_key(ip: IpAddr) -> String {
+    let address = address_key(ip);
+    format!("mail-client:{}", &address["address:".len()..])
+}
+
+/// The throttle key of the log-ins to an account from one browser that logged in to it before
+/// (by the nonce of its device cookie): a count of its own, apart from the account's.
+pub fn device_key(nonce: &str) -> String {
+    key("device", nonce)
 }
 
 /// The throttle key of a client address. An IPv6 client counts by its /64, the block one

@@ -342,6 +342,19 @@ impl SocialLogin {
             .collect()
     }
 
+    /// The origins the browser is sent to for signing in or linking, one per provider.
+    pub fn sign_in_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .inner
+            .providers
+            .iter()
+            .filter_map(|p| p.config.sign_in_origin())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
     /// The accounts this service logs people in to.
     pub fn accounts(&self) -> &Accounts {
         &self.inner.accounts

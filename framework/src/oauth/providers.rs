@@ -126,6 +126,17 @@ pub struct ProviderConfig {
     pub client_auth: ClientAuth,
 }
 
+impl ProviderConfig {
+    /// Where the browser is sent to sign in, as an origin (`https://github.com`): the fixed
+    /// authorization URL's, or an OpenID Connect issuer's.
+    pub fn sign_in_origin(&self) -> Option<String> {
+        match &self.endpoints {
+            Endpoints::Fixed { auth_url, .. } => origin(auth_url),
+            Endpoints::Discovery { issuer } => origin(issuer),
+        }
+    }
+}
+
 /// The providers torn knows by name.
 pub const BUILT_IN: [&str; 5] = ["google", "github", "facebook", "x", "microsoft"];
 
@@ -319,9 +330,64 @@ fn origin(url: &str) -> Option<String> {
     matches!(parsed.scheme(), "http" | "https").then(|| parsed.origin().ascii_serialization())
 }
 
+/// `csp` with `origins` added to its `form-action` directive, if it has one that does not
+/// allow every origin already.
+pub(crate) fn allow_form_targets(csp: &str, origins: &[String]) -> String {
+    let directives: Vec<String> = csp
+        .split(';')
+        .map(|d| {
+            let d = d.trim();
+            let mut words = d.split_ascii_whitespace();
+            let is_form_action = words
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("form-action"));
+            if !is_form_action || d.split_ascii_whitespace().any(|w| w == "*") {
+                return d.to_string();
+            }
+            let mut d = d.to_string();
+            for origin in origins {
+                if !d.split_ascii_whitespace().any(|w| w == origin) {
+                    d.push(' ');
+                    d.push_str(origin);
+                }
+            }
+            d
+        })
+        .filter(|d| !d.is_empty())
+        .collect();
+    directives.join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_origins_join_form_action() {
+        let origins = vec![
+            "https://github.com".to_string(),
+            "http://127.0.0.1:9000".to_string(),
+        ];
+        assert_eq!(
+            allow_form_targets(crate::config::DEFAULT_CSP, &origins),
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+             frame-ancestors 'self'; form-action 'self' https://github.com http://127.0.0.1:9000"
+        );
+        // Once only; a policy that allows any target, or has no form-action, is kept.
+        let once = allow_form_targets("form-action 'self' https://github.com", &origins);
+        assert_eq!(
+            once,
+            "form-action 'self' https://github.com http://127.0.0.1:9000"
+        );
+        assert_eq!(
+            allow_form_targets("form-action *", &origins),
+            "form-action *"
+        );
+        assert_eq!(
+            allow_form_targets("default-src 'self'", &origins),
+            "default-src 'self'"
+        );
+    }
 
     fn load(toml_entries: &str, vars: &[(&str, &str)]) -> Result<Vec<ProviderConfig>, ConfigError> {
         let entries: Option<BTreeMap<String, Entry>> = if toml_entries.is_empty() {

@@ -3,13 +3,15 @@
 
 use askama::Template;
 use axum::Form;
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use torn::auth::TokenPurpose;
 use torn::mail::Mailer;
 use torn::{
-    Accounts, AuthError, CurrentUser, Flash, Page, PageContext, Session, SocialLogin, User,
+    Accounts, AuthError, ClientIp, CurrentUser, Flash, Page, PageContext, Session, SocialLogin,
+    User,
 };
 
 use super::mail;
@@ -114,6 +116,7 @@ pub struct AccountEmail;
 
 impl AccountEmail {
     /// Change the address; the new one must be confirmed from its own mailbox.
+    #[allow(clippy::too_many_arguments, reason = "one argument per extractor")]
     pub async fn post(
         ctx: PageContext,
         CurrentUser(user): CurrentUser,
@@ -121,20 +124,31 @@ impl AccountEmail {
         social: SocialLogin,
         mailer: Mailer,
         flash: Flash,
+        ClientIp(client): ClientIp,
         Form(form): Form<EmailChange>,
     ) -> torn::Result<Response> {
+        if let Err(e) = accounts.reserve_mail(&form.email, client).await {
+            let Some(retry_after) = e.retry_after() else {
+                return Err(e.into());
+            };
+            let page = refused(ctx, user, &social, e).await?;
+            return Ok(super::auth::too_many(page, retry_after));
+        }
         match accounts
             .change_email(&user, &form.current_password, &form.email)
             .await
         {
-            Ok((changed, token)) => {
-                let link = super::auth::link(&ctx, "verify", &token)?;
+            Ok(pending) => {
+                let link = super::auth::link(&ctx, "account_email_confirm", &pending.token)?;
                 mailer.send_later(mail::verify(
-                    &changed.email,
+                    &pending.email,
                     &link,
-                    accounts.token_lifetime(TokenPurpose::Verify),
+                    accounts.token_lifetime(TokenPurpose::ChangeEmail),
                 )?);
-                flash.success("Your email address is changed. Confirm it with the link we sent.");
+                flash.success(format!(
+                    "We sent a link to {}: your address changes when you follow it.",
+                    pending.email
+                ));
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
             Err(e) => refused(ctx, user, &social, e).await,
@@ -144,17 +158,57 @@ impl AccountEmail {
 
 torn::handler!(AccountEmail => post);
 
+/// A token from an emailed link.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// `/account/email/confirm?token=…`, the link mailed to a new address.
+pub struct AccountEmailConfirm;
+
+impl AccountEmailConfirm {
+    /// The account takes the new address; the old one is told.
+    pub async fn get(
+        ctx: PageContext,
+        accounts: Accounts,
+        mailer: Mailer,
+        flash: Flash,
+        Query(query): Query<TokenQuery>,
+    ) -> torn::Result<Response> {
+        match accounts.confirm_email_change(&query.token).await {
+            Ok(changed) => {
+                let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
+                mailer.send_later(mail::address_changed(
+                    &changed.old_email,
+                    &changed.user.email,
+                    &forgot,
+                )?);
+                flash.success("Your email address is changed.");
+                Ok(Redirect::to(&ctx.url("account")?).into_response())
+            }
+            Err(AuthError::Internal(e)) => Err(e),
+            Err(e) => Ok(super::auth::invalid_link(ctx, e)),
+        }
+    }
+}
+
+torn::handler!(AccountEmailConfirm => get);
+
 /// `/account/password`.
 pub struct AccountPassword;
 
 impl AccountPassword {
     /// Change the password; every other session ends.
+    #[allow(clippy::too_many_arguments, reason = "one argument per extractor")]
     pub async fn post(
         ctx: PageContext,
         CurrentUser(user): CurrentUser,
         accounts: Accounts,
         social: SocialLogin,
         session: Session,
+        mailer: Mailer,
         flash: Flash,
         Form(form): Form<PasswordChange>,
     ) -> torn::Result<Response> {
@@ -163,6 +217,8 @@ impl AccountPassword {
             .await
         {
             Ok(()) => {
+                let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
+                mailer.send_later(mail::password_changed(&user.email, &forgot)?);
                 flash.success("Your password is changed. Your other sessions are logged out.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }

@@ -10,9 +10,9 @@ use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::{SignUp as Outcome, TokenPurpose, safe_next};
+use torn::auth::{Device, SignUp as Outcome, TokenPurpose, safe_next};
 use torn::mail::Mailer;
-use torn::{Accounts, AuthError, ClientIp, Flash, Page, PageContext, Session, Urls};
+use torn::{Accounts, AuthError, ClientIp, Flash, MaybeUser, Page, PageContext, Session, Urls};
 
 use super::mail;
 
@@ -24,6 +24,15 @@ fn shown(email: String) -> String {
     } else {
         String::new()
     }
+}
+
+/// `page` with `429 Too Many Requests` and `Retry-After`.
+pub(crate) fn too_many(page: impl IntoResponse, retry_after: u64) -> Response {
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, retry_after.into());
+    response
 }
 
 /// `templates/auth/signup.html`.
@@ -138,8 +147,21 @@ impl SignUp {
         ctx: PageContext,
         accounts: Accounts,
         mailer: Mailer,
+        ClientIp(client): ClientIp,
         Form(form): Form<Credentials>,
     ) -> torn::Result<Response> {
+        // Sign-ups and their mail are limited per client and per address.
+        if let Err(e) = accounts.reserve_mail(&form.email, client).await {
+            let Some(retry_after) = e.retry_after() else {
+                return Err(e.into());
+            };
+            let page = SignUpPage {
+                ctx,
+                email: shown(form.email),
+                error: Some(e.to_string()),
+            };
+            return Ok(too_many(Page(page), retry_after));
+        }
         match accounts.sign_up(&form.email, &form.password).await {
             Ok(Outcome::Created { user, verify_token }) => {
                 let link = link(&ctx, "verify", &verify_token)?;
@@ -184,12 +206,14 @@ impl LogIn {
         })
     }
 
-    /// Check the password and log in; go to `next` if it is a path on this site.
+    /// Check the password and log in; go to `next` if it is a path on this site. A browser
+    /// that logged in to the account before (its device cookie) is not locked out by failures
+    /// from elsewhere.
     pub async fn post(
         ctx: PageContext,
         accounts: Accounts,
         session: Session,
-        ClientIp(client): ClientIp,
+        device: Device,
         Form(form): Form<Credentials>,
     ) -> torn::Result<Response> {
         let refused = |ctx, form: Credentials, status, error: String| {
@@ -202,7 +226,7 @@ impl LogIn {
             (status, Page(page)).into_response()
         };
         match accounts
-            .authenticate(&form.email, &form.password, client)
+            .authenticate_device(&device, &form.email, &form.password)
             .await
         {
             Ok(user) => {
@@ -216,11 +240,8 @@ impl LogIn {
             }
             Err(AuthError::Throttled { retry_after }) => {
                 let message = AuthError::Throttled { retry_after }.to_string();
-                let mut response = refused(ctx, form, StatusCode::TOO_MANY_REQUESTS, message);
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, retry_after.into());
-                Ok(response)
+                let page = refused(ctx, form, StatusCode::TOO_MANY_REQUESTS, message);
+                Ok(too_many(page, retry_after))
             }
             Err(AuthError::Internal(e)) => Err(e),
             Err(e) => Ok(refused(ctx, form, StatusCode::UNAUTHORIZED, e.to_string())),
@@ -273,7 +294,8 @@ impl Verify {
 
 torn::handler!(Verify => get);
 
-fn invalid_link(ctx: PageContext, e: AuthError) -> Response {
+/// The page for a link that does not work (used, expired, or never made).
+pub(crate) fn invalid_link(ctx: PageContext, e: AuthError) -> Response {
     let page = MessagePage {
         ctx,
         title: "This link does not work",
@@ -301,6 +323,71 @@ impl CheckEmail {
 
 torn::handler!(CheckEmail => get);
 
+/// `templates/auth/unverified.html`.
+#[derive(Template)]
+#[template(path = "auth/unverified.html")]
+pub struct UnverifiedPage {
+    ctx: PageContext,
+    email: String,
+}
+
+/// `/auth/unverified`: where a logged-in user who has not confirmed the address yet is sent
+/// (`require_verified_email` in torn.toml), with a button to send the link again.
+pub struct Unverified;
+
+impl Unverified {
+    /// Say where the link went.
+    pub async fn get(ctx: PageContext, MaybeUser(user): MaybeUser) -> torn::Result<Response> {
+        match user {
+            None => Ok(Redirect::to(&ctx.url("login")?).into_response()),
+            Some(user) if user.is_verified() => Ok(Redirect::to(&ctx.url("home")?).into_response()),
+            Some(user) => Ok(Page(UnverifiedPage {
+                ctx,
+                email: user.email,
+            })
+            .into_response()),
+        }
+    }
+
+    /// Send the verification link again.
+    pub async fn post(
+        ctx: PageContext,
+        accounts: Accounts,
+        mailer: Mailer,
+        flash: Flash,
+        ClientIp(client): ClientIp,
+        MaybeUser(user): MaybeUser,
+    ) -> torn::Result<Response> {
+        let Some(user) = user else {
+            return Ok(Redirect::to(&ctx.url("login")?).into_response());
+        };
+        if !user.is_verified() {
+            if let Err(e) = accounts.reserve_mail(&user.email, client).await {
+                let Some(retry_after) = e.retry_after() else {
+                    return Err(e.into());
+                };
+                flash.error(e.to_string());
+                let page = UnverifiedPage {
+                    ctx,
+                    email: user.email,
+                };
+                return Ok(too_many(Page(page), retry_after));
+            }
+            let token = accounts.issue_token(&user, TokenPurpose::Verify).await?;
+            let link = link(&ctx, "verify", &token)?;
+            mailer.send_later(mail::verify(
+                &user.email,
+                &link,
+                accounts.token_lifetime(TokenPurpose::Verify),
+            )?);
+            flash.info("We sent the link again.");
+        }
+        Ok(Redirect::to(&ctx.url("unverified")?).into_response())
+    }
+}
+
+torn::handler!(Unverified => get, post);
+
 /// `/auth/forgot`: ask for a password reset link.
 pub struct Forgot;
 
@@ -314,29 +401,49 @@ impl Forgot {
         })
     }
 
-    /// Mail a reset link if the address has an account; say the same either way.
+    /// Mail a reset link if the address has an account; say the same either way, as fast
+    /// either way: the account is looked up, and the link made and mailed, after the answer.
     pub async fn post(
         ctx: PageContext,
         accounts: Accounts,
         mailer: Mailer,
+        ClientIp(client): ClientIp,
         Form(form): Form<EmailForm>,
     ) -> torn::Result<Response> {
+        let refused = |ctx, form: EmailForm, error: &AuthError| ForgotPage {
+            ctx,
+            email: shown(form.email),
+            error: Some(error.to_string()),
+        };
         if let Err(e) = torn::auth::normalize_email(&form.email) {
-            let page = ForgotPage {
-                ctx,
-                email: shown(form.email),
-                error: Some(e.to_string()),
-            };
+            let page = refused(ctx, form, &e);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
         }
-        if let Some((user, token)) = accounts.request_reset(&form.email).await? {
-            let link = link(&ctx, "reset", &token)?;
-            mailer.send_later(mail::reset(
-                &user.email,
-                &link,
-                accounts.token_lifetime(TokenPurpose::Reset),
-            )?);
+        if let Err(e) = accounts.reserve_mail(&form.email, client).await {
+            let Some(retry_after) = e.retry_after() else {
+                return Err(e.into());
+            };
+            return Ok(too_many(Page(refused(ctx, form, &e)), retry_after));
         }
+        let link = link(&ctx, "reset", "")?;
+        tokio::spawn(async move {
+            let email = match accounts.request_reset(&form.email).await {
+                Ok(Some((user, token))) => mail::reset(
+                    &user.email,
+                    &format!("{link}{token}"),
+                    accounts.token_lifetime(TokenPurpose::Reset),
+                ),
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not make a password reset link");
+                    return;
+                }
+            };
+            match email {
+                Ok(email) => drop(mailer.send_later(email)),
+                Err(e) => tracing::error!(error = %e, "could not write the reset mail"),
+            }
+        });
         Ok(Redirect::to(&ctx.url("check_email")?).into_response())
     }
 }
@@ -368,11 +475,14 @@ impl Reset {
     pub async fn post(
         ctx: PageContext,
         accounts: Accounts,
+        mailer: Mailer,
         flash: Flash,
         Form(form): Form<ResetForm>,
     ) -> torn::Result<Response> {
         match accounts.reset_password(&form.token, &form.password).await {
-            Ok(_) => {
+            Ok(user) => {
+                let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
+                mailer.send_later(mail::password_changed(&user.email, &forgot)?);
                 flash.success("Your password is changed. Log in with it.");
                 Ok(Redirect::to(&ctx.url("login")?).into_response())
             }

@@ -44,6 +44,23 @@ struct AlreadyRegistered<'a> {
     forgot: &'a str,
 }
 
+/// `mail/address_changed.txt`: told to the old address once a new one is confirmed.
+#[derive(Template)]
+#[template(path = "mail/address_changed.txt")]
+struct AddressChanged<'a> {
+    old_email: &'a str,
+    new_email: &'a str,
+    forgot: &'a str,
+}
+
+/// `mail/password_changed.txt`: told after a password change or reset.
+#[derive(Template)]
+#[template(path = "mail/password_changed.txt")]
+struct PasswordChanged<'a> {
+    email: &'a str,
+    forgot: &'a str,
+}
+
 /// The mail with the link that confirms an address; the link works for `lifetime`.
 pub fn verify(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
     let valid_for = &for_humans(lifetime);
@@ -72,6 +89,31 @@ pub fn already_registered(to: &str, login: &str, forgot: &str) -> askama::Result
         to: to.to_string(),
         subject: "You already have an account".to_string(),
         text: AlreadyRegistered { login, forgot }.render()?,
+        html: None,
+    })
+}
+
+/// The mail to the old address of an account whose address changed to `new_email`.
+pub fn address_changed(old_email: &str, new_email: &str, forgot: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: old_email.to_string(),
+        subject: "Your email address was changed".to_string(),
+        text: AddressChanged {
+            old_email,
+            new_email,
+            forgot,
+        }
+        .render()?,
+        html: None,
+    })
+}
+
+/// The mail to an account whose password was changed or reset.
+pub fn password_changed(to: &str, forgot: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: "Your password was changed".to_string(),
+        text: PasswordChanged { email: to, forgot }.render()?,
         html: None,
     })
 }

@@ -27,12 +27,14 @@ use torn::{
 
 fn refused(e: AuthError) -> Response {
     let status = match e {
-        AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AuthError::Throttled { .. } | AuthError::MailLimited { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         AuthError::Internal(e) => return e.into_response(),
         _ => StatusCode::BAD_REQUEST,
     };
     let mut response = (status, e.to_string()).into_response();
-    if let AuthError::Throttled { retry_after } = e {
+    if let Some(retry_after) = e.retry_after() {
         response
             .headers_mut()
             .insert("retry-after", retry_after.to_string().parse().unwrap());
@@ -67,10 +69,13 @@ async fn signup(accounts: Accounts, Form(f): Form<Credentials>) -> Response {
 async fn login(
     accounts: Accounts,
     session: Session,
-    ClientIp(client): ClientIp,
+    device: torn::auth::Device,
     Form(f): Form<Credentials>,
 ) -> Response {
-    match accounts.authenticate(&f.email, &f.password, client).await {
+    match accounts
+        .authenticate_device(&device, &f.email, &f.password)
+        .await
+    {
         Ok(user) => match accounts.log_in(&session, &user, f.remember).await {
             Ok(()) => Redirect::to(safe_next(&f.next).unwrap_or("/")).into_response(),
             Err(e) => refused(e),
@@ -135,6 +140,18 @@ struct EmailForm {
     email: String,
 }
 
+/// What a handler that sends mail does first (a real app then signs up, resets, …).
+async fn mail(
+    accounts: Accounts,
+    ClientIp(client): ClientIp,
+    Form(f): Form<EmailForm>,
+) -> Response {
+    match accounts.reserve_mail(&f.email, client).await {
+        Ok(()) => "sent".into_response(),
+        Err(e) => refused(e),
+    }
+}
+
 async fn forgot(accounts: Accounts, Form(f): Form<EmailForm>) -> Response {
     match accounts.request_reset(&f.email).await {
         // A real app mails the token, and answers the same in both cases.
@@ -190,7 +207,14 @@ async fn change_email(
     Form(f): Form<ChangeEmail>,
 ) -> Response {
     match accounts.change_email(&user, &f.current, &f.email).await {
-        Ok((user, token)) => format!("{} {token}", user.email).into_response(),
+        Ok(pending) => format!("{} {}", pending.email, pending.token).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+async fn confirm_email(accounts: Accounts, Query(q): Query<TokenQuery>) -> Response {
+    match accounts.confirm_email_change(&q.token).await {
+        Ok(changed) => format!("{} was {}", changed.user.email, changed.old_email).into_response(),
         Err(e) => refused(e),
     }
 }
@@ -290,9 +314,11 @@ pub async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
         .route("/visit", get(visit))
         .route("/verify", get(verify))
         .route("/forgot", post(forgot))
+        .route("/mail", post(mail))
         .route("/reset", post(reset))
         .route("/password", post(change_password))
         .route("/email", post(change_email))
+        .route("/email/confirm", get(confirm_email))
         .route("/everywhere", post(everywhere))
         .route("/client", get(client));
     Fixture {
@@ -373,6 +399,17 @@ impl Browser {
             .find(|v| v.starts_with("torn_session="))
             .map(|v| v.split(';').next().unwrap().to_string())
     }
+}
+
+/// The whole `Set-Cookie` line of the session cookie in `response`.
+pub fn session_set_cookie(response: &TestResponse) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("torn_session="))
+        .map(str::to_string)
 }
 
 pub async fn read(request: reqwest::RequestBuilder) -> TestResponse {

@@ -1,0 +1,113 @@
+//! The extractors of accounts: [`CurrentUser`], [`MaybeUser`] and [`Accounts`] itself.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::{Accounts, AuthError, User};
+use crate::error::Error;
+use crate::session::Session;
+
+/// The logged-in user. Handlers that take it are for logged-in users only: a browser without a
+/// session is redirected to the `login` route with `?next=<this path>`, a JSON client gets 401.
+/// With `require_verified_email`, a user who has not confirmed the address yet is sent to the
+/// `unverified` route ("check your mail") instead; a form sent or a JSON request gets 403.
+#[derive(Clone, Debug)]
+pub struct CurrentUser(pub User);
+
+/// The answer to a logged-in user whose address is not confirmed, where confirmed users only
+/// are let in.
+fn unconfirmed(parts: &Parts) -> Response {
+    use axum::http::{Method, StatusCode};
+    let message = "Confirm your email address first: follow the link in the mail we sent you.";
+    if crate::error::wants_json(&parts.headers)
+        || !matches!(parts.method, Method::GET | Method::HEAD)
+    {
+        return Error::new(StatusCode::FORBIDDEN, message).into_response();
+    }
+    let page = parts
+        .extensions
+        .get::<Arc<crate::app::Shared>>()
+        .and_then(|s| s.urls.url("unverified").ok())
+        .unwrap_or_else(|| "/auth/unverified".to_string());
+    Redirect::to(&page).into_response()
+}
+
+/// The logged-in user, if any.
+#[derive(Clone, Debug)]
+pub struct MaybeUser(pub Option<User>);
+
+async fn user_from_parts(parts: &mut Parts) -> Result<Option<User>, Response> {
+    let Some(accounts) = parts.extensions.get::<Accounts>().cloned() else {
+        return Err(Error::internal(
+            "accounts are not set up: build the app with App::accounts(…)",
+        )
+        .into_response());
+    };
+    let session = Session::from_request_parts(parts, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let user = accounts.current_user(&session).await.map_err(|e| match e {
+        AuthError::Internal(e) => e.into_response(),
+        other => Error::internal(other.to_string()).into_response(),
+    })?;
+    if user.is_some() {
+        crate::page::mark_personal(parts);
+    }
+    Ok(user)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        if let Some(user) = user_from_parts(parts).await? {
+            let must_confirm = parts
+                .extensions
+                .get::<Accounts>()
+                .is_some_and(|a| a.settings.require_verified_email);
+            if must_confirm && !user.is_verified() {
+                return Err(unconfirmed(parts));
+            }
+            return Ok(CurrentUser(user));
+        }
+        if crate::error::wants_json(&parts.headers) {
+            return Err(
+                Error::new(axum::http::StatusCode::UNAUTHORIZED, "Log in to use this.")
+                    .into_response(),
+            );
+        }
+        let login = parts
+            .extensions
+            .get::<Arc<crate::app::Shared>>()
+            .and_then(|s| s.urls.url("login").ok())
+            .unwrap_or_else(|| "/auth/login".to_string());
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        Err(Redirect::to(&format!("{login}?next={next}")).into_response())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        Ok(MaybeUser(user_from_parts(parts).await?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Accounts {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        parts.extensions.get::<Accounts>().cloned().ok_or_else(|| {
+            Error::internal("accounts are not set up: build the app with App::accounts(…)")
+        })
+    }
+}
