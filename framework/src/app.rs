@@ -854,6 +854,11 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         .get(xsrf_cookie)
         .and_then(|c| RawToken::decode(c.value()));
     let flash_cookie = jar.get(FLASH_COOKIE).map(|c| c.value().to_string());
+    // A browser with a session may be logged in: whatever the page, no cache keeps it (unless
+    // the handler says otherwise, as static files do).
+    let has_session = jar
+        .get(crate::session::cookie_name(&shared.settings))
+        .is_some();
     let flash_in: Vec<FlashMessage> = flash_cookie
         .as_deref()
         .and_then(|v| shared.settings.keys.verify(FLASH_COOKIE, v, 1.0))
@@ -866,7 +871,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         }),
         flash_in,
         flash: Mutex::new(FlashState::default()),
-        personal: Default::default(),
+        personal: has_session.into(),
         cookies_out: Default::default(),
     });
     req.extensions_mut().insert(state.clone());

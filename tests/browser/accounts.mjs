@@ -49,12 +49,19 @@ try {
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   expect(page.url().endsWith("/auth/check-email"), `after sign-up: ${page.url()}`);
 
+  // The link confirms the address for the account logged in: it asks for the log-in first,
+  // then comes back.
   const link = linkFor(email);
   await page.goto(`${base}${link.pathname}${link.search}`);
+  expect(page.url().includes("/auth/login?next=%2Fauth%2Fverify"), `to log in: ${page.url()}`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
   expect(
     (await page.textContent(".flash-success"))?.includes("Your email address is confirmed."),
     "the link confirmed the address",
   );
+  await Promise.all([page.waitForNavigation(), page.click("header button[type=submit]")]);
 
   // Not logged in yet: /account sends the browser to log in, and back afterwards.
   await page.goto(`${base}/account`);

@@ -17,6 +17,7 @@ on_both!(
     only_a_confirmed_user_gets_past_require_verified_email,
     one_inbox_cannot_be_flooded,
     one_client_cannot_send_mail_without_limit,
+    a_strangers_click_does_not_confirm_an_account_made_with_their_address,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -242,4 +243,36 @@ async fn one_client_cannot_send_mail_without_limit(t: &Target) {
         .post("/mail", &[("email", "one-more@example.com")])
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Someone signs up with a stranger's address; the stranger, puzzled by the mail, clicks the
+/// link. The account was then confirmed, with the password its maker knows.
+async fn a_strangers_click_does_not_confirm_an_account_made_with_their_address(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let maker = Browser::new(&f.server).await;
+    let token = maker.sign_up("stranger@example.com", PASSWORD).await;
+    let link = format!("/verify-as?token={token}");
+    // The stranger's browser, not logged in: sent to log in, which it cannot.
+    let stranger = Browser::new(&f.server).await;
+    let r = stranger.get(&link).await;
+    assert_eq!(r.status, 303);
+    // Logged in to another account: refused, and the link stays unspent.
+    stranger.sign_up("someone-else@example.com", PASSWORD).await;
+    stranger.log_in("someone-else@example.com", PASSWORD).await;
+    let r = stranger.get(&link).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let user = f
+        .accounts
+        .user_by_email("stranger@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user.is_verified());
+    // Only the account's own log-in confirms it (the mailbox and the password together).
+    maker.log_in("stranger@example.com", PASSWORD).await;
+    let r = maker.get(&link).await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (200, "verified stranger@example.com")
+    );
 }

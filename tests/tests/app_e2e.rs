@@ -100,6 +100,29 @@ async fn run_flows(database_url: &str) {
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(r.header("location"), Some("/auth/check-email"));
     let verify = link(&smtp, 1, "ada@example.com", "/auth/verify");
+    // The link confirms the address for the account logged in: first the log-in, then back.
+    let r = b.get(&verify).await;
+    assert_eq!(r.status, 303);
+    let login = r.header("location").unwrap().to_string();
+    assert!(
+        login.starts_with("/auth/login?next=%2Fauth%2Fverify"),
+        "{login}"
+    );
+    let r = b
+        .submit(
+            &login,
+            "/auth/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", password),
+                ("next", &verify),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some(verify.as_str()))
+    );
     let r = b.get(&verify).await;
     assert_eq!(r.status, 303);
     assert!(
@@ -109,6 +132,8 @@ async fn run_flows(database_url: &str) {
             .contains("Your email address is confirmed.")
     );
     assert_eq!(b.get(&verify).await.status, 400, "a used link is refused");
+    let r = b.submit("/", "/auth/logout", &[]).await;
+    assert_eq!(r.status, 303);
 
     // Signing up again with the same address: same page, and a mail that says so.
     let other = Browser::new(&base);

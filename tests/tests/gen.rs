@@ -373,7 +373,8 @@ fn db_commands(database_url: Option<&str>) {
     assert!(out.contains("pending  20261125000000  accounts"), "{out}");
     let (code, out) = db(&["migrate"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("applied 2 migration(s)"), "{out}");
+    // The template's three: accounts, identities, security_stamp.
+    assert!(out.contains("applied 3 migration(s)"), "{out}");
     assert!(db(&["migrate"]).1.contains("up to date"));
     // A new reversible migration.
     assert!(
@@ -399,7 +400,7 @@ fn db_commands(database_url: Option<&str>) {
     .unwrap();
     let (code, out) = db(&["migrate"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("applied 1 migration(s); 3 in all"), "{out}");
+    assert!(out.contains("applied 1 migration(s); 4 in all"), "{out}");
     assert!(
         db(&["status"])
             .1
@@ -425,7 +426,7 @@ fn db_commands(database_url: Option<&str>) {
     assert!(
         db(&["migrate"])
             .1
-            .contains("applied 1 migration(s); 4 in all")
+            .contains("applied 1 migration(s); 5 in all")
     );
     let (code, out) = db(&["rollback"]);
     assert_eq!(code, Some(2), "{out}");
@@ -442,7 +443,7 @@ fn db_commands(database_url: Option<&str>) {
     let (code, out) = db(&["reset"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("emptied") && out.contains("applied 4 migration(s)"),
+        out.contains("emptied") && out.contains("applied 5 migration(s)"),
         "{out}"
     );
     let mut prod = env.clone();
@@ -585,10 +586,11 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
         .collect();
     let mut sorted = versions.clone();
     sorted.sort();
-    assert_eq!(sorted.len(), 3, "{sorted:?}");
+    assert_eq!(sorted.len(), 4, "{sorted:?}");
     assert!(sorted[0].ends_with("_early.up.sql"), "{sorted:?}");
     assert!(sorted[1].ends_with("_accounts.up.sql"), "{sorted:?}");
     assert!(sorted[2].ends_with("_identities.up.sql"), "{sorted:?}");
+    assert!(sorted[3].ends_with("_security_stamp.up.sql"), "{sorted:?}");
 
     // Again, and on an app that has accounts from the start: nothing changes.
     for app in [&mini, &full] {

@@ -89,9 +89,15 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_string();
-        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        Err(Redirect::to(&format!("{login}?next={next}")).into_response())
+        Err(Redirect::to(&with_next(&login, &here)).into_response())
     }
+}
+
+/// The log-in page's path `login` with `?next=` set to `next` (a path on this site, encoded),
+/// where the log-in sends the browser afterwards.
+pub fn with_next(login: &str, next: &str) -> String {
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("{login}?next={next}")
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {

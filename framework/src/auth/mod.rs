@@ -52,10 +52,12 @@ mod throttle;
 
 pub use address::{EmailChanged, PendingEmail};
 pub use device::{DEVICE_COOKIE_DAYS, Device};
-pub use extract::{CurrentUser, MaybeUser};
+pub use extract::{CurrentUser, MaybeUser, with_next};
 
 /// Session key of the logged-in user's id.
 pub const USER_ID_KEY: &str = "torn.user_id";
+/// Session key of the account's security stamp at the log-in (see `Accounts::log_out_everywhere`).
+pub const STAMP_KEY: &str = "torn.stamp";
 /// Session key of the log-in time (Unix seconds).
 pub const AUTH_AT_KEY: &str = "torn.auth_at";
 /// Session key of the "remember me" choice.
@@ -131,6 +133,9 @@ pub struct User {
     pub email_verified_at: Option<i64>,
     /// When the account was made (Unix seconds).
     pub created_at: i64,
+    /// Goes up whenever every session must end; a session made under an older one is dead.
+    #[sqlx(default)]
+    pub(crate) security_stamp: i64,
 }
 
 impl User {
@@ -145,7 +150,8 @@ impl User {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, created_at";
+const USER_COLUMNS: &str =
+    "id, email, password_hash, email_verified_at, created_at, security_stamp";
 
 /// Why an account operation was refused. Messages are for the person at the keyboard and never
 /// tell whether an email has an account.
@@ -602,6 +608,12 @@ impl Accounts {
             .insert(AUTH_AT_KEY, now())
             .await
             .map_err(store_error)?;
+        // The stamp as it was when the password was checked: if every session ended since,
+        // this one is dead too.
+        session
+            .insert(STAMP_KEY, user.security_stamp)
+            .await
+            .map_err(store_error)?;
         session
             .insert(REMEMBER_KEY, remember)
             .await
@@ -648,12 +660,29 @@ impl Accounts {
     }
 
     /// End every session of a user except `keep` (the current one, if any). Returns how many
-    /// ended.
+    /// ended. The account's security stamp goes up first: a session whose log-in was under
+    /// way meanwhile (its password checked before a reset, say) is refused at its first use,
+    /// though it was made after the others were ended.
     pub async fn log_out_everywhere(
         &self,
         user_id: i64,
         keep: Option<&Session>,
     ) -> Result<u64, AuthError> {
+        let stamp: Option<i64> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "UPDATE users SET security_stamp = security_stamp + 1 WHERE id = $1 \
+                 RETURNING security_stamp",
+            )
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        if let (Some(session), Some(stamp)) = (keep, stamp) {
+            session
+                .insert(STAMP_KEY, stamp)
+                .await
+                .map_err(Error::internal)?;
+        }
         let keep = keep.and_then(Session::id).map(|id| id.to_string());
         let ids: Vec<String> = with_db!(&self.db, pool => {
             sqlx::query_scalar("SELECT session_id FROM user_sessions WHERE user_id = $1")
@@ -717,9 +746,14 @@ impl Accounts {
                 .await
                 .map_err(store_error)?;
         }
+        let stamp = session
+            .get::<i64>(STAMP_KEY)
+            .await
+            .map_err(store_error)?
+            .unwrap_or(0);
         match self.user(user_id).await? {
-            Some(user) => Ok(Some(user)),
-            None => {
+            Some(user) if user.security_stamp == stamp => Ok(Some(user)),
+            _ => {
                 self.log_out(session).await?;
                 Ok(None)
             }
@@ -843,6 +877,30 @@ impl Accounts {
             .map(|r| r.rows_affected())
         })?;
         Ok(self.user(user.id).await?.unwrap_or(user))
+    }
+
+    /// Confirm an address with a verification token followed by `user`, logged in: the token
+    /// must be this account's, or it stays unspent ([`AuthError::InvalidToken`]). Whoever
+    /// follows the link proves they hold the mailbox; being logged in proves they hold the
+    /// password too, so a stranger's click cannot confirm an account someone else made with
+    /// the stranger's address (and whose password that someone knows).
+    pub async fn verify_email_as(&self, token: &str, user: &User) -> Result<User, AuthError> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(AuthError::InvalidToken);
+        }
+        let owner: Option<i64> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT user_id FROM user_tokens WHERE token_hash = $1 AND purpose = $2",
+            )
+            .bind(token_hash(token))
+            .bind(TokenPurpose::Verify.as_str())
+            .fetch_optional(pool)
+            .await
+        })?;
+        if owner != Some(user.id) {
+            return Err(AuthError::InvalidToken);
+        }
+        self.verify_email(token).await
     }
 
     /// A reset token for the account with this email, if there is one (the page says the same

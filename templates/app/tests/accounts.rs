@@ -70,16 +70,14 @@ async fn sign_up_confirm_log_in_and_out() {
 
     let link = link_in_mail(dir.path(), "http://").await;
     let path = &link[link.find("/auth/verify").expect("a verification link")..];
-    let confirmed = server.get(path).await;
-    assert_eq!(confirmed.status, 303);
+    // The link confirms the address for the account logged in: log in first, and come back.
+    let confirm = server.get(path).await;
+    assert_eq!(confirm.status, 303);
+    let login = confirm.header("location").unwrap();
     assert!(
-        server
-            .get("/")
-            .await
-            .text
-            .contains("Your email address is confirmed.")
+        login.starts_with("/auth/login?next=%2Fauth%2Fverify%3Ftoken%3D"),
+        "{login}"
     );
-    assert_eq!(server.get(path).await.status, 400, "the link works once");
 
     let account = server.get("/account").await;
     assert_eq!(account.status, 303, "not logged in yet");
@@ -95,12 +93,22 @@ async fn sign_up_confirm_log_in_and_out() {
                 ("_xsrf", &token),
                 ("email", "ada@example.com"),
                 ("password", password),
-                ("next", "/account"),
+                ("next", path),
             ],
         )
         .await;
     assert_eq!(logged_in.status, 303);
-    assert_eq!(logged_in.header("location"), Some("/account"));
+    assert_eq!(logged_in.header("location"), Some(path));
+    let confirmed = server.get(path).await;
+    assert_eq!(confirmed.status, 303);
+    assert!(
+        server
+            .get("/")
+            .await
+            .text
+            .contains("Your email address is confirmed.")
+    );
+    assert_eq!(server.get(path).await.status, 400, "the link works once");
     let account = server.get("/account").await;
     assert!(account.text.contains("ada@example.com"), "{}", account.text);
     assert!(account.text.contains("(confirmed)"));

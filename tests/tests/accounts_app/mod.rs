@@ -212,6 +212,17 @@ async fn change_email(
     }
 }
 
+async fn verify_as(
+    accounts: Accounts,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    match accounts.verify_email_as(&q.token, &user).await {
+        Ok(user) => format!("verified {}", user.email).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
 async fn confirm_email(accounts: Accounts, Query(q): Query<TokenQuery>) -> Response {
     match accounts.confirm_email_change(&q.token).await {
         Ok(changed) => format!("{} was {}", changed.user.email, changed.old_email).into_response(),
@@ -313,6 +324,7 @@ pub async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
         .route("/who", get(who))
         .route("/visit", get(visit))
         .route("/verify", get(verify))
+        .route("/verify-as", get(verify_as))
         .route("/forgot", post(forgot))
         .route("/mail", post(mail))
         .route("/reset", post(reset))

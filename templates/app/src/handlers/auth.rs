@@ -10,7 +10,7 @@ use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::{Device, SignUp as Outcome, TokenPurpose, safe_next};
+use torn::auth::{Device, SignUp as Outcome, TokenPurpose, safe_next, with_next};
 use torn::mail::Mailer;
 use torn::{Accounts, AuthError, ClientIp, Flash, MaybeUser, Page, PageContext, Session, Urls};
 
@@ -274,14 +274,23 @@ torn::handler!(LogOut => post);
 pub struct Verify;
 
 impl Verify {
-    /// Confirm the address.
+    /// Confirm the address, for the account logged in here: anyone else logs in first (then
+    /// comes back here). Someone who signed up with another person's address cannot have that
+    /// person confirm it with a click.
     pub async fn get(
         ctx: PageContext,
         accounts: Accounts,
         flash: Flash,
+        MaybeUser(user): MaybeUser,
         Query(query): Query<TokenQuery>,
     ) -> torn::Result<Response> {
-        match accounts.verify_email(&query.token).await {
+        let Some(user) = user else {
+            flash.info("Log in to confirm your email address.");
+            let here = format!("{}?token={}", ctx.url("verify")?, query.token);
+            let login = with_next(&ctx.url("login")?, &here);
+            return Ok(Redirect::to(&login).into_response());
+        };
+        match accounts.verify_email_as(&query.token, &user).await {
             Ok(_) => {
                 flash.success("Your email address is confirmed.");
                 Ok(Redirect::to(&ctx.url("home")?).into_response())
