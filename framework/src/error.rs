@@ -145,6 +145,14 @@ impl From<crate::config::ConfigError> for Error {
     }
 }
 
+/// A database error in a handler is a 500 whose cause is logged (and shown on dev's error
+/// page): handlers write `?` on a query.
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::internal(e)
+    }
+}
+
 /// What an error page shows, carried from the response to the page renderer.
 #[derive(Clone, Debug)]
 pub(crate) struct ErrorReport {
@@ -310,4 +318,19 @@ pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> 
         details: Some(format!("panic: {message}")),
     });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_error_is_a_500_that_keeps_its_cause() {
+        fn query() -> Result<(), Error> {
+            Err(sqlx::Error::RowNotFound)?
+        }
+        let e = query().unwrap_err();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(e.to_string().contains("no rows returned"), "{e}");
+    }
 }

@@ -225,20 +225,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         // With accounts on, the page knows who is logged in.
         let user = match parts.extensions.get::<crate::auth::Accounts>().cloned() {
-            Some(accounts) => {
-                let session = crate::session::Session::from_request_parts(parts, &())
-                    .await
-                    .map_err(|(_, why)| Error::internal(why))?;
-                accounts.current_user(&session).await.map_err(|e| match e {
-                    crate::auth::AuthError::Internal(e) => e,
-                    other => Error::internal(other.to_string()),
-                })?
-            }
+            Some(accounts) => crate::auth::request_user(parts, &accounts).await?,
             None => None,
         };
-        if user.is_some() {
-            mark_personal(parts);
-        }
         Ok(PageContext {
             shared: Shared::from_parts(parts)?,
             state: request_state(parts)?,

@@ -46,16 +46,35 @@ async fn user_from_parts(parts: &mut Parts) -> Result<Option<User>, Response> {
         )
         .into_response());
     };
+    request_user(parts, &accounts)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+/// The user looked up for this request, kept in its extensions: the page context and the
+/// extractors of one handler look the user up once.
+#[derive(Clone)]
+struct LookedUp(Option<User>);
+
+/// The logged-in user of this request, looked up once per request.
+pub(crate) async fn request_user(
+    parts: &mut Parts,
+    accounts: &Accounts,
+) -> Result<Option<User>, Error> {
+    if let Some(LookedUp(user)) = parts.extensions.get::<LookedUp>() {
+        return Ok(user.clone());
+    }
     let session = Session::from_request_parts(parts, &())
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|(_, why)| Error::internal(why))?;
     let user = accounts.current_user(&session).await.map_err(|e| match e {
-        AuthError::Internal(e) => e.into_response(),
-        other => Error::internal(other.to_string()).into_response(),
+        AuthError::Internal(e) => e,
+        other => Error::internal(other.to_string()),
     })?;
     if user.is_some() {
         crate::page::mark_personal(parts);
     }
+    parts.extensions.insert(LookedUp(user.clone()));
     Ok(user)
 }
 

@@ -52,6 +52,7 @@ mod throttle;
 
 pub use address::{EmailChanged, PendingEmail};
 pub use device::{DEVICE_COOKIE_DAYS, Device};
+pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
 
 /// Session key of the logged-in user's id.

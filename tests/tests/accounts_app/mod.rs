@@ -117,6 +117,12 @@ async fn who(ctx: PageContext) -> torn::Page<WhoPage> {
     torn::Page(WhoPage { ctx })
 }
 
+/// A page that takes the page context and the logged-in user both.
+async fn both(ctx: PageContext, CurrentUser(user): CurrentUser) -> String {
+    let shown = ctx.user().map(|u| u.email.clone()).unwrap_or_default();
+    format!("{shown} {}", user.email)
+}
+
 async fn visit(session: Session) -> String {
     let n: u32 = session.get("visits").await.unwrap().unwrap_or(0) + 1;
     session.insert("visits", n).await.unwrap();
@@ -322,6 +328,7 @@ pub async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
         .route("/me", get(me))
         .route("/maybe", get(maybe))
         .route("/who", get(who))
+        .route("/both", get(both))
         .route("/visit", get(visit))
         .route("/verify", get(verify))
         .route("/verify-as", get(verify_as))
@@ -436,6 +443,7 @@ pub async fn read(request: reqwest::RequestBuilder) -> TestResponse {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Run a case on SQLite, and on PostgreSQL when `TORN_TEST_POSTGRES_URL` is set.
+#[allow(unused_macros)]
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
@@ -466,6 +474,7 @@ macro_rules! on_both {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use on_both;
 
 /// Run a case with sessions in Redis when `TORN_TEST_REDIS_URL` is set (users in SQLite).

@@ -1,0 +1,96 @@
+//! What a logged-in page costs in database statements, counted from sqlx's own record of each
+//! statement it runs (its `sqlx::query` events), on SQLite and on PostgreSQL.
+//!
+//! One test in this binary: it installs the process's tracing subscriber.
+
+mod accounts_app;
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use accounts_app::*;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// The statements sqlx ran, as text.
+#[derive(Clone, Default)]
+struct Statements(Arc<Mutex<Vec<String>>>);
+
+impl Statements {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// Collects the `summary` and `db.statement` fields of an event.
+struct Text(String);
+
+impl tracing::field::Visit for Text {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if matches!(field.name(), "summary" | "db.statement") {
+            self.0.push_str(value);
+            self.0.push(' ');
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            let mut text = Text(String::new());
+            event.record(&mut text);
+            self.0.lock().unwrap().push(text.0);
+        }
+    }
+}
+
+async fn count_on(target: &Target, statements: &Statements) {
+    let f = app(target, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("rae@example.com", PASSWORD).await;
+    b.log_in("rae@example.com", PASSWORD).await;
+    statements.take();
+    let r = b.get("/both").await;
+    assert_eq!(r.text, "rae@example.com rae@example.com");
+    let ran = statements.take();
+    let lookups = ran
+        .iter()
+        .filter(|s| s.contains("FROM users WHERE id"))
+        .count();
+    // The page context and `CurrentUser` once looked the user up each.
+    assert_eq!(lookups, 1, "{} statements: {ran:#?}", ran.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_in_page_looks_the_user_up_once() {
+    let statements = Statements::default();
+    tracing_subscriber::registry()
+        .with(statements.clone())
+        .init();
+    let sqlite = TestDb::sqlite().await;
+    count_on(
+        &Target {
+            db: sqlite.url.clone(),
+            redis: None,
+        },
+        &statements,
+    )
+    .await;
+    sqlite.cleanup().await;
+    match TestDb::postgres().await {
+        Some(pg) => {
+            count_on(
+                &Target {
+                    db: pg.url.clone(),
+                    redis: None,
+                },
+                &statements,
+            )
+            .await;
+            pg.cleanup().await;
+        }
+        None => common::skipped("queries on PostgreSQL", "TORN_TEST_POSTGRES_URL is not set"),
+    }
+}
