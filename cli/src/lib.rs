@@ -9,7 +9,6 @@ use std::process::Command;
 
 use include_dir::{Dir, include_dir};
 
-pub mod db;
 pub mod generate;
 mod new;
 #[cfg(unix)]
@@ -29,6 +28,10 @@ pub enum CliError {
     /// Something failed while doing the work.
     #[error("{0}")]
     Failed(String),
+    /// A command torn ran (the app's own binary) failed and said why itself: exit with its
+    /// code, adding nothing.
+    #[error("exit code {0}")]
+    Reported(u8),
 }
 
 impl CliError {
@@ -37,6 +40,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Failed(_) => 1,
+            CliError::Reported(code) => *code,
         }
     }
 }

@@ -231,6 +231,7 @@ fn dev_server(_opts: &torn_cli::RunOptions) -> ExitCode {
 fn finish(result: Result<(), torn_cli::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(torn_cli::CliError::Reported(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
@@ -311,23 +312,36 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
     Ok(())
 }
 
+/// `torn db …`: the app's own binary answers (`cargo run -- db …`), so the migrations run
+/// with the torn the app depends on, and this command links no database code.
 fn database(what: DbArgs) -> Result<(), torn_cli::CliError> {
-    use torn_cli::db::DbCommand;
     let app = current_app()?;
-    let command = match what {
-        DbArgs::Migrate => DbCommand::Migrate,
-        DbArgs::Rollback { steps } => DbCommand::Rollback(steps),
-        DbArgs::Status => DbCommand::Status,
-        DbArgs::Reset => DbCommand::Reset,
+    let steps;
+    let words: Vec<&str> = match what {
+        DbArgs::Migrate => vec!["migrate"],
+        DbArgs::Rollback { steps: n } => {
+            steps = n.to_string();
+            vec!["rollback", "--steps", &steps]
+        }
+        DbArgs::Status => vec!["status"],
+        DbArgs::Reset => vec!["reset"],
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| torn_cli::CliError::Failed(format!("cannot start: {e}")))?;
-    let env = |key: &str| std::env::var(key).ok();
-    let out = runtime.block_on(torn_cli::db::run(&app, command, &env))?;
-    print!("{out}");
-    Ok(())
+    let mut command = std::process::Command::new("cargo");
+    torn_cli::clean_cargo(&mut command)
+        .args(["run", "--quiet", "--", "db"])
+        .args(&words)
+        .current_dir(&app.root);
+    let status = command
+        .status()
+        .map_err(|e| torn_cli::CliError::Failed(format!("cannot run cargo: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        // The app said why (1: the work failed, 2: bad input).
+        Some(code @ (1 | 2)) => Err(torn_cli::CliError::Reported(code as u8)),
+        _ => Err(torn_cli::CliError::Failed(
+            "the app did not build, so its database commands could not run (see above)".into(),
+        )),
+    }
 }
 
 fn routes() -> Result<(), torn_cli::CliError> {

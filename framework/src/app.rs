@@ -666,6 +666,20 @@ where
     F: FnOnce(Settings) -> Fut,
     Fut: Future<Output = Result<App<S>, Error>>,
 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "-h" | "--help" | "help") {
+        println!(
+            "usage: <app> [serve | routes | db COMMAND]\n\n  serve   run the server (default)\n  \
+             routes  list the routes\n  db      migrate | rollback [--steps N] | status | reset: \
+             the app's migrations against its database"
+        );
+        return ExitCode::SUCCESS;
+    }
+    // The database commands need the settings only (not a cookie secret, not the app).
+    if command == "db" {
+        return database(&args[1..]).await;
+    }
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
@@ -677,17 +691,9 @@ where
         .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
         .with_ansi(log_colours())
         .try_init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    if matches!(command, "-h" | "--help" | "help") {
-        println!(
-            "usage: <app> [serve | routes]\n\n  serve   run the server (default)\n  routes  list the routes"
-        );
-        return ExitCode::SUCCESS;
-    }
     if !matches!(command, "serve" | "routes") || args.len() > 1 {
         eprintln!(
-            "error: unknown command {:?}; the app answers `serve` (the default) and `routes`",
+            "error: unknown command {:?}; the app answers `serve` (the default), `routes` and `db`",
             args.join(" ")
         );
         return ExitCode::from(2);
@@ -708,6 +714,26 @@ where
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `<app> db …`: print what the command did, or why it did not.
+async fn database(args: &[String]) -> ExitCode {
+    use crate::db::commands;
+    let done = async {
+        let command = commands::parse(args)?;
+        let root = Settings::root().map_err(|e| commands::CommandError::Usage(e.to_string()))?;
+        commands::run(&root, command, &|key| std::env::var(key).ok()).await
+    };
+    match done.await {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -289,16 +289,20 @@ impl Settings {
     /// `cargo run` names (so `cargo run -p app` works from a workspace root), else the current
     /// directory.
     pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(&Self::root()?, |k| std::env::var(k).ok())
+    }
+
+    /// The app's root folder, as [`Settings::load`] finds it.
+    pub fn root() -> Result<PathBuf, ConfigError> {
         let cwd = std::env::current_dir().map_err(|source| ConfigError::Read {
             path: PathBuf::from("."),
             source,
         })?;
-        let root = app_root(
+        Ok(app_root(
             &cwd,
             std::env::var_os("TORN_ROOT").map(PathBuf::from),
             std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
-        );
-        Self::load_from(&root, |k| std::env::var(k).ok())
+        ))
     }
 
     /// Load from `root/torn.toml` with the given environment lookup (tests pass a closure).

@@ -334,3 +334,33 @@ fn starter_is_exactly_the_output_of_torn_new() {
         );
     }
 }
+
+/// The `torn` command links no server or database code: `torn db` runs the app's own binary.
+/// It once linked the whole framework (axum, sqlx, oauth2, lettre, argon2) for `torn db` alone.
+#[test]
+fn the_torn_command_links_no_server_code() {
+    let out = common::cargo()
+        .args([
+            "tree", "--locked", "-p", "torn-cli", "-e", "normal", "--prefix", "none",
+        ])
+        .current_dir(common::workspace_root())
+        .output()
+        .expect("run cargo tree");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tree = stdout(&out);
+    for server in [
+        "axum ",
+        "sqlx ",
+        "torn ",
+        "oauth2 ",
+        "lettre ",
+        "argon2 ",
+        "tower-sessions ",
+    ] {
+        assert!(
+            !tree.lines().any(|l| l.starts_with(server)),
+            "torn-cli depends on {server}"
+        );
+    }
+    assert!(tree.lines().any(|l| l.starts_with("clap ")), "{tree}");
+}

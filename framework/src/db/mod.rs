@@ -21,6 +21,8 @@
 //! Migrations are one portable set of `.sql` files, embedded in the app's binary with
 //! `sqlx::migrate!()` and run with [`Db::migrate`].
 
+pub mod commands;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,15 +1,35 @@
-//! `torn db migrate | rollback | status | reset`: the app's `migrations/` against its database,
-//! the one its settings name for the profile in force (`TORN_ENV`, dev by default), or
-//! `DATABASE_URL`.
+//! `<app> db migrate | rollback | status | reset` (what `torn db …` runs through `cargo run`):
+//! the app's `migrations/` against its database, the one its settings name for the profile in
+//! force (`TORN_ENV`, dev by default), or `DATABASE_URL`. The app's own binary answers them, so
+//! its migrations always run with the torn it depends on.
 
 use std::path::Path;
 
 use sqlx::migrate::{Migrate as _, Migrator};
-use torn::Settings;
-use torn::db::{Db, redact};
 
-use crate::CliError;
-use crate::generate::AppDir;
+use super::{Db, redact};
+use crate::config::Settings;
+
+/// Why a database command did nothing, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The command or the settings are not usable as given (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The work failed (exit code 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CommandError {
+    /// 2 for bad input, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Usage(_) => 2,
+            CommandError::Failed(_) => 1,
+        }
+    }
+}
 
 /// What `torn db` was asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,45 +50,45 @@ struct Target {
     migrator: Migrator,
 }
 
-async fn open(app: &AppDir, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CliError> {
+async fn open(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CommandError> {
     // The database commands sign nothing: a profile that insists on a cookie secret (prod)
     // gets a throwaway one here rather than refusing to migrate.
-    let throwaway = torn::config::random_secret();
+    let throwaway = crate::config::random_secret();
     let env = |key: &str| match env(key) {
         None if key == "TORN_COOKIE_SECRET" => Some(throwaway.clone()),
         other => other,
     };
-    let settings = Settings::load_from(&app.root, env)
-        .map_err(|e| CliError::Usage(format!("the app's settings: {e}")))?;
+    let settings = Settings::load_from(root, env)
+        .map_err(|e| CommandError::Usage(format!("the app's settings: {e}")))?;
     let url = settings.database_url.clone().ok_or_else(|| {
-        CliError::Usage(format!(
+        CommandError::Usage(format!(
             "no database for the {} profile: set DATABASE_URL, or database_url in torn.toml",
             settings.env
         ))
     })?;
-    let dir = app.root.join("migrations");
+    let dir = root.join("migrations");
     let migrator = Db::migrator_from(&dir).await.map_err(|e| {
-        CliError::Failed(format!(
+        CommandError::Failed(format!(
             "cannot read the migrations in {}: {e}",
             dir.display()
         ))
     })?;
     let db = Db::connect(&url)
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
     Ok(Target { db, url, migrator })
 }
 
 /// Applied migrations: (version, checksum), oldest first.
-async fn applied(db: &Db) -> Result<Vec<(i64, Vec<u8>)>, CliError> {
-    let rows = torn::with_db!(db, pool => {
-        let mut conn = pool.acquire().await.map_err(|e| CliError::Failed(e.to_string()))?;
+async fn applied(db: &Db) -> Result<Vec<(i64, Vec<u8>)>, CommandError> {
+    let rows = crate::with_db!(db, pool => {
+        let mut conn = pool.acquire().await.map_err(|e| CommandError::Failed(e.to_string()))?;
         conn.ensure_migrations_table()
             .await
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
         conn.list_applied_migrations()
             .await
-            .map_err(|e| CliError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))?
     });
     Ok(rows
         .into_iter()
@@ -76,18 +96,37 @@ async fn applied(db: &Db) -> Result<Vec<(i64, Vec<u8>)>, CliError> {
         .collect())
 }
 
-/// Run a `torn db` command for the app; returns what to print.
+/// Parse the words after `db` (`migrate`, `rollback [--steps N]`, `status`, `reset`).
+pub fn parse(args: &[String]) -> Result<DbCommand, CommandError> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["migrate"] => Ok(DbCommand::Migrate),
+        ["status"] => Ok(DbCommand::Status),
+        ["reset"] => Ok(DbCommand::Reset),
+        ["rollback"] => Ok(DbCommand::Rollback(1)),
+        ["rollback", "--steps", n] | ["rollback", "-n", n] => n
+            .parse()
+            .map(DbCommand::Rollback)
+            .map_err(|_| CommandError::Usage(format!("--steps {n:?} is not a number"))),
+        _ => Err(CommandError::Usage(format!(
+            "unknown database command {:?}; use db migrate | rollback [--steps N] | status | reset",
+            words.join(" ")
+        ))),
+    }
+}
+
+/// Run a database command for the app in `root`; returns what to print.
 pub async fn run(
-    app: &AppDir,
+    root: &Path,
     command: DbCommand,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, CliError> {
+) -> Result<String, CommandError> {
     if command == DbCommand::Reset && env("TORN_ENV").is_some_and(|p| p.trim() == "prod") {
-        return Err(CliError::Usage(
+        return Err(CommandError::Usage(
             "torn db reset deletes every row; it refuses the prod profile".into(),
         ));
     }
-    let target = open(app, env).await?;
+    let target = open(root, env).await?;
     let shown = redact(&target.url);
     let result = match command {
         DbCommand::Migrate => migrate(&target, &shown).await,
@@ -96,18 +135,18 @@ pub async fn run(
         DbCommand::Reset => {
             // Let go of the database before emptying it (an SQLite file is deleted).
             target.db.close().await;
-            return reset(app, target.url, &shown, env).await;
+            return reset(root, target.url, &shown, env).await;
         }
     };
     target.db.close().await;
     result
 }
 
-async fn migrate(t: &Target, shown: &str) -> Result<String, CliError> {
+async fn migrate(t: &Target, shown: &str) -> Result<String, CommandError> {
     let before = applied(&t.db).await?.len();
     t.db.migrate(&t.migrator)
         .await
-        .map_err(|e| CliError::Failed(format!("migrating {shown} failed: {e}")))?;
+        .map_err(|e| CommandError::Failed(format!("migrating {shown} failed: {e}")))?;
     let after = applied(&t.db).await?.len();
     Ok(match after - before {
         0 => format!("{shown}: up to date ({after} migrations applied)\n"),
@@ -115,7 +154,7 @@ async fn migrate(t: &Target, shown: &str) -> Result<String, CliError> {
     })
 }
 
-async fn status(t: &Target, shown: &str) -> Result<String, CliError> {
+async fn status(t: &Target, shown: &str) -> Result<String, CommandError> {
     let done = applied(&t.db).await?;
     let mut out = format!("{shown}\n");
     for m in t
@@ -159,9 +198,9 @@ fn reversible(migrator: &Migrator, version: i64) -> bool {
         .any(|m| m.version == version && m.migration_type.is_down_migration())
 }
 
-async fn rollback(t: &Target, shown: &str, n: u32) -> Result<String, CliError> {
+async fn rollback(t: &Target, shown: &str, n: u32) -> Result<String, CommandError> {
     if n == 0 {
-        return Err(CliError::Usage("--steps must be at least 1".into()));
+        return Err(CommandError::Usage("--steps must be at least 1".into()));
     }
     let done = applied(&t.db).await?;
     if done.is_empty() {
@@ -173,7 +212,7 @@ async fn rollback(t: &Target, shown: &str, n: u32) -> Result<String, CliError> {
     let undone = &done[done.len() - n..];
     for (version, _) in undone {
         if !reversible(&t.migrator, *version) {
-            return Err(CliError::Usage(format!(
+            return Err(CommandError::Usage(format!(
                 "migration {version} has no .down.sql, so it cannot be rolled back; nothing \
                  was changed (write migrations/{version}_<name>.down.sql, or use `torn db \
                  reset` in dev)"
@@ -181,18 +220,18 @@ async fn rollback(t: &Target, shown: &str, n: u32) -> Result<String, CliError> {
         }
     }
     let target = done.len().checked_sub(n + 1).map_or(0, |i| done[i].0);
-    torn::with_db!(&t.db, pool => t.migrator.undo(pool, target).await)
-        .map_err(|e| CliError::Failed(format!("rolling back {shown} failed: {e}")))?;
+    crate::with_db!(&t.db, pool => t.migrator.undo(pool, target).await)
+        .map_err(|e| CommandError::Failed(format!("rolling back {shown} failed: {e}")))?;
     let names: Vec<String> = undone.iter().rev().map(|(v, _)| v.to_string()).collect();
     Ok(format!("{shown}: rolled back {}\n", names.join(", ")))
 }
 
 async fn reset(
-    app: &AppDir,
+    root: &Path,
     url: String,
     shown: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, CliError> {
+) -> Result<String, CommandError> {
     if url.starts_with("sqlite:") {
         if let Some(file) = sqlite_file(&url) {
             for suffix in ["", "-wal", "-shm"] {
@@ -201,7 +240,7 @@ async fn reset(
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => {
-                        return Err(CliError::Failed(format!("cannot delete {path}: {e}")));
+                        return Err(CommandError::Failed(format!("cannot delete {path}: {e}")));
                     }
                 }
             }
@@ -209,17 +248,17 @@ async fn reset(
     } else {
         let db = Db::connect(&url)
             .await
-            .map_err(|e| CliError::Failed(e.to_string()))?;
-        torn::with_db!(&db, pool => {
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
+        crate::with_db!(&db, pool => {
             sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
                 .execute(pool)
                 .await
                 .map(|_| ())
         })
-        .map_err(|e| CliError::Failed(format!("emptying {shown} failed: {e}")))?;
+        .map_err(|e| CommandError::Failed(format!("emptying {shown} failed: {e}")))?;
         db.close().await;
     }
-    let target = open(app, env).await?;
+    let target = open(root, env).await?;
     let out = migrate(&target, shown).await;
     target.db.close().await;
     Ok(format!("{shown}: emptied\n{}", out?))
