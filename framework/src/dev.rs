@@ -1,14 +1,6 @@
-//! Live reload for `torn run`, the dev server.
-//!
-//! `torn run` starts the app with `TORN_DEV_RELOAD=1` and writes one JSON line to the app's
-//! standard input for each thing the browser should know:
-//!
-//! | line | the browser |
-//! |---|---|
-//! | `{"event":"building"}` | shows a small "Rebuilding…" badge |
-//! | `{"event":"failed","data":"<compiler output>"}` | shows the build error over the page |
-//! | `{"event":"css","data":"css/app.css"}` | swaps that stylesheet in place, no reload |
-//! | `{"event":"reload"}` | reloads the page |
+//! Live reload for `torn run`, the dev server: the app's side of the protocol that
+//! `torn_dev_protocol` defines (the lines `torn run` writes to the app's standard input, the
+//! variables, paths and event names).
 //!
 //! With it on, every HTML response gets `<script src="/__torn/reload.js">` before `</body>`;
 //! the script listens to `/__torn/events` (server-sent events) and reloads the page when it
@@ -24,31 +16,14 @@ use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt as _};
-use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
+use torn_dev_protocol::Command;
 
 use crate::static_files::StaticFiles;
 
-/// The environment variable `torn run` sets for live reload.
-pub const ENV_VAR: &str = "TORN_DEV_RELOAD";
-/// The environment variable `torn run` sets on every app it starts.
-pub const SUPERVISED_VAR: &str = "TORN_RUN";
-/// The script's path.
-pub const SCRIPT_PATH: &str = "/__torn/reload.js";
-/// The event stream's path.
-pub const EVENTS_PATH: &str = "/__torn/events";
+pub use torn_dev_protocol::{EVENTS_PATH, RELOAD_VAR as ENV_VAR, SCRIPT_PATH, SUPERVISED_VAR};
 
 const SCRIPT: &str = include_str!("dev/reload.js");
-
-/// A line from `torn run`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "event", content = "data", rename_all = "lowercase")]
-enum Command {
-    Building,
-    Failed(String),
-    Css(String),
-    Reload,
-}
 
 /// What the browser is told.
 #[derive(Clone, Debug)]
@@ -121,7 +96,7 @@ impl Reload {
     pub(crate) fn events(&self) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
         // Reconnect quickly: after a rebuild the new app answers as soon as it has started.
         let hello = Event::default()
-            .event("hello")
+            .event(torn_dev_protocol::HELLO)
             .data(self.boot.clone())
             .retry(Duration::from_millis(250));
         let mut first = vec![Ok(hello)];
@@ -151,14 +126,14 @@ impl Reload {
 
 fn to_event(notice: Notice) -> Result<Event, Infallible> {
     Ok(match notice {
-        Notice::Building => Event::default().event("building").data(""),
-        Notice::Reload => Event::default().event("reload").data(""),
+        Notice::Building => Event::default().event(Command::Building.event()).data(""),
+        Notice::Reload => Event::default().event(Command::Reload.event()).data(""),
         Notice::Failed(text) => Event::default()
-            .event("failed")
+            .event(Command::Failed(String::new()).event())
             .json_data(text)
             .unwrap_or_default(),
         Notice::Css { path, url } => Event::default()
-            .event("css")
+            .event(Command::Css(String::new()).event())
             .json_data(serde_json::json!({ "path": path, "url": url }))
             .unwrap_or_default(),
     })
@@ -180,9 +155,9 @@ pub(crate) async fn follow_supervisor(reload: Option<Arc<Reload>>, statics: Stat
         let Some(reload) = &reload else {
             continue;
         };
-        match serde_json::from_str::<Command>(&line) {
-            Ok(command) => reload.handle(command, &statics),
-            Err(e) => tracing::warn!("torn run sent {line:?}, which is not known: {e}"),
+        match Command::parse(&line) {
+            Some(command) => reload.handle(command, &statics),
+            None => tracing::warn!("torn run sent {line:?}, which is not a known command"),
         }
     }
     tracing::info!("torn run has gone (its pipe closed); stopping");

@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use torn_dev_protocol::{self as protocol, Command};
 
 /// What the page says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,9 +89,12 @@ async fn answer(
     let Some(path) = read_path(&mut stream).await else {
         return;
     };
-    if path == "/__torn/events" {
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n\
-                    Connection: close\r\n\r\nretry: 250\nevent: hello\ndata: torn-run\n\n";
+    if path == protocol::EVENTS_PATH {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n\
+             Connection: close\r\n\r\nretry: 250\nevent: {}\ndata: torn-run\n\n",
+            protocol::HELLO
+        );
         if stream.write_all(head.as_bytes()).await.is_err() {
             return;
         }
@@ -100,7 +104,8 @@ async fn answer(
             if stop {
                 return;
             }
-            if stream.write_all(b"event: reload\ndata:\n\n").await.is_err() {
+            let reload = format!("event: {}\ndata:\n\n", Command::Reload.event());
+            if stream.write_all(reload.as_bytes()).await.is_err() {
                 return;
             }
         }
@@ -189,12 +194,12 @@ pre {{ white-space: pre-wrap; font: 13px/1.45 ui-monospace, SFMono-Regular, Menl
 <script>
 (() => {{
   let first = null;
-  const events = new EventSource("/__torn/events");
-  events.addEventListener("hello", (e) => {{
+  const events = new EventSource("{events_path}");
+  events.addEventListener("{hello}", (e) => {{
     if (first !== null && e.data !== first) location.reload();
     first = e.data;
   }});
-  events.addEventListener("reload", () => location.reload());
+  events.addEventListener("{reload}", () => location.reload());
 }})();
 </script>
 </body>
@@ -205,6 +210,9 @@ pre {{ white-space: pre-wrap; font: 13px/1.45 ui-monospace, SFMono-Regular, Menl
         } else {
             "#ff6b6b"
         },
+        events_path = protocol::EVENTS_PATH,
+        hello = protocol::HELLO,
+        reload = Command::Reload.event(),
     )
 }
 

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch as signal;
+use torn_dev_protocol::{self as protocol, Command};
 
 use self::app::{AppProcess, Launch, Started};
 use self::build::Built;
@@ -152,10 +153,10 @@ impl DevServer {
             ("PORT".to_string(), bound.port().to_string()),
             ("HOST".to_string(), opts.host.clone()),
             // The app stops when torn run's pipe to it closes (`torn::dev`).
-            ("TORN_RUN".to_string(), "1".to_string()),
+            (protocol::SUPERVISED_VAR.to_string(), "1".to_string()),
         ];
         if !opts.no_reload {
-            env.push(("TORN_DEV_RELOAD".into(), "1".into()));
+            env.push((protocol::RELOAD_VAR.into(), "1".into()));
         }
         // The app's log reaches the terminal through torn run: keep its colours.
         if std::io::stdout().is_terminal() {
@@ -269,21 +270,20 @@ impl DevServer {
                 String::new()
             };
             self.say.step(&format!("{first}{more} changed; building…"));
-            self.tell(r#"{"event":"building"}"#).await;
+            self.tell(&Command::Building.to_line()).await;
             if let Some(fallback) = &self.fallback {
                 fallback.set(Status::Building);
             }
             return true;
         }
         for sheet in &change.stylesheets {
-            let line = serde_json::json!({ "event": "css", "data": sheet }).to_string();
-            self.tell(&line).await;
+            self.tell(&Command::Css(sheet.clone()).to_line()).await;
             self.say.good(&format!(
                 "static/{sheet} changed; stylesheet swapped in the browser"
             ));
         }
         if change.reload {
-            self.tell(r#"{"event":"reload"}"#).await;
+            self.tell(&Command::Reload.to_line()).await;
             self.say
                 .good(&format!("{} changed; browser reloaded", shown.join(", ")));
         }
@@ -319,8 +319,7 @@ impl DevServer {
         if self.current.is_some() {
             self.say
                 .bad("build failed (above); the last good build keeps serving");
-            let line = serde_json::json!({ "event": "failed", "data": plain }).to_string();
-            self.tell(&line).await;
+            self.tell(&Command::Failed(plain).to_line()).await;
         } else {
             self.say
                 .bad("build failed (above); fix it and save, torn run rebuilds");
@@ -367,8 +366,7 @@ impl DevServer {
                     .bad("the app built but did not start (its output is above)");
                 let text = format!("The app built but did not start:\n\n{output}");
                 if self.current.is_some() {
-                    let line = serde_json::json!({ "event": "failed", "data": text }).to_string();
-                    self.tell(&line).await;
+                    self.tell(&Command::Failed(text).to_line()).await;
                 } else {
                     self.show_fallback(Status::Stopped(text));
                 }
