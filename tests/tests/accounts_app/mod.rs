@@ -410,13 +410,7 @@ impl Browser {
 
     /// The value of the session cookie this browser would send.
     pub fn session_cookie(&self, response: &TestResponse) -> Option<String> {
-        response
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("torn_session="))
-            .map(|v| v.split(';').next().unwrap().to_string())
+        session_set_cookie(response).map(|v| v.split(';').next().unwrap().to_string())
     }
 }
 
