@@ -29,9 +29,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponseParts, ResponseParts};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
-use crate::app::Shared;
 use crate::error::Error;
 use crate::signing::{DEFAULT_MAX_AGE_DAYS, Keys};
+use crate::state::Shared;
 
 /// How long a signed cookie lives in the browser by default (Tornado's `expires_days=30`).
 pub const DEFAULT_EXPIRES_DAYS: i64 = 30;

@@ -241,7 +241,7 @@ pub(crate) fn wants_json(headers: &axum::http::HeaderMap) -> bool {
 /// are not errors, or that have a body of their own, are returned as they are.
 pub(crate) fn error_page_for(
     response: Response,
-    shared: &crate::app::Shared,
+    shared: &crate::state::Shared,
     json: bool,
     is_head: bool,
 ) -> Response {

@@ -37,7 +37,7 @@
 //! - [`session`] and [`auth`]: server-side sessions and user accounts.
 //! - [`mail`]: email through SMTP, or the `mail/` folder in dev.
 
-pub mod app;
+mod app;
 pub mod auth;
 pub mod client;
 pub mod config;
@@ -53,12 +53,15 @@ pub mod password;
 pub mod routing;
 pub mod session;
 pub mod signing;
+mod state;
 pub mod static_files;
 #[cfg(feature = "testing")]
 pub mod test;
 pub mod xsrf;
 
-pub use app::{App, ServeError, run};
+pub use app::{
+    App, FLASH_COOKIE, ServeError, bind, routes_table, run, serve_router, shutdown_signal,
+};
 pub use auth::{Accounts, AuthError, CurrentUser, MaybeUser, User};
 pub use client::{ClientIp, ClientScheme};
 pub use config::{ConfigError, Env, Settings};

@@ -33,8 +33,8 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::app::Shared;
 use crate::error::Error;
+use crate::state::Shared;
 use crate::xsrf::{RawToken, XSRF_NAME};
 
 /// A rendered askama template as an HTML response; a render failure becomes a 500 page.
@@ -130,10 +130,27 @@ fn request_state(parts: &Parts) -> Result<Arc<RequestState>, Error> {
         })
 }
 
+/// A "Sign in with …" button: the provider's name, label and log-in path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocialButton {
+    /// The provider's name in settings and URLs.
+    pub name: String,
+    /// What to call it ("GitHub").
+    pub label: String,
+    /// `/auth/<name>/login`.
+    pub login_path: String,
+}
+
+/// The buttons of the providers the app offers, put in every request's extensions by the app
+/// (none without social log-in).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SocialButtons(pub(crate) Arc<[SocialButton]>);
+
 /// The shared context of every page.
 #[derive(Clone, Debug)]
 pub struct PageContext {
     shared: Arc<Shared>,
+    buttons: SocialButtons,
     state: Arc<RequestState>,
     path: String,
     user: Option<crate::auth::User>,
@@ -194,8 +211,8 @@ impl PageContext {
 
     /// A "Sign in with …" button per social-login provider the app offers (none without
     /// [`App::social_login`](crate::App::social_login)).
-    pub fn social_buttons(&self) -> &[crate::oauth::SocialButton] {
-        &self.shared.social_buttons
+    pub fn social_buttons(&self) -> &[SocialButton] {
+        &self.buttons.0
     }
 
     /// The app's settings, e.g. `ctx.settings().password_min_length` for a form's `minlength`.
@@ -230,6 +247,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
         };
         Ok(PageContext {
             shared: Shared::from_parts(parts)?,
+            buttons: parts
+                .extensions
+                .get::<SocialButtons>()
+                .cloned()
+                .unwrap_or_default(),
             state: request_state(parts)?,
             path: parts.uri.path().to_string(),
             user,

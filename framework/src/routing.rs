@@ -333,7 +333,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Urls {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        Ok(crate::app::Shared::from_parts(parts)?.urls.clone())
+        Ok(crate::state::Shared::from_parts(parts)?.urls.clone())
     }
 }
 

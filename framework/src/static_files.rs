@@ -19,8 +19,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::app::Shared;
 use crate::error::Error;
+use crate::state::Shared;
 
 /// The URL prefix static files are served under.
 pub const STATIC_PREFIX: &str = "/static/";

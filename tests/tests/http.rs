@@ -877,7 +877,7 @@ async fn serve_stoppable(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(torn::app::serve_router(
+    let server = tokio::spawn(torn::serve_router(
         listener,
         router,
         async move {

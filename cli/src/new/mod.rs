@@ -240,7 +240,7 @@ fn framework_dir(path: &Path) -> Result<PathBuf, CliError> {
     for c in candidates {
         let manifest = c.join("Cargo.toml");
         if let Ok(text) = std::fs::read_to_string(&manifest)
-            && text.contains("name = \"torn\"")
+            && text.contains("name = \"torn-web\"")
         {
             return c.canonicalize().map_err(|e| {
                 CliError::Usage(format!("cannot use --torn-path {}: {e}", path.display()))

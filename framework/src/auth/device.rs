@@ -15,11 +15,11 @@ use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use rand::RngCore as _;
 
-use crate::app::Shared;
 use crate::cookies::apply_defaults;
 use crate::error::Error;
 use crate::page::RequestState;
 use crate::signing::Keys;
+use crate::state::Shared;
 
 /// How long the device cookie lasts, in days.
 pub const DEVICE_COOKIE_DAYS: i64 = 365;

@@ -29,7 +29,7 @@ fn unconfirmed(parts: &Parts) -> Response {
     }
     let page = parts
         .extensions
-        .get::<Arc<crate::app::Shared>>()
+        .get::<Arc<crate::state::Shared>>()
         .and_then(|s| s.urls.url("unverified").ok())
         .unwrap_or_else(|| "/auth/unverified".to_string());
     Redirect::to(&page).into_response()
@@ -100,7 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         }
         let login = parts
             .extensions
-            .get::<Arc<crate::app::Shared>>()
+            .get::<Arc<crate::state::Shared>>()
             .and_then(|s| s.urls.url("login").ok())
             .unwrap_or_else(|| "/auth/login".to_string());
         let here = parts

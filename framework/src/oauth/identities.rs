@@ -2,9 +2,9 @@
 //! and the rules for finding, linking or making the account a provider's profile belongs to.
 
 use super::profile::Profile;
-use super::providers::ProviderConfig;
 use super::{OAuthError, SocialLogin, internal};
 use crate::auth::{AuthError, User};
+use crate::config::ProviderConfig;
 use crate::db::{Db, now};
 use crate::with_db;
 

@@ -1,4 +1,5 @@
-//! Which providers an app offers, from `torn.toml` and the environment.
+//! The social log-in settings: which providers an app offers, from `torn.toml` and the
+//! environment.
 //!
 //! A provider is offered when it has a client id. Google, GitHub, Facebook, X and Microsoft
 //! need nothing else (their endpoints are built in); any other name is a generic provider that
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use super::ConfigError;
 
 /// One `[<profile>.oauth.<name>]` table of `torn.toml`. Every key is optional.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -24,17 +24,21 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use rand::RngCore as _;
 use serde::Deserialize;
 
 use crate::client::{ProxyHeader, TrustedProxies};
 use crate::signing::Keys;
 
-/// Shortest cookie secret accepted outside dev, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+pub(crate) mod providers;
+mod secrets;
+#[cfg(test)]
+mod tests;
 
-const HOW_TO_MAKE_A_SECRET: &str = "make one with `head -c 48 /dev/urandom | base64` and set it as \
-     TORN_COOKIE_SECRET (or `cookie_secret` in the profile's section of torn.toml)";
+pub use providers::{BUILT_IN, ClientAuth, Endpoints, ProfileSource, ProviderConfig};
+use secrets::{
+    HOW_TO_MAKE_A_SECRET, check_strength, dev_secret, parse_secret_list, secrets_from_profile,
+};
+pub use secrets::{MIN_SECRET_LEN, random_secret};
 
 /// Which profile of `torn.toml` is in force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,7 +151,7 @@ struct Profile {
     base_url: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     proxy_header: Option<String>,
-    oauth: Option<BTreeMap<String, crate::oauth::providers::Entry>>,
+    oauth: Option<BTreeMap<String, providers::Entry>>,
     oauth_timeout_secs: Option<u64>,
 }
 
@@ -189,7 +193,7 @@ impl Profile {
             base_url: top.base_url.or(self.base_url),
             trusted_proxies: top.trusted_proxies.or(self.trusted_proxies),
             proxy_header: top.proxy_header.or(self.proxy_header),
-            oauth: crate::oauth::providers::overlay(self.oauth, top.oauth),
+            oauth: providers::overlay(self.oauth, top.oauth),
             oauth_timeout_secs: top.oauth_timeout_secs.or(self.oauth_timeout_secs),
         }
     }
@@ -270,7 +274,7 @@ pub struct Settings {
     /// The sender of the app's mail (default `torn <noreply@localhost>`).
     pub mail_from: String,
     /// The social-login providers offered (`[oauth.<name>]`, `TORN_OAUTH_<NAME>_CLIENT_ID`, …).
-    pub oauth: Vec<crate::oauth::ProviderConfig>,
+    pub oauth: Vec<ProviderConfig>,
     /// How long a request to a social-login provider may take (default 10 s).
     pub oauth_timeout: Duration,
     /// The app's public address, for absolute links in mail (`https://app.example.com`;
@@ -419,7 +423,7 @@ impl Settings {
                  {password_max_length}; they need 1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
             )));
         }
-        let oauth = crate::oauth::providers::resolve(p.oauth.take(), &env)?;
+        let oauth = providers::resolve(p.oauth.take(), &env)?;
         let oauth_timeout = positive_secs("oauth_timeout_secs", p.oauth_timeout_secs, 10)?;
         let prod = profile == Env::Prod;
         let host = p.host.unwrap_or_else(|| "127.0.0.1".into());
@@ -537,316 +541,5 @@ fn default_log(env: Env) -> &'static str {
         Env::Dev => "info,tower_http=warn",
         Env::Test => "warn",
         Env::Prod => "info",
-    }
-}
-
-/// `TORN_COOKIE_SECRET`: either one secret, or `VERSION:SECRET` pairs separated by commas for
-/// rotation (`2:new-secret,1:old-secret`).
-fn parse_secret_list(value: &str) -> Result<Keys, ConfigError> {
-    let versioned: Option<Vec<(u32, &str)>> = value
-        .split(',')
-        .map(|part| {
-            let (v, s) = part.trim().split_once(':')?;
-            let v = v.parse().ok()?;
-            (!s.is_empty()).then_some((v, s))
-        })
-        .collect();
-    Ok(match versioned {
-        Some(pairs) => Keys::versioned(pairs),
-        None => Keys::single(value),
-    })
-}
-
-fn secrets_from_profile(p: &Profile) -> Result<Option<Keys>, ConfigError> {
-    if let Some(map) = &p.cookie_secrets {
-        if map.is_empty() {
-            return Err(ConfigError::Invalid("cookie_secrets is empty".into()));
-        }
-        let mut pairs = Vec::new();
-        for (version, secret) in map {
-            let v: u32 = version.parse().map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "cookie_secrets key {version:?} is not a key version number"
-                ))
-            })?;
-            pairs.push((v, secret.clone()));
-        }
-        return Ok(Some(Keys::versioned(pairs)));
-    }
-    Ok(p.cookie_secret
-        .as_ref()
-        .filter(|s| !s.is_empty())
-        .map(Keys::single))
-}
-
-fn check_strength(env: Env, keys: &Keys) -> Result<(), ConfigError> {
-    for (version, secret) in keys.iter() {
-        let distinct = secret
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let placeholder = std::str::from_utf8(secret)
-            .map(|s| {
-                let s = s.to_ascii_lowercase();
-                s.contains("change") || s.contains("secret") || s.contains("example")
-            })
-            .unwrap_or(false);
-        if secret.len() < MIN_SECRET_LEN || distinct < 10 || placeholder || !looks_random(secret) {
-            return Err(ConfigError::WeakSecret { env, version });
-        }
-    }
-    Ok(())
-}
-
-/// Could `secret` have been drawn at random? Not if it repeats a block
-/// (`abcdefghijabcdefghij…`), if most of it is one run of consecutive characters
-/// (`abcdefghijklmnopqrstuvwxyz…`), or if its characters, counted as they occur, carry fewer
-/// than 96 bits (a long secret over very few characters).
-fn looks_random(secret: &[u8]) -> bool {
-    let n = secret.len();
-    let periodic = (1..=n / 2).any(|p| secret.iter().zip(&secret[p..]).all(|(a, b)| a == b));
-    let mut longest_run = 1;
-    let mut run = 1;
-    for pair in secret.windows(2) {
-        let step = i16::from(pair[1]) - i16::from(pair[0]);
-        run = if step.abs() == 1 { run + 1 } else { 1 };
-        longest_run = longest_run.max(run);
-    }
-    let mut counts = std::collections::BTreeMap::<u8, usize>::new();
-    for b in secret {
-        *counts.entry(*b).or_default() += 1;
-    }
-    let bits: f64 = counts
-        .values()
-        .map(|&c| {
-            let share = c as f64 / n as f64;
-            -(c as f64) * share.log2()
-        })
-        .sum();
-    !periodic && longest_run * 2 <= n && bits >= 96.0
-}
-
-/// A new random secret (32 bytes, hex), strong enough for any profile.
-pub fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-/// The dev profile's secret: made once and kept in `.torn/dev-secret`.
-fn dev_secret(root: &Path) -> Result<String, ConfigError> {
-    let path = root.join(".torn").join("dev-secret");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        let s = s.trim();
-        if s.len() >= MIN_SECRET_LEN {
-            return Ok(s.to_string());
-        }
-    }
-    let secret = random_secret();
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-        std::fs::write(&path, format!("{secret}\n"))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        Ok(())
-    };
-    if let Err(e) = write() {
-        // Not fatal in dev: the secret lives as long as the process.
-        tracing::warn!(
-            "could not keep the dev cookie secret in {}: {e}",
-            path.display()
-        );
-    }
-    Ok(secret)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(toml: &str, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("torn.toml"), toml).unwrap();
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::load_from(dir.path(), |k| {
-            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-        })
-    }
-
-    const STRONG: &str = "Vb3kq8Zr1xWm9Lp2Tn7Yc4Hs6Gd0Jf5Qa8Ue3Ri1Oo";
-
-    #[test]
-    fn token_lifetimes_and_password_lengths() {
-        let s = load("", &[]).unwrap();
-        assert_eq!(s.verify_token_lifetime, Duration::from_secs(86_400));
-        assert_eq!(s.reset_token_lifetime, Duration::from_secs(3_600));
-        assert_eq!((s.password_min_length, s.password_max_length), (8, 128));
-        let s = load(
-            "[default]\nverify_token_lifetime_secs = 7200\nreset_token_lifetime_secs = 900\n\
-             password_min_length = 12\npassword_max_length = 64\n",
-            &[],
-        )
-        .unwrap();
-        assert_eq!(s.verify_token_lifetime, Duration::from_secs(7_200));
-        assert_eq!(s.reset_token_lifetime, Duration::from_secs(900));
-        assert_eq!((s.password_min_length, s.password_max_length), (12, 64));
-        let err = load("[default]\nreset_token_lifetime_secs = 0\n", &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("reset_token_lifetime_secs is 0; it must be"),
-            "{err}"
-        );
-        for bad in [
-            "password_min_length = 0",
-            "password_min_length = 20\npassword_max_length = 10",
-            "password_max_length = 100000",
-        ] {
-            let err = load(&format!("[default]\n{bad}\n"), &[])
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("password_min_length is"), "{bad}: {err}");
-        }
-        let err = load("[default]\nreset_token_lifetime_secs = -5\n", &[]).unwrap_err();
-        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
-    }
-
-    #[test]
-    fn profiles_and_environment_overrides() {
-        let toml = "[default]\nport = 9000\n[dev]\nport = 9001\n[prod]\nhost = \"0.0.0.0\"\n";
-        let dev = load(toml, &[]).unwrap();
-        assert_eq!(
-            (dev.env, dev.port, dev.host.as_str()),
-            (Env::Dev, 9001, "127.0.0.1")
-        );
-        assert!(!dev.secure_cookies && !dev.hsts);
-        let prod = load(
-            toml,
-            &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", STRONG)],
-        )
-        .unwrap();
-        assert_eq!((prod.port, prod.host.as_str()), (9000, "0.0.0.0"));
-        assert!(prod.secure_cookies && prod.hsts);
-        let env_port = load(toml, &[("PORT", "7000")]).unwrap();
-        assert_eq!(env_port.port, 7000);
-    }
-
-    #[test]
-    fn sqlite_paths_are_relative_to_the_app() {
-        let root = Path::new("/srv/app");
-        assert_eq!(
-            sqlite_relative_to("sqlite://data/app.db?mode=rwc", root),
-            "sqlite:///srv/app/data/app.db?mode=rwc"
-        );
-        for kept in ["sqlite:///abs/app.db", "sqlite::memory:", "postgres://h/db"] {
-            assert_eq!(sqlite_relative_to(kept, root), kept);
-        }
-    }
-
-    #[test]
-    fn base_url_defaults_and_checks() {
-        assert_eq!(load("", &[]).unwrap().base_url, "http://127.0.0.1:8888");
-        let s = load("", &[("TORN_BASE_URL", "https://app.example.com/")]).unwrap();
-        assert_eq!(s.base_url, "https://app.example.com");
-        let err = load("[dev]\nbase_url = \"app.example.com\"\n", &[]).unwrap_err();
-        assert!(err.to_string().contains("http://"), "{err}");
-    }
-
-    #[test]
-    fn prod_refuses_missing_and_weak_secrets_with_instructions() {
-        let err = load("", &[("TORN_ENV", "prod")]).unwrap_err().to_string();
-        assert!(
-            err.contains("no cookie secret") && err.contains("/dev/urandom"),
-            "{err}"
-        );
-        for weak in [
-            "short",
-            "change-me-change-me-change-me-change-me",
-            &"a".repeat(64),
-            // Ten distinct characters, long enough, and no entropy to speak of.
-            "abcdefghijabcdefghijabcdefghijab",
-            "0123456789abcdef0123456789abcdef",
-            "abcdefghijklmnopqrstuvwxyzABCDEF",
-            "Vb3kq8Zr1xWm9Lp2Vb3kq8Zr1xWm9Lp2",
-        ] {
-            let err = load("", &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", weak)])
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("too weak"), "{weak}: {err}");
-        }
-        // What the message says to run, and other random secrets, pass.
-        for _ in 0..200 {
-            let mut bytes = [0u8; 48];
-            rand::rngs::OsRng.fill_bytes(&mut bytes);
-            use base64::Engine as _;
-            let strong = base64::engine::general_purpose::STANDARD.encode(bytes);
-            assert!(
-                load("", &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", &strong)]).is_ok(),
-                "{strong}"
-            );
-            assert!(looks_random(random_secret().as_bytes()));
-        }
-    }
-
-    #[test]
-    fn bad_values_are_reported() {
-        assert!(
-            load("", &[("TORN_ENV", "staging")])
-                .unwrap_err()
-                .to_string()
-                .contains("TORN_ENV")
-        );
-        assert!(
-            load("", &[("PORT", "http")])
-                .unwrap_err()
-                .to_string()
-                .contains("PORT")
-        );
-        let err = load("[dev]\nprot = 1\n", &[]).unwrap_err().to_string();
-        assert!(err.contains("torn.toml") && err.contains("prot"), "{err}");
-    }
-
-    #[test]
-    fn secret_rotation_from_environment() {
-        let s = load(
-            "",
-            &[
-                ("TORN_ENV", "prod"),
-                (
-                    "TORN_COOKIE_SECRET",
-                    &format!("2:{STRONG},1:{}", STRONG.to_lowercase()),
-                ),
-            ],
-        )
-        .unwrap();
-        assert_eq!(s.keys.current_version(), 2);
-        assert_eq!(s.keys.iter().count(), 2);
-    }
-
-    #[test]
-    fn the_app_root_is_found_from_a_workspace_root() {
-        let ws = tempfile::tempdir().unwrap();
-        let app = ws.path().join("app");
-        std::fs::create_dir(&app).unwrap();
-        std::fs::write(app.join("torn.toml"), "").unwrap();
-        assert_eq!(app_root(ws.path(), None, Some(app.clone())), app);
-        assert_eq!(app_root(&app, None, None), app);
-        assert_eq!(app_root(ws.path(), None, None), ws.path());
-        assert_eq!(app_root(ws.path(), Some("app".into()), None), app);
-    }
-
-    #[test]
-    fn dev_secret_is_kept_between_starts() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = Settings::load_from(dir.path(), |_| None).unwrap();
-        let b = Settings::load_from(dir.path(), |_| None).unwrap();
-        let signed = a.keys.sign("n", b"v");
-        assert_eq!(b.keys.verify("n", &signed, 1.0), Some(b"v".to_vec()));
     }
 }

@@ -1,0 +1,138 @@
+//! The command line of every torn app: `serve` (the default), `routes` and `db …`.
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use super::App;
+use crate::config::Settings;
+use crate::error::Error;
+use crate::routing::Urls;
+
+/// The entry point of a torn app's `main`: load settings, set up logging, build the app (an
+/// async function, so it can connect to its database) and answer the command line (`serve`, the
+/// default, or `routes`). Problems are printed as plain messages with a non-zero exit code.
+pub async fn run<S, F, Fut>(build: F) -> ExitCode
+where
+    S: Clone + Send + Sync + 'static,
+    F: FnOnce(Settings) -> Fut,
+    Fut: Future<Output = Result<App<S>, Error>>,
+{
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "-h" | "--help" | "help") {
+        println!(
+            "usage: <app> [serve | routes | db COMMAND]\n\n  serve   run the server (default)\n  \
+             routes  list the routes\n  db      migrate | rollback [--steps N] | status | reset: \
+             the app's migrations against its database"
+        );
+        return ExitCode::SUCCESS;
+    }
+    // The database commands need the settings only (not a cookie secret, not the app).
+    if command == "db" {
+        return database(&args[1..]).await;
+    }
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
+        .with_ansi(log_colours())
+        .try_init();
+    if !matches!(command, "serve" | "routes") || args.len() > 1 {
+        eprintln!(
+            "error: unknown command {:?}; the app answers `serve` (the default), `routes` and `db`",
+            args.join(" ")
+        );
+        return ExitCode::from(2);
+    }
+    let app = match build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: the app could not be built: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if command == "routes" {
+        print!("{}", routes_table(&app.urls()));
+        return ExitCode::SUCCESS;
+    }
+    match app.serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `<app> db …`: print what the command did, or why it did not.
+async fn database(args: &[String]) -> ExitCode {
+    use crate::db::commands;
+    let done = async {
+        let command = commands::parse(args)?;
+        let root = Settings::root().map_err(|e| commands::CommandError::Usage(e.to_string()))?;
+        commands::run(&root, command, &|key| std::env::var(key).ok()).await
+    };
+    match done.await {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Colour the log on a terminal; `NO_COLOR` turns colours off, `CLICOLOR_FORCE=1` on (as
+/// `torn run` sets when it passes the log on to a terminal).
+fn log_colours() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if set("NO_COLOR") {
+        return false;
+    }
+    set("CLICOLOR_FORCE") || std::io::IsTerminal::is_terminal(&std::io::stdout())
+}
+
+/// The routes as an aligned text table (method, path, name, handler).
+pub fn routes_table(urls: &Urls) -> String {
+    let rows: Vec<[String; 4]> = urls
+        .all()
+        .iter()
+        .map(|r| {
+            [
+                if r.methods.is_empty() {
+                    "*".to_string()
+                } else {
+                    r.methods.join(",")
+                },
+                r.path.clone(),
+                r.name.clone(),
+                r.handler.clone(),
+            ]
+        })
+        .collect();
+    let header = ["METHODS", "PATH", "NAME", "HANDLER"].map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,258 @@
+//! What runs around every request: the outer frame (client address, error pages, security
+//! headers, the request log), torn's request context (the `_xsrf` and flash cookies) and the
+//! XSRF check on each route.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+
+use crate::client;
+use crate::config::Settings;
+use crate::cookies::{apply_defaults, set_cookie_value};
+use crate::error::{self, Error};
+use crate::page::{FlashMessage, FlashState, RequestState, XsrfState};
+use crate::state::Shared;
+use crate::xsrf::{self, RawToken};
+
+/// Name of the signed cookie that carries flash messages to the next page.
+pub const FLASH_COOKIE: &str = "_flash";
+
+/// The outer frame of every request: error pages (or JSON errors) for error responses without
+/// a body, security headers, and the request log (method, path, status, latency).
+pub(super) async fn frame(
+    State(shared): State<Arc<Shared>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    // Who sent it, once for the log and every extractor ([`crate::client`]).
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| {
+            client::resolve(peer.ip(), req.headers(), &shared.settings.trusted_proxies)
+        });
+    if let Some(client) = client {
+        req.extensions_mut().insert(client);
+    }
+    let client = client.map(|c| c.ip);
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let json = error::wants_json(req.headers());
+    let is_head = method == axum::http::Method::HEAD;
+    let response = next.run(req).await;
+    let mut response = error::error_page_for(response, &shared, json, is_head);
+    if shared.dev.is_some() && !is_head {
+        response = with_reload_script(response).await;
+    }
+    security_headers(response.headers_mut(), &shared.settings);
+    let status = response.status().as_u16();
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let path = uri.path();
+    let client = client.map(tracing::field::display);
+    if status >= 500 {
+        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client);
+    } else {
+        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client);
+    }
+    response
+}
+
+/// An HTML page with `torn run`'s live-reload script in it.
+async fn with_reload_script(response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html || response.headers().contains_key(header::CONTENT_ENCODING) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Error::internal("the page could not be read").into_response();
+    };
+    let page = crate::dev::inject(&String::from_utf8_lossy(&bytes));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(page))
+}
+
+/// `X-Content-Type-Options`, `Referrer-Policy`, CSP, framing and HSTS, unless the handler set
+/// its own.
+fn security_headers(headers: &mut axum::http::HeaderMap, settings: &Settings) {
+    let mut set = |name: HeaderName, value: &str| {
+        if !headers.contains_key(&name)
+            && let Ok(v) = HeaderValue::from_str(value)
+        {
+            headers.insert(name, v);
+        }
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    set(header::X_FRAME_OPTIONS, "SAMEORIGIN");
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        &settings.content_security_policy,
+    );
+    if settings.hsts {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+}
+
+/// torn's per-request context: reads the `_xsrf` and flash cookies, and writes them back on
+/// the response.
+pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
+    let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
+        return Error::internal("torn's context is missing").into_response();
+    };
+    let jar = CookieJar::from_headers(req.headers());
+    let xsrf_cookie = xsrf::cookie_name(shared.settings.secure_cookies);
+    let from_cookie = jar
+        .get(xsrf_cookie)
+        .and_then(|c| RawToken::decode(c.value()));
+    let flash_cookie = jar.get(FLASH_COOKIE).map(|c| c.value().to_string());
+    // A browser with a session may be logged in: whatever the page, no cache keeps it (unless
+    // the handler says otherwise, as static files do).
+    let has_session = jar
+        .get(crate::session::cookie_name(&shared.settings))
+        .is_some();
+    let flash_in: Vec<FlashMessage> = flash_cookie
+        .as_deref()
+        .and_then(|v| shared.settings.keys.verify(FLASH_COOKIE, v, 1.0))
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let state = Arc::new(RequestState {
+        xsrf: Mutex::new(XsrfState {
+            from_cookie: from_cookie.clone(),
+            generated: None,
+        }),
+        flash_in,
+        flash: Mutex::new(FlashState::default()),
+        personal: has_session.into(),
+        cookies_out: Default::default(),
+    });
+    req.extensions_mut().insert(state.clone());
+
+    let response = next.run(req).await;
+    finish(response, &state, &shared, flash_cookie.is_some())
+}
+
+/// The XSRF check, added to each route's method router with `route_layer`, so that a method
+/// the route does not answer gets its 405 first, as in Tornado.
+pub(super) fn with_xsrf<S>(method_router: MethodRouter<S>) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    method_router.route_layer(middleware::from_fn(xsrf_check))
+}
+
+/// The XSRF check around every route of a nested or merged router.
+pub(super) fn router_with_xsrf<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    if router.has_routes() {
+        router.route_layer(middleware::from_fn(xsrf_check))
+    } else {
+        router
+    }
+}
+
+async fn xsrf_check(mut req: Request, next: Next) -> Response {
+    let (Some(shared), Some(state)) = (
+        req.extensions().get::<Arc<Shared>>().cloned(),
+        req.extensions().get::<Arc<RequestState>>().cloned(),
+    ) else {
+        return Error::internal("torn's context is missing: build the router with torn::App")
+            .into_response();
+    };
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    if shared.settings.xsrf_cookies
+        && xsrf::is_unsafe(req.method())
+        && !shared.is_xsrf_exempt(matched.as_deref())
+    {
+        let cookie = state.xsrf.lock().expect("xsrf state").from_cookie.clone();
+        let authority = req.uri().authority().map(|a| a.as_str().to_string());
+        let https_site = shared.settings.secure_cookies
+            || req
+                .extensions()
+                .get::<client::Client>()
+                .is_some_and(|c| c.https);
+        let checked = match xsrf::check_origin(req.headers(), authority.as_deref(), https_site) {
+            Ok(()) => xsrf::check_token(req, cookie.as_ref(), shared.settings.body_limit).await,
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(r) => req = r,
+            Err(e) => {
+                tracing::warn!(reason = e.message(), "XSRF check refused a request");
+                return e.into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn finish(
+    mut response: Response,
+    state: &RequestState,
+    shared: &Shared,
+    had_flash_cookie: bool,
+) -> Response {
+    let secure = shared.settings.secure_cookies;
+    let mut cookies: Vec<Cookie<'static>> = Vec::new();
+    if let Some(token) = state.xsrf.lock().expect("xsrf state").generated.take() {
+        let mut c = Cookie::new(xsrf::cookie_name(secure), token.masked());
+        apply_defaults(&mut c, secure, None);
+        cookies.push(c);
+    }
+    let flash = std::mem::take(&mut *state.flash.lock().expect("flash state"));
+    let mut keep: Vec<FlashMessage> = if flash.taken {
+        Vec::new()
+    } else {
+        state.flash_in.clone()
+    };
+    let changed = !flash.outgoing.is_empty() || flash.taken;
+    keep.extend(flash.outgoing);
+    if !keep.is_empty() && changed {
+        let json = serde_json::to_vec(&keep).expect("flash messages serialize");
+        let mut c = Cookie::new(FLASH_COOKIE, shared.settings.keys.sign(FLASH_COOKIE, &json));
+        apply_defaults(&mut c, secure, None);
+        cookies.push(c);
+    } else if keep.is_empty() && had_flash_cookie && (changed || state.flash_in.is_empty()) {
+        let mut c = Cookie::new(FLASH_COOKIE, "");
+        apply_defaults(&mut c, secure, None);
+        c.make_removal();
+        cookies.push(c);
+    }
+    cookies.append(&mut state.cookies_out.lock().expect("outgoing cookies"));
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&set_cookie_value(&c)) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    if state.personal.load(std::sync::atomic::Ordering::Relaxed)
+        && !response.headers().contains_key(header::CACHE_CONTROL)
+    {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

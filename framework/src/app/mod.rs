@@ -1,0 +1,358 @@
+//! The [`App`] builder and server: the one place that orders torn's layers.
+//!
+//! ```no_run
+//! use torn::{App, Settings};
+//!
+//! async fn hello() -> &'static str {
+//!     "Hello world! Welcome to torn"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     torn::run(|settings: Settings| async move {
+//!         Ok(App::new(settings).named("home", "/", axum::routing::get(hello)))
+//!     })
+//!     .await
+//! }
+//! ```
+//!
+//! Around every route, from the outside in: compression; the request log, error pages and
+//! security headers; panic recovery; the body limit; torn's request context (the `_xsrf` and
+//! flash cookies); and, on each route's methods, the XSRF check. Any axum or tower layer can be added with [`App::layer`]; it
+//! runs inside torn's.
+
+mod command;
+mod frame;
+mod serve;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, Route, get};
+use tower::{Layer, Service};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use command::{routes_table, run};
+pub use frame::FLASH_COOKIE;
+use frame::{request_context, router_with_xsrf, with_xsrf};
+pub use serve::{ServeError, bind, serve_router, shutdown_signal};
+
+use crate::config::Settings;
+use crate::error::{self, Error, ErrorInfo, ErrorRenderer};
+use crate::page::SocialButtons;
+use crate::routing::{Handler, RouteInfo, Urls};
+use crate::state::Shared;
+use crate::static_files::StaticFiles;
+
+/// A torn application: an axum router plus named routes, settings and torn's layers.
+pub struct App<S = ()> {
+    settings: Arc<Settings>,
+    router: Router<S>,
+    routes: Vec<RouteInfo>,
+    xsrf_exempt: Vec<String>,
+    error_renderer: ErrorRenderer,
+    accounts: Option<crate::auth::Accounts>,
+    database: Option<crate::db::Db>,
+    mailer: Option<crate::mail::Mailer>,
+    social: Option<crate::oauth::SocialLogin>,
+    dev: Option<Arc<crate::dev::Reload>>,
+    state: S,
+}
+
+impl App<()> {
+    /// An app without shared state.
+    pub fn new(settings: Settings) -> Self {
+        App::with_state(settings, ())
+    }
+}
+
+impl<S> App<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// An app whose handlers can extract `State<S>`.
+    pub fn with_state(settings: Settings, state: S) -> Self {
+        let dev = crate::dev::Reload::from_env(&settings);
+        App {
+            settings: Arc::new(settings),
+            router: Router::new(),
+            // torn's own route, named so that its name cannot be taken by accident.
+            routes: vec![RouteInfo::new(
+                "static",
+                "/static/{*path}",
+                vec!["GET".into(), "HEAD".into()],
+                "torn::static_files".into(),
+            )],
+            xsrf_exempt: Vec::new(),
+            error_renderer: Arc::new(error::default_error_page),
+            accounts: None,
+            database: None,
+            mailer: None,
+            social: None,
+            dev,
+            state,
+        }
+    }
+
+    /// The settings the app was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Add an unnamed route (axum's `Router::route`).
+    pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
+        self.routes
+            .push(RouteInfo::new("", path, Vec::new(), String::new()));
+        self.router = self.router.route(path, with_xsrf(method_router));
+        self
+    }
+
+    /// Add a named route; `reverse_url(name, …)` gives its URL.
+    ///
+    /// # Panics
+    /// If the name is already taken (a programming error, found at start-up).
+    pub fn named(mut self, name: &str, path: &str, method_router: MethodRouter<S>) -> Self {
+        self.add_name(name, path, Vec::new(), String::new());
+        self.router = self.router.route(path, with_xsrf(method_router));
+        self
+    }
+
+    /// Mount a handler type (Tornado's `(r"/path", Handler)` with `name=`).
+    ///
+    /// # Panics
+    /// If the name is already taken.
+    pub fn handler<H: Handler<S>>(mut self, name: &str, path: &str) -> Self {
+        self.add_name(
+            name,
+            path,
+            H::methods(),
+            std::any::type_name::<H>().to_string(),
+        );
+        self.router = self.router.route(path, with_xsrf(H::method_router()));
+        self
+    }
+
+    fn add_name(&mut self, name: &str, path: &str, methods: Vec<String>, handler: String) {
+        assert!(
+            !name.is_empty(),
+            "a route name cannot be empty (path {path})"
+        );
+        assert!(
+            !self.routes.iter().any(|r| r.name == name),
+            "two routes are named {name:?}; route names must be unique"
+        );
+        self.routes
+            .push(RouteInfo::new(name, path, methods, handler));
+    }
+
+    /// Nest an axum router under a path prefix (its routes are not named).
+    pub fn nest(mut self, path: &str, router: Router<S>) -> Self {
+        self.routes.push(RouteInfo::new(
+            "",
+            &format!("{path}/…"),
+            Vec::new(),
+            String::new(),
+        ));
+        self.router = self.router.nest(path, router_with_xsrf(router));
+        self
+    }
+
+    /// Merge an axum router (its routes are not named).
+    pub fn merge(mut self, router: Router<S>) -> Self {
+        self.router = self.router.merge(router_with_xsrf(router));
+        self
+    }
+
+    /// Add a tower layer around the routes added so far (it runs inside torn's own layers).
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<std::convert::Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.router = self.router.layer(layer);
+        self
+    }
+
+    /// Turn off the XSRF check for a route pattern, exactly as it was registered
+    /// (`"/api/webhook"`), or for every route under a prefix ending in `/` (`"/api/"`).
+    /// Only for routes that authenticate requests another way.
+    pub fn xsrf_exempt(mut self, pattern: &str) -> Self {
+        self.xsrf_exempt.push(pattern.to_string());
+        self
+    }
+
+    /// Render error pages (404, 405, 500, …) with the app's own template.
+    pub fn error_page<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&ErrorInfo) -> Result<String, askama::Error> + Send + Sync + 'static,
+    {
+        self.error_renderer = Arc::new(render);
+        self
+    }
+
+    /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
+    /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
+    pub fn accounts(mut self, accounts: crate::auth::Accounts) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// Offer social log-in: mounts `/auth/{provider}/login`, `/callback`, `/link` and `/unlink`
+    /// (named `oauth_login`, `oauth_callback`, `oauth_link`, `oauth_unlink`), and gives pages
+    /// their "Sign in with …" buttons (`PageContext::social_buttons`). Needs
+    /// [`App::accounts`].
+    pub fn social_login(mut self, social: crate::oauth::SocialLogin) -> Self {
+        use crate::oauth;
+        use axum::routing::{get, post};
+        let routes: [(&str, &str, &str, MethodRouter<S>, &str); 4] = [
+            (
+                "oauth_login",
+                "/auth/{provider}/login",
+                "GET",
+                get(oauth::login),
+                "login",
+            ),
+            (
+                "oauth_callback",
+                "/auth/{provider}/callback",
+                "GET",
+                get(oauth::callback),
+                "callback",
+            ),
+            (
+                "oauth_link",
+                "/auth/{provider}/link",
+                "POST",
+                post(oauth::link),
+                "link",
+            ),
+            (
+                "oauth_unlink",
+                "/auth/{provider}/unlink",
+                "POST",
+                post(oauth::unlink),
+                "unlink",
+            ),
+        ];
+        for (name, path, method, router, function) in routes {
+            self.add_name(
+                name,
+                path,
+                vec![method.to_string()],
+                format!("torn::oauth::{function}"),
+            );
+            self.router = self.router.route(path, with_xsrf(router));
+        }
+        self.social = Some(social);
+        self
+    }
+
+    /// Make the database available to handlers (the `Db` extractor). [`App::accounts`] does
+    /// this with the accounts' database when this is not called.
+    pub fn database(mut self, db: crate::db::Db) -> Self {
+        self.database = Some(db);
+        self
+    }
+
+    /// Make a mailer available to handlers (the `Mailer` extractor).
+    pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// The routes registered so far (and torn's `static` route).
+    pub fn urls(&self) -> Urls {
+        Urls::new(self.routes.clone())
+    }
+
+    /// The finished axum router, with torn's layers in their order.
+    pub fn into_router(self) -> Router {
+        let mut settings = self.settings.clone();
+        // The "Link …" buttons are forms whose answer is a redirect to the provider: browsers
+        // check a redirect after a form against `form-action` too.
+        if let Some(social) = &self.social {
+            let csp = crate::config::providers::allow_form_targets(
+                &settings.content_security_policy,
+                &social.sign_in_origins(),
+            );
+            if csp != settings.content_security_policy {
+                let mut changed = (*settings).clone();
+                changed.content_security_policy = csp;
+                settings = Arc::new(changed);
+            }
+        }
+        let routes = self.routes;
+        let shared = Arc::new(Shared {
+            settings: settings.clone(),
+            urls: Urls::new(routes),
+            statics: StaticFiles::new(settings.static_dir.clone()),
+            error_renderer: self.error_renderer,
+            xsrf_exempt: self.xsrf_exempt,
+            dev: self.dev.clone(),
+        });
+        let buttons = SocialButtons(
+            self.social
+                .as_ref()
+                .map(|s| s.buttons())
+                .unwrap_or_default()
+                .into(),
+        );
+        let limit = settings.body_limit;
+        let mut router = self.router;
+        if let Some(dev) = &self.dev {
+            let events = dev.clone();
+            router = router
+                .route(crate::dev::SCRIPT_PATH, get(crate::dev::script))
+                .route(
+                    crate::dev::EVENTS_PATH,
+                    get(move || async move { events.events() }),
+                );
+        }
+        let router = router
+            .route("/static/{*path}", get(crate::static_files::serve))
+            .fallback(|| async { Error::not_found() })
+            .with_state(self.state)
+            .layer(middleware::from_fn(request_context));
+        let database = self
+            .database
+            .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
+        let router = match database {
+            Some(db) => router.layer(axum::Extension(db)),
+            None => router,
+        };
+        let router = match self.accounts {
+            Some(accounts) => router
+                .layer(middleware::from_fn_with_state(
+                    settings.remember_me,
+                    crate::session::keep_remembered,
+                ))
+                .layer(crate::session::layer(accounts.store().clone(), &settings))
+                .layer(axum::Extension(accounts)),
+            None => router,
+        };
+        let router = match self.social {
+            Some(social) => router.layer(axum::Extension(social)),
+            None => router,
+        };
+        let router = match self.mailer {
+            Some(mailer) => router.layer(axum::Extension(mailer)),
+            None => router,
+        };
+        router
+            .layer(DefaultBodyLimit::max(limit))
+            .layer(RequestBodyLimitLayer::new(limit))
+            .layer(CatchPanicLayer::custom(error::panic_response))
+            .layer(axum::Extension(buttons))
+            .layer(axum::Extension(shared.clone()))
+            .layer(middleware::from_fn_with_state(shared, frame::frame))
+            .layer(CompressionLayer::new())
+    }
+}

@@ -1,0 +1,273 @@
+//! Serving: the listening socket (`PORT` or `LISTEN_FDS`), graceful shutdown in two steps,
+//! the readiness notice to a supervisor, and the hourly clean-up of expired rows.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use super::App;
+use crate::config::Settings;
+use crate::static_files::StaticFiles;
+
+impl<S> App<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// Bind (`PORT`, or a socket inherited through `LISTEN_FDS`) and serve until SIGINT or
+    /// SIGTERM, then let in-flight requests finish (bounded by `shutdown_timeout`).
+    pub async fn serve(self) -> Result<(), ServeError> {
+        let listener = bind(&self.settings).await?;
+        let timeout = self.settings.shutdown_timeout;
+        if let Some(accounts) = &self.accounts {
+            spawn_cleanup(accounts.clone());
+        }
+        let addr = listener.local_addr().map_err(ServeError::Io)?;
+        tracing::info!(env = %self.settings.env, "serving http://{addr}");
+        let dev = self.dev.clone();
+        let supervisor = crate::dev::supervised(&self.settings).then(|| {
+            let statics = StaticFiles::new(self.settings.static_dir.clone());
+            tokio::spawn(crate::dev::follow_supervisor(dev.clone(), statics))
+        });
+        let router = self.into_router();
+        let signal = async move {
+            let supervisor_gone = async {
+                match supervisor {
+                    Some(task) => {
+                        let _ = task.await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = supervisor_gone => {}
+            }
+            // The live-reload streams would hold up the graceful shutdown.
+            if let Some(dev) = &dev {
+                dev.stop();
+            }
+        };
+        notify_ready();
+        serve_router(listener, router, signal, timeout)
+            .await
+            .map_err(ServeError::Io)
+    }
+}
+
+/// Tell a supervisor that the app is built and its socket is ready, when it asked to be told
+/// (`NOTIFY_SOCKET`, as systemd's `Type=notify` and `torn run` do).
+fn notify_ready() {
+    #[cfg(unix)]
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        use std::os::unix::net::UnixDatagram;
+        let sent = UnixDatagram::unbound().and_then(|socket| socket.send_to(b"READY=1", &path));
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "could not tell NOTIFY_SOCKET that the app is ready");
+        }
+    }
+}
+
+/// Delete expired sessions from the store, and used or expired tokens and forgotten throttle
+/// rows from the database, every hour, for as long as the server runs.
+fn spawn_cleanup(accounts: crate::auth::Accounts) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = accounts.store().delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Err(e) = accounts.purge_expired().await {
+                tracing::warn!(error = %e, "could not delete expired tokens and throttle rows");
+            }
+        }
+    });
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address is taken.
+    #[error(
+        "cannot listen on {addr}: the port is already in use. Stop the other server, or choose \
+         another port with PORT=<number>"
+    )]
+    AddrInUse {
+        /// The address.
+        addr: String,
+    },
+    /// Binding failed otherwise.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An I/O error while serving.
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+/// The listening socket: inherited from `LISTEN_FDS` (systemd, listenfd, `torn run`), or bound
+/// to `host:port` from settings.
+pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if let Ok(Some(std_listener)) = fds.take_tcp_listener(0) {
+        let addr = std_listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|source| ServeError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        return TcpListener::from_std(std_listener)
+            .map_err(|source| ServeError::Bind { addr, source });
+    }
+    let addr = format!("{}:{}", settings.host, settings.port);
+    TcpListener::bind(&addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::AddrInUse { addr }
+        } else {
+            ServeError::Bind { addr, source }
+        }
+    })
+}
+
+/// How long a stopping server keeps the connections it accepted last before it shuts them down
+/// if they have sent no request yet: long enough for a request that is on its way.
+const DRAIN: Duration = Duration::from_millis(250);
+
+/// Serve `router` on `listener` until `signal` resolves; then stop accepting, let in-flight
+/// requests finish, and give up on them after `timeout`.
+///
+/// Stopping happens in two steps. First the server stops accepting and closes its socket: new
+/// connections are refused, or, on a socket shared with another process (a restart under
+/// systemd or `torn run`), wait in its queue for the other one. Then, [`DRAIN`] later,
+/// connections that have not sent a request are closed and the others finish theirs: closing
+/// them at once would drop a connection accepted a moment before the signal, whose request
+/// had not arrived yet.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let notify = stopping.clone();
+    let (stop_accepting, accepting) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        stop_accepting.send_replace(true);
+        notify.notify_one();
+        tokio::time::sleep(DRAIN).await;
+    };
+    let listener = Draining {
+        addr: listener.local_addr()?,
+        listener: Some(listener),
+        stop: accepting,
+    }
+    // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>`.
+    .tap_io(|_| {});
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
+    let deadline = async move {
+        stopping.notified().await;
+        tokio::time::sleep(timeout + DRAIN).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("shutdown timed out after {timeout:?}; closing the remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// A listener that stops accepting once `stop` is set, before the server's graceful shutdown,
+/// and closes its socket then: alone, the socket is gone and new connections are refused at
+/// once; shared with another process, that one goes on accepting.
+struct Draining {
+    listener: Option<TcpListener>,
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl axum::serve::Listener for Draining {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some(listener) = &self.listener else {
+                // Stopped: accept nothing more; the server ends this future at shutdown.
+                return std::future::pending().await;
+            };
+            let accepted = tokio::select! {
+                biased;
+                stopped = self.stop.wait_for(|stop| *stop) => {
+                    drop(stopped);
+                    None
+                }
+                accepted = listener.accept() => Some(accepted),
+            };
+            match accepted {
+                None => self.listener = None,
+                Some(Ok(connection)) => return connection,
+                Some(Err(e)) => accept_failed(e).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.addr)
+    }
+}
+
+/// A failed `accept`: a connection that went away is nothing; anything else (out of file
+/// descriptors) is logged and retried a second later, as axum does.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept a connection; trying again in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

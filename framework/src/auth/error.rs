@@ -1,0 +1,91 @@
+//! Why an account operation was refused, in words for the person at the keyboard.
+
+use crate::error::Error;
+use crate::password::PasswordProblem;
+
+/// Why an account operation was refused. Messages are for the person at the keyboard and never
+/// tell whether an email has an account.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong email or password (the same message for both).
+    #[error("The email address or the password is not right.")]
+    InvalidCredentials,
+    /// Too many failures: try again after this many seconds.
+    #[error("Too many failed attempts. Try again in {}.", wait_text(*retry_after))]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// Too much mail asked for (to this address, or from this client): try again after this
+    /// many seconds.
+    #[error("Too many requests for mail. Try again in {}.", wait_text(*retry_after))]
+    MailLimited {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The email address does not look like one.
+    #[error("Enter an email address such as name@example.com.")]
+    InvalidEmail,
+    /// The new password breaks the policy.
+    #[error("{0}")]
+    Password(#[from] PasswordProblem),
+    /// The current password, asked again before a sensitive change, is wrong.
+    #[error("Your current password is not right.")]
+    WrongCurrentPassword,
+    /// A token that is unknown, used, expired, or for an address the account no longer has.
+    #[error(
+        "This link is not valid any more. Links work once, for a limited time; ask for a new one."
+    )]
+    InvalidToken,
+    /// The new email address belongs to another account.
+    #[error("That email address cannot be used. Choose another.")]
+    EmailUnavailable,
+    /// An address change to the address the account already has.
+    #[error("That is already your email address.")]
+    SameEmail,
+    /// Anything else (database down, …): a 500.
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl From<AuthError> for Error {
+    /// A refused operation as an HTTP error: 429 when throttled, 500 for internal failures,
+    /// 400 otherwise, with the same message.
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Internal(e) => e,
+            AuthError::Throttled { .. } | AuthError::MailLimited { .. } => {
+                Error::new(axum::http::StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            }
+            other => Error::bad_request(other.to_string()),
+        }
+    }
+}
+
+impl AuthError {
+    /// For a refusal that passes with time ([`AuthError::Throttled`],
+    /// [`AuthError::MailLimited`]), the seconds to wait: answer `429` with `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AuthError::Throttled { retry_after } | AuthError::MailLimited { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::Internal(Error::internal(e))
+    }
+}
+
+pub(super) fn wait_text(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} seconds"),
+        60..=119 => "a minute".to_string(),
+        _ if secs < 3600 => format!("{} minutes", secs.div_ceil(60)),
+        _ => "an hour".to_string(),
+    }
+}

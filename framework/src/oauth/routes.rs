@@ -1,0 +1,111 @@
+//! The routes of social log-in: `/auth/{provider}/login`, `/callback`, `/link` and `/unlink`,
+//! and the `SocialLogin` extractor.
+
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Finished, OAuthError, SocialLogin};
+use crate::auth::CurrentUser;
+use crate::error::Error;
+use crate::page::Flash;
+use crate::routing::Urls;
+use crate::session::Session;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SocialLogin {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<SocialLogin>()
+            .cloned()
+            .ok_or_else(|| {
+                Error::internal(
+                    "social log-in is not set up: build the app with App::social_login(…)",
+                )
+            })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+fn account_path(urls: &Urls) -> String {
+    urls.url("account").unwrap_or_else(|_| "/".into())
+}
+
+/// `GET /auth/{provider}/login`: off to the provider.
+pub(crate) async fn login(
+    social: SocialLogin,
+    Path(provider): Path<String>,
+    Query(q): Query<LoginQuery>,
+    session: Session,
+) -> Result<Response, Error> {
+    let url = social
+        .start(&session, &provider, q.next.as_deref(), None)
+        .await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+/// `POST /auth/{provider}/link`: off to the provider, to link it to the logged-in account.
+pub(crate) async fn link(
+    social: SocialLogin,
+    Path(provider): Path<String>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+) -> Result<Response, Error> {
+    if !user.is_verified() {
+        let label = social.provider(&provider)?.config.label.clone();
+        return Err(OAuthError::VerifyBeforeLinking(label).into());
+    }
+    let url = social
+        .start(&session, &provider, None, Some(user.id))
+        .await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+/// `GET /auth/{provider}/callback`: back from the provider.
+pub(crate) async fn callback(
+    social: SocialLogin,
+    Path(provider): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    session: Session,
+    urls: Urls,
+    flash: Flash,
+    ctx: crate::page::PageContext,
+) -> Result<Response, Error> {
+    let (_, finished) = social.finish(&session, &provider, &query).await?;
+    let label = social.provider(&provider)?.config.label.clone();
+    Ok(match finished {
+        Finished::LoggedIn { next } => {
+            // Tokens from before the log-in stop working.
+            ctx.new_xsrf_token();
+            Redirect::to(next.as_deref().unwrap_or("/")).into_response()
+        }
+        Finished::Linked => {
+            flash.success(format!("{label} is linked to your account."));
+            Redirect::to(&account_path(&urls)).into_response()
+        }
+    })
+}
+
+/// `POST /auth/{provider}/unlink`.
+pub(crate) async fn unlink(
+    social: SocialLogin,
+    Path(provider): Path<String>,
+    CurrentUser(user): CurrentUser,
+    urls: Urls,
+    flash: Flash,
+) -> Result<Response, Error> {
+    social.unlink(&user, &provider).await?;
+    let label = social.provider(&provider)?.config.label.clone();
+    flash.success(format!("{label} is no longer linked to your account."));
+    Ok(Redirect::to(&account_path(&urls)).into_response())
+}
