@@ -25,9 +25,19 @@ pub enum CliError {
     /// The user gave something unusable: a bad name, an existing folder, …
     #[error("{0}")]
     Usage(String),
-    /// Something failed while doing the work.
+    /// Something failed while doing the work, for a reason the message says.
     #[error("{0}")]
     Failed(String),
+    /// Something failed while doing the work because of another error (a file that cannot be
+    /// read, a command that cannot start, the file watcher): what torn was doing, and that
+    /// error, kept as the [`source`](std::error::Error::source).
+    #[error("{what}: {source}")]
+    Caused {
+        /// What torn was doing ("cannot read Cargo.toml").
+        what: String,
+        /// Why it could not.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A command torn ran (the app's own binary) failed and said why itself: exit with its
     /// code, adding nothing.
     #[error("exit code {0}")]
@@ -35,11 +45,22 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// A failure caused by `source`, while doing `what`.
+    pub fn caused(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        CliError::Caused {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+
     /// 2 for bad input (like clap's own errors), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
+            CliError::Failed(_) | CliError::Caused { .. } => 1,
             CliError::Reported(code) => *code,
         }
     }
@@ -90,7 +111,7 @@ pub struct RunOptions {
 }
 
 fn write_dir(dir: &Dir<'_>, to: &Path) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| CliError::Failed(format!("cannot write the template: {e}"));
+    let fail = |e: std::io::Error| CliError::caused("cannot write the template", e);
     for file in dir.files() {
         let path = to.join(file.path());
         if let Some(parent) = path.parent() {
@@ -114,14 +135,14 @@ pub fn expand_app_template(
     torn_path: Option<&str>,
     minimal: bool,
 ) -> Result<(), CliError> {
-    let template = tempfile::tempdir()
-        .map_err(|e| CliError::Failed(format!("cannot create a temporary folder: {e}")))?;
+    let template =
+        tempfile::tempdir().map_err(|e| CliError::caused("cannot create a temporary folder", e))?;
     let app_template = TEMPLATES
         .get_dir("app")
         .ok_or_else(|| CliError::Failed("the app template is missing from this build".into()))?;
     write_dir(app_template, template.path())?;
     let exe = std::env::current_exe()
-        .map_err(|e| CliError::Failed(format!("cannot find the torn executable: {e}")))?;
+        .map_err(|e| CliError::caused("cannot find the torn executable", e))?;
     let output = Command::new(exe)
         .arg("__expand")
         .arg(template.path().join("app"))
@@ -131,7 +152,7 @@ pub fn expand_app_template(
         .arg(torn_path.unwrap_or(""))
         .arg(minimal.to_string())
         .output()
-        .map_err(|e| CliError::Failed(format!("cannot run the template expansion: {e}")))?;
+        .map_err(|e| CliError::caused("cannot run the template expansion", e))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -151,8 +172,8 @@ pub fn account_files() -> Result<Vec<String>, CliError> {
         .get_file("app/cargo-generate.toml")
         .and_then(|f| f.contents_utf8())
         .ok_or_else(missing)?;
-    let config: toml::Value = toml::from_str(text)
-        .map_err(|e| CliError::Failed(format!("the app template's settings: {e}")))?;
+    let config: toml::Value =
+        toml::from_str(text).map_err(|e| CliError::caused("the app template's settings", e))?;
     let list = config
         .get("conditional")
         .and_then(|c| c.get("minimal"))
@@ -238,4 +259,23 @@ pub fn clean_cargo(command: &mut Command) -> &mut Command {
     command
         .env_remove("RUSTC_WRAPPER")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_keeps_its_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let e = CliError::caused("cannot write Cargo.toml", io);
+        assert_eq!(e.to_string(), "cannot write Cargo.toml: permission denied");
+        assert_eq!(e.exit_code(), 1);
+        let source = std::error::Error::source(&e).expect("the cause is kept");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("as the error it was");
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(CliError::Usage("bad name".into()).exit_code(), 2);
+    }
 }

@@ -248,7 +248,7 @@ fn unix_now() -> u64 {
 
 fn current_app() -> Result<torn_cli::generate::AppDir, torn_cli::CliError> {
     let cwd = std::env::current_dir()
-        .map_err(|e| torn_cli::CliError::Failed(format!("cannot read the current folder: {e}")))?;
+        .map_err(|e| torn_cli::CliError::caused("cannot read the current folder", e))?;
     torn_cli::generate::AppDir::find(&cwd)
 }
 
@@ -333,7 +333,7 @@ fn database(what: DbArgs) -> Result<(), torn_cli::CliError> {
         .current_dir(&app.root);
     let status = command
         .status()
-        .map_err(|e| torn_cli::CliError::Failed(format!("cannot run cargo: {e}")))?;
+        .map_err(|e| torn_cli::CliError::caused("cannot run cargo", e))?;
     match status.code() {
         Some(0) => Ok(()),
         // The app said why (1: the work failed, 2: bad input).
@@ -352,7 +352,7 @@ fn routes() -> Result<(), torn_cli::CliError> {
         .current_dir(&app.root);
     let status = command
         .status()
-        .map_err(|e| torn_cli::CliError::Failed(format!("cannot run cargo: {e}")))?;
+        .map_err(|e| torn_cli::CliError::caused("cannot run cargo", e))?;
     if status.success() {
         Ok(())
     } else {

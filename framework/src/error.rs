@@ -147,6 +147,7 @@ impl From<crate::config::ConfigError> for Error {
 
 /// A database error in a handler is a 500 whose cause is logged (and shown on dev's error
 /// page): handlers write `?` on a query.
+#[cfg(feature = "database")]
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::internal(e)

@@ -28,8 +28,8 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
+use crate::config::redact;
 use crate::config::{Env, Settings};
-use crate::db::redact;
 
 /// A message to send: text, and optionally HTML (sent as `multipart/alternative`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -73,6 +73,7 @@ pub(crate) struct RequestState {
 
 /// A logged-in user was found for this request: its response gets `Cache-Control: no-store`
 /// (unless the handler says otherwise), so no shared or browser cache keeps a personal page.
+#[cfg(feature = "accounts")]
 pub(crate) fn mark_personal(parts: &Parts) {
     if let Some(state) = parts.extensions.get::<Arc<RequestState>>() {
         state
@@ -153,6 +154,7 @@ pub struct PageContext {
     buttons: SocialButtons,
     state: Arc<RequestState>,
     path: String,
+    #[cfg(feature = "accounts")]
     user: Option<crate::auth::User>,
 }
 
@@ -225,7 +227,9 @@ impl PageContext {
         &self.shared.settings.base_url
     }
 
-    /// The logged-in user, when the app has accounts and someone is logged in.
+    /// The logged-in user, when the app has accounts and someone is logged in (feature
+    /// `accounts`).
+    #[cfg(feature = "accounts")]
     pub fn user(&self) -> Option<&crate::auth::User> {
         self.user.as_ref()
     }
@@ -241,6 +245,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         // With accounts on, the page knows who is logged in.
+        #[cfg(feature = "accounts")]
         let user = match parts.extensions.get::<crate::auth::Accounts>().cloned() {
             Some(accounts) => crate::auth::request_user(parts, &accounts).await?,
             None => None,
@@ -254,6 +259,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                 .unwrap_or_default(),
             state: request_state(parts)?,
             path: parts.uri.path().to_string(),
+            #[cfg(feature = "accounts")]
             user,
         })
     }

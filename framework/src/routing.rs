@@ -75,7 +75,7 @@ use crate::error::Error;
 ///
 /// Implement it with the [`handler!`](crate::handler) macro, or by hand by returning an axum
 /// [`MethodRouter`].
-pub trait Handler<S = ()>: 'static {
+pub trait RequestHandler<S = ()>: 'static {
     /// The methods this handler answers, as an axum method router.
     fn method_router() -> MethodRouter<S>;
 
@@ -85,7 +85,7 @@ pub trait Handler<S = ()>: 'static {
     }
 }
 
-/// Implement [`Handler`] for a type from the names of its async methods.
+/// Implement [`RequestHandler`] for a type from the names of its async methods.
 ///
 /// ```text
 /// torn::handler!(Type => get, post);                            // state ()
@@ -101,7 +101,7 @@ macro_rules! handler {
         $crate::handler!($ty, state = () => $($method),+ $(; prepare = $prepare)?);
     };
     ($ty:ty, state = $state:ty => $($method:ident),+ $(; prepare = $prepare:expr)? $(,)?) => {
-        impl $crate::Handler<$state> for $ty {
+        impl $crate::RequestHandler<$state> for $ty {
             fn method_router() -> $crate::axum::routing::MethodRouter<$state> {
                 let router = $crate::axum::routing::MethodRouter::<$state>::new()
                     $(.on($crate::__method_filter!($method), <$ty>::$method))+;

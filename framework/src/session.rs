@@ -24,7 +24,10 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+#[cfg(feature = "postgres")]
+use tower_sessions_sqlx_store::PostgresStore;
+#[cfg(feature = "sqlite")]
+use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -39,8 +42,10 @@ pub const REMEMBER_KEY: &str = "torn.remember";
 #[derive(Clone, Debug)]
 pub enum Store {
     /// In SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteStore),
     /// In PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(PostgresStore),
     /// In Redis (feature `redis`): for apps whose instances share sessions there.
     #[cfg(feature = "redis")]
@@ -50,9 +55,11 @@ pub enum Store {
 impl Store {
     /// The store for this database.
     pub fn for_db(db: &Db) -> Self {
-        match db {
-            Db::Sqlite(pool) => Store::Sqlite(SqliteStore::new(pool.clone())),
-            Db::Postgres(pool) => Store::Postgres(PostgresStore::new(pool.clone())),
+        match *db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(ref pool) => Store::Sqlite(SqliteStore::new(pool.clone())),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(ref pool) => Store::Postgres(PostgresStore::new(pool.clone())),
         }
     }
 
@@ -60,7 +67,7 @@ impl Store {
     #[cfg(feature = "redis")]
     pub async fn redis(url: &str) -> Result<Self, crate::Error> {
         use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
-        let hidden = crate::db::redact(url);
+        let hidden = crate::config::redact(url);
         let config = Config::from_url(url).map_err(|e| {
             crate::Error::internal(format!("the Redis URL {hidden:?} is not valid: {e}"))
         })?;
@@ -78,9 +85,11 @@ impl Store {
 
     /// Create the store's table if it does not exist yet (Redis needs none).
     pub async fn migrate(&self) -> sqlx::Result<()> {
-        match self {
-            Store::Sqlite(s) => s.migrate().await,
-            Store::Postgres(s) => s.migrate().await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Store::Sqlite(ref s) => s.migrate().await,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(ref s) => s.migrate().await,
             #[cfg(feature = "redis")]
             Store::Redis(_) => Ok(()),
         }
@@ -89,9 +98,11 @@ impl Store {
     /// Delete expired sessions (Redis expires them by itself).
     pub async fn delete_expired(&self) -> session_store::Result<()> {
         use tower_sessions::ExpiredDeletion as _;
-        match self {
-            Store::Sqlite(s) => s.delete_expired().await,
-            Store::Postgres(s) => s.delete_expired().await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Store::Sqlite(ref s) => s.delete_expired().await,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(ref s) => s.delete_expired().await,
             #[cfg(feature = "redis")]
             Store::Redis(_) => Ok(()),
         }
@@ -101,38 +112,46 @@ impl Store {
 #[async_trait]
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Store::Sqlite(s) => s.create(record).await,
-            Store::Postgres(s) => s.create(record).await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Store::Sqlite(ref s) => s.create(record).await,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(ref s) => s.create(record).await,
             #[cfg(feature = "redis")]
-            Store::Redis(s) => s.create(record).await,
+            Store::Redis(ref s) => s.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Store::Sqlite(s) => s.save(record).await,
-            Store::Postgres(s) => s.save(record).await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Store::Sqlite(ref s) => s.save(record).await,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(ref s) => s.save(record).await,
             #[cfg(feature = "redis")]
-            Store::Redis(s) => s.save(record).await,
+            Store::Redis(ref s) => s.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Store::Sqlite(s) => s.load(id).await,
-            Store::Postgres(s) => s.load(id).await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Store::Sqlite(ref s) => s.load(id).await,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(ref s) => s.load(id).await,
             #[cfg(feature = "redis")]
-            Store::Redis(s) => s.load(id).await,
+            Store::Redis(ref s) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Store::Sqlite(s) => s.delete(id).await,
-            Store::Postgres(s) => s.delete(id).await,
+        match *self {
+            #[cfg(feature = "sqlite")]
+            Store::Sqlite(ref s) => s.delete(id).await,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(ref s) => s.delete(id).await,
             #[cfg(feature = "redis")]
-            Store::Redis(s) => s.delete(id).await,
+            Store::Redis(ref s) => s.delete(id).await,
         }
     }
 }

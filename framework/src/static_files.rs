@@ -5,6 +5,11 @@
 //! URL changes. A URL without it is served with `no-cache`, so browsers revalidate with the
 //! `ETag` and get `304 Not Modified` when nothing changed.
 //!
+//! Files are streamed by tower-http's `ServeFile`, which answers `Range` requests and serves a
+//! precompressed `app.css.br` or `app.css.gz` beside `app.css` to browsers that accept it.
+//! Content hashes are computed once per file, and again only when its size or modification
+//! time changes (an edit in dev), never per request.
+//!
 //! Only regular files inside the folder are served: `..`, encoded `%2e%2e`, absolute paths,
 //! backslashes, hidden files and symbolic links that lead outside all answer 404.
 
@@ -15,9 +20,11 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Request};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use tower::ServiceExt as _;
+use tower_http::services::ServeFile;
 
 use crate::error::Error;
 use crate::state::Shared;
@@ -119,21 +126,21 @@ fn content_hash(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..8])
 }
 
-/// The handler for `GET /static/{*path}`.
+/// The handler for `GET /static/{*path}`: the file through tower-http's `ServeFile` (streamed,
+/// `Range` requests, a `.br` or `.gz` file beside it when the browser accepts that encoding),
+/// with an `ETag` from the content hash that [`StaticFiles::url`] computed (again only when the
+/// file's size or modification time changes).
 pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Response {
     let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
         return Error::not_found().into_response();
     };
-    let statics = shared.statics.clone();
+    let statics = &shared.statics;
     let Some(file) = statics.resolve(&path) else {
         return Error::not_found().into_response();
     };
-    let bytes = match tokio::fs::read(&file).await {
-        Ok(b) => b,
-        Err(_) => return Error::not_found().into_response(),
+    let Ok(hash) = statics.hash(&file) else {
+        return Error::not_found().into_response();
     };
-    let hash = content_hash(&bytes);
-    let etag = format!("\"{hash}\"");
     let versioned = req
         .uri()
         .query()
@@ -143,33 +150,37 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
     } else {
         "no-cache".to_string()
     };
-    let mut response = if etag_matches(req.headers().get(header::IF_NONE_MATCH), &etag) {
+    let mut response = if etag_matches(req.headers().get(header::IF_NONE_MATCH), &hash) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mime = mime_guess::from_path(&file).first_or_octet_stream();
-        let mut r = if req.method() == Method::HEAD {
-            let mut r = Response::new(Body::empty());
-            r.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            r
-        } else {
-            Response::new(Body::from(bytes))
+        let served = ServeFile::new(&file)
+            .precompressed_br()
+            .precompressed_gzip()
+            .oneshot(req)
+            .await;
+        let mut r = match served {
+            Ok(r) => r.map(Body::new),
+            Err(never) => match never {},
         };
-        let ct = if mime.type_() == "text" || mime.essence_str() == "application/javascript" {
-            format!("{}; charset=utf-8", mime.essence_str())
-        } else {
-            mime.essence_str().to_string()
-        };
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(&ct).expect("mime is ascii"),
-        );
+        if r.status() == StatusCode::NOT_FOUND {
+            return Error::not_found().into_response();
+        }
+        with_charset(r.headers_mut());
         r
+    };
+    // One entity per encoding: a `.gz` or `.br` copy has an `ETag` of its own.
+    let etag = match response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(encoding) => format!("\"{hash}-{encoding}\""),
+        None => format!("\"{hash}\""),
     };
     let headers = response.headers_mut();
     headers.insert(
         header::ETAG,
-        HeaderValue::from_str(&etag).expect("hex is ascii"),
+        HeaderValue::from_str(&etag).expect("hex and an encoding name are ascii"),
     );
     headers.insert(
         header::CACHE_CONTROL,
@@ -178,14 +189,40 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
     response
 }
 
-fn etag_matches(if_none_match: Option<&HeaderValue>, etag: &str) -> bool {
+/// Text and scripts are UTF-8: say so in their `Content-Type`.
+fn with_charset(headers: &mut HeaderMap) {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let text = ct.starts_with("text/") || ct == "application/javascript";
+    if text
+        && !ct.contains("charset")
+        && let Ok(v) = HeaderValue::from_str(&format!("{ct}; charset=utf-8"))
+    {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+}
+
+/// Does `If-None-Match` name the file's content (`"<hash>"`, or a precompressed copy's
+/// `"<hash>-gzip"`), or `*`?
+fn etag_matches(if_none_match: Option<&HeaderValue>, hash: &str) -> bool {
     let Some(value) = if_none_match.and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    value
-        .split(',')
-        .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+    value.split(',').map(str::trim).any(|candidate| {
+        let tag = candidate.trim_start_matches("W/");
+        let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+        candidate == "*"
+            || inner.is_some_and(|inner| {
+                inner == hash
+                    || inner
+                        .strip_prefix(hash)
+                        .is_some_and(|rest| matches!(rest, "-gzip" | "-br"))
+            })
+    })
 }
 
 #[cfg(test)]

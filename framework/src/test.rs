@@ -197,6 +197,7 @@ async fn read(response: reqwest::Result<reqwest::Response>) -> TestResponse {
 /// `TORN_TEST_POSTGRES_URL` names (dropped when this is dropped), or else an SQLite file in a
 /// new temporary folder (deleted when this is dropped). Point the app's settings at
 /// [`TestDatabase::url`], and run the same tests on either database by setting the variable.
+#[cfg(feature = "database")]
 #[derive(Debug)]
 pub struct TestDatabase {
     url: String,
@@ -204,6 +205,7 @@ pub struct TestDatabase {
     folder: Option<std::path::PathBuf>,
 }
 
+#[cfg(feature = "database")]
 impl TestDatabase {
     /// Make one.
     ///
@@ -263,6 +265,7 @@ impl TestDatabase {
     }
 }
 
+#[cfg(feature = "database")]
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(folder) = self.folder.take() {

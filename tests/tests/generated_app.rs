@@ -325,6 +325,12 @@ fn a_minimal_app_builds_and_grows_accounts() {
         }
         tests
     };
+    // It compiles only what it uses: no social log-in, password hashing or sessions.
+    let heavy = ["oauth2", "openidconnect", "argon2", "tower-sessions"];
+    let crates = dependencies(&app);
+    for name in heavy {
+        assert!(!crates.contains(name), "a minimal app compiles {name}");
+    }
     torn(&["gen", "scaffold", "post", "title:string", "body:text?"]);
     let tests = check(&[
         "home_page_says_hello",
@@ -334,6 +340,13 @@ fn a_minimal_app_builds_and_grows_accounts() {
     assert!(!tests.contains("sign_up"), "no accounts yet:\n{tests}");
 
     torn(&["gen", "auth"]);
+    let crates = dependencies(&app);
+    for name in heavy {
+        assert!(
+            crates.contains(name),
+            "with accounts, the app compiles {name}"
+        );
+    }
     torn(&["gen", "scaffold", "note", "body:text", "--auth"]);
     torn(&["gen", "oauth", "github"]);
     check(&[
@@ -344,4 +357,18 @@ fn a_minimal_app_builds_and_grows_accounts() {
         "notes_need_a_log_in_and_belong_to_their_owner",
         "github_button_shows_once_configured",
     ]);
+}
+
+/// The names of every crate the app at `dir` compiles, its tests' included (`cargo tree`).
+fn dependencies(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let tree = run(
+        common::cargo()
+            .args(["tree", "--prefix", "none", "--format", "{p}"])
+            .current_dir(dir),
+        "cargo tree",
+    );
+    tree.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
 }

@@ -141,6 +141,9 @@ fn static_root() -> tempfile::TempDir {
     std::fs::create_dir_all(dir.path().join("static/css")).unwrap();
     std::fs::write(dir.path().join("static/app.css"), "body { color: black }").unwrap();
     std::fs::write(dir.path().join("static/css/site.css"), "a { color: red }").unwrap();
+    // A script with a precompressed copy beside it (its bytes stand for the gzip stream).
+    std::fs::write(dir.path().join("static/app.js"), "console.log('plain')").unwrap();
+    std::fs::write(dir.path().join("static/app.js.gz"), "GZIPPED app.js").unwrap();
     std::fs::write(dir.path().join("secret.txt"), "TOP-SECRET-OUTSIDE-STATIC").unwrap();
     dir
 }
@@ -322,6 +325,63 @@ async fn static_urls_are_versioned_and_cached() {
     assert_eq!(revalidated.status, 304);
     assert!(revalidated.text.is_empty());
     assert_eq!(s.get("/static/css/site.css").await.text, "a { color: red }");
+}
+
+#[tokio::test]
+async fn static_files_answer_ranges_and_serve_precompressed_copies() {
+    let f = start().await;
+    let s = &f.server;
+    let part = s
+        .send(
+            s.client()
+                .get(s.url("/static/app.css"))
+                .header("range", "bytes=0-3"),
+        )
+        .await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.text, "body");
+    assert_eq!(part.header("content-range"), Some("bytes 0-3/21"));
+
+    let plain = s.get("/static/app.js").await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.text, "console.log('plain')");
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(
+        plain
+            .header("content-type")
+            .is_some_and(|ct| ct.contains("javascript") && ct.contains("charset=utf-8")),
+        "{:?}",
+        plain.header("content-type")
+    );
+    let gzipped = s
+        .send(
+            s.client()
+                .get(s.url("/static/app.js"))
+                .header("accept-encoding", "gzip"),
+        )
+        .await;
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(gzipped.text, "GZIPPED app.js", "the .gz file as it is");
+    // Each encoding is an entity of its own, and revalidates as one.
+    let (plain_tag, gzip_tag) = (
+        plain.header("etag").expect("ETag").to_string(),
+        gzipped.header("etag").expect("ETag").to_string(),
+    );
+    assert_ne!(plain_tag, gzip_tag);
+    let revalidated = s
+        .send(
+            s.client()
+                .get(s.url("/static/app.js"))
+                .header("accept-encoding", "gzip")
+                .header("if-none-match", &gzip_tag),
+        )
+        .await;
+    assert_eq!(revalidated.status, 304);
+    let head = s.send(s.client().head(s.url("/static/app.css"))).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("21"));
+    assert!(head.text.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,22 +6,29 @@
 //! `--minimal` (its `[conditional.'minimal']` list), with the migrations renumbered after the
 //! app's own; the `pub mod` lines of the account handlers; the block of `src/lib.rs` that sets
 //! up accounts and their routes (above `// torn:routes`); and the log-in / account links of
-//! `templates/base.html` (below `{# torn:nav #}`).
+//! `templates/base.html` (below `{# torn:nav #}`); and, in `Cargo.toml`, torn's default features
+//! (accounts, social log-in) instead of the few a minimal app compiles.
 
 use std::path::{Path, PathBuf};
 
-use super::{AppDir, HANDLERS_MARK, Insert, Place, Plan, ROUTES_MARK, migration};
+use super::{AppDir, HANDLERS_MARK, Insert, Place, Plan, ROUTES_MARK, Replace, migration};
 use crate::CliError;
 
 /// The mark in `templates/base.html`.
 const NAV_MARK: &str = "{# torn:nav #}";
 /// The first line of the accounts block in the template's `src/lib.rs`.
 const BLOCK_START: &str = "// Accounts:";
+/// The end of the torn dependency that `torn new --minimal` writes (the template's
+/// `Cargo.toml`): only the features a minimal app uses, no accounts or social log-in.
+const MINIMAL_FEATURES: &str =
+    r#", default-features = false, features = ["sqlite", "postgres", "mail"] }"#;
+/// The same for the dev-dependency, which adds `testing`.
+const MINIMAL_DEV_FEATURES: &str = r#"default-features = false, features = ["testing"]"#;
 
 /// The plan for `torn gen auth`, with migrations numbered from `unix_secs`.
 pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
-    let staging = tempfile::tempdir()
-        .map_err(|e| CliError::Failed(format!("cannot create a temporary folder: {e}")))?;
+    let staging =
+        tempfile::tempdir().map_err(|e| CliError::caused("cannot create a temporary folder", e))?;
     crate::expand_app_template(
         &app.crate_name,
         staging.path(),
@@ -32,10 +39,10 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
     let full = staging.path().join(&app.crate_name);
     let read = |rel: &Path| {
         std::fs::read_to_string(full.join(rel)).map_err(|e| {
-            CliError::Failed(format!(
-                "the app template has no readable {}: {e}",
-                rel.display()
-            ))
+            CliError::caused(
+                format!("the app template has no readable {}", rel.display()),
+                e,
+            )
         })
     };
 
@@ -78,6 +85,17 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
             at: Place::Above,
         });
     }
+    // torn's default features (accounts, social log-in) in place of a minimal app's few.
+    plan.replaces.push(Replace {
+        path: PathBuf::from("Cargo.toml"),
+        from: MINIMAL_FEATURES,
+        to: " }",
+    });
+    plan.replaces.push(Replace {
+        path: PathBuf::from("Cargo.toml"),
+        from: MINIMAL_DEV_FEATURES,
+        to: r#"features = ["testing"]"#,
+    });
     let layout = app
         .read(Path::new("templates/base.html"))?
         .unwrap_or_default();
@@ -99,11 +117,10 @@ fn files_under(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, CliError> {
         return Ok(vec![rel.to_path_buf()]);
     }
     let entries = std::fs::read_dir(&path)
-        .map_err(|e| CliError::Failed(format!("the app template has no {}: {e}", rel.display())))?;
+        .map_err(|e| CliError::caused(format!("the app template has no {}", rel.display()), e))?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|e| CliError::Failed(format!("cannot read the template: {e}")))?;
+        let entry = entry.map_err(|e| CliError::caused("cannot read the template", e))?;
         files.extend(files_under(root, &rel.join(entry.file_name()))?);
     }
     files.sort();

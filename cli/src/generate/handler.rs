@@ -81,6 +81,7 @@ pub fn plan(app: &AppDir, opts: &HandlerOptions) -> Result<Plan, CliError> {
                 at: Place::Above,
             },
         ],
+        replaces: Vec::new(),
     })
 }
 

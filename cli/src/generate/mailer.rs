@@ -66,6 +66,7 @@ pub fn plan(app: &AppDir, name: &str) -> Result<Plan, CliError> {
                 at: Place::Sorted,
             },
         ],
+        replaces: Vec::new(),
     })
 }
 

@@ -28,6 +28,7 @@ pub fn plan(
                 (down_path.clone(), read(&down_path)),
             ],
             inserts: Vec::new(),
+            replaces: Vec::new(),
         });
     }
     series(&files, &[(name.into(), up.into(), down.into())], unix_secs)
@@ -96,7 +97,7 @@ fn migration_files(app: &AppDir) -> Result<Vec<String>, CliError> {
         .map(|entry| {
             entry
                 .map(|e| e.file_name().to_string_lossy().to_string())
-                .map_err(|e| CliError::Failed(format!("cannot read migrations/: {e}")))
+                .map_err(|e| CliError::caused("cannot read migrations/", e))
         })
         .collect()
 }

@@ -52,7 +52,7 @@ impl AppDir {
         while let Some(d) = dir {
             if d.join("torn.toml").is_file() && d.join("Cargo.toml").is_file() {
                 let manifest = std::fs::read_to_string(d.join("Cargo.toml"))
-                    .map_err(|e| CliError::Failed(format!("cannot read Cargo.toml: {e}")))?;
+                    .map_err(|e| CliError::caused("cannot read Cargo.toml", e))?;
                 let path = d.join("Cargo.toml");
                 let value: toml::Value = toml::from_str(&manifest).map_err(|e| {
                     CliError::Usage(format!(
@@ -104,10 +104,10 @@ impl AppDir {
         match std::fs::read_to_string(self.root.join(rel)) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CliError::Failed(format!(
-                "cannot read {}: {e}",
-                rel.display()
-            ))),
+            Err(e) => Err(CliError::caused(
+                format!("cannot read {}", rel.display()),
+                e,
+            )),
         }
     }
 }
@@ -148,6 +148,20 @@ pub struct Plan {
     pub files: Vec<(PathBuf, String)>,
     /// Lines to insert.
     pub inserts: Vec<Insert>,
+    /// Text to replace in the app's files.
+    pub replaces: Vec<Replace>,
+}
+
+/// Text to replace in one of the app's files: every `from` becomes `to`. A file without
+/// `from` is left as it is (it had the change already, or its owner rewrote those lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replace {
+    /// The file, relative to the app.
+    pub path: PathBuf,
+    /// The text to replace.
+    pub from: &'static str,
+    /// What it becomes.
+    pub to: &'static str,
 }
 
 /// What [`apply`] did, or would do with `dry_run`.
@@ -225,6 +239,20 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
             None => edited.push((insert.path.clone(), updated)),
         }
     }
+    for replace in &plan.replaces {
+        let current = match edited.iter().find(|(p, _)| p == &replace.path) {
+            Some((_, text)) => text.clone(),
+            None => app.read(&replace.path)?.unwrap_or_default(),
+        };
+        if !current.contains(replace.from) {
+            continue;
+        }
+        let updated = current.replace(replace.from, replace.to);
+        match edited.iter_mut().find(|(p, _)| p == &replace.path) {
+            Some((_, text)) => *text = updated,
+            None => edited.push((replace.path.clone(), updated)),
+        }
+    }
     let mut writes: Vec<(PathBuf, String)> = Vec::new();
     for (rel, text) in planned {
         match app.read(&rel)? {
@@ -262,12 +290,11 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
     for (rel, text) in writes {
         let path = app.root.join(&rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CliError::Failed(format!("cannot create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CliError::caused(format!("cannot create {}", parent.display()), e))?;
         }
         std::fs::write(&path, text)
-            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", rel.display())))?;
+            .map_err(|e| CliError::caused(format!("cannot write {}", rel.display()), e))?;
     }
     Ok(outcome)
 }

@@ -132,6 +132,7 @@ pub fn plan(
             )),
         )],
         inserts,
+        replaces: Vec::new(),
     })
 }
 

@@ -132,7 +132,7 @@ pub fn local_framework() -> Option<PathBuf> {
 pub fn new_app(opts: &NewOptions) -> Result<NewReport, CliError> {
     validate_name(&opts.name)?;
     let cwd = std::env::current_dir()
-        .map_err(|e| CliError::Failed(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| CliError::caused("cannot read the current directory", e))?;
     let dest = cwd.join(
         opts.path
             .clone()
@@ -190,10 +190,7 @@ pub fn new_app(opts: &NewOptions) -> Result<NewReport, CliError> {
             .map_err(|e| CliError::Usage(format!("cannot use {}: {e}", dest.display())))?;
     }
     std::fs::rename(&generated, &dest).map_err(|e| {
-        CliError::Failed(format!(
-            "cannot move the new app to {}: {e}",
-            dest.display()
-        ))
+        CliError::caused(format!("cannot move the new app to {}", dest.display()), e)
     })?;
     drop(staging);
 

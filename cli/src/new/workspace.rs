@@ -56,7 +56,7 @@ fn clean(path: &str) -> String {
 /// Append an empty `[workspace]` table to the app's `Cargo.toml`.
 pub fn make_own_workspace(manifest: &Path) -> Result<(), CliError> {
     let fail =
-        |e: std::io::Error| CliError::Failed(format!("cannot write {}: {e}", manifest.display()));
+        |e: std::io::Error| CliError::caused(format!("cannot write {}", manifest.display()), e);
     let mut text = std::fs::read_to_string(manifest).map_err(fail)?;
     if !text.ends_with('\n') {
         text.push('\n');

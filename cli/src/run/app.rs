@@ -50,10 +50,7 @@ pub struct Launch<'a> {
 pub async fn start(launch: Launch<'_>) -> Result<Started, CliError> {
     let _ = std::fs::remove_file(launch.ready_socket);
     let ready = tokio::net::UnixDatagram::bind(launch.ready_socket).map_err(|e| {
-        CliError::Failed(format!(
-            "cannot make {}: {e}",
-            launch.ready_socket.display()
-        ))
+        CliError::caused(format!("cannot make {}", launch.ready_socket.display()), e)
     })?;
     let mut command = tokio::process::Command::new(launch.binary);
     command
@@ -71,7 +68,7 @@ pub async fn start(launch: Launch<'_>) -> Result<Started, CliError> {
     hand_over(&mut command, launch.socket);
     let mut child = command
         .spawn()
-        .map_err(|e| CliError::Failed(format!("cannot start {}: {e}", launch.binary.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot start {}", launch.binary.display()), e))?;
     let pid = child.id().unwrap_or(0);
     let output = Arc::new(Mutex::new(VecDeque::new()));
     if let Some(out) = child.stdout.take() {

@@ -63,7 +63,7 @@ pub async fn build(
     let mut child = tokio::process::Command::from(command)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| CliError::Failed(format!("cannot run cargo: {e}")))?;
+        .map_err(|e| CliError::caused("cannot run cargo", e))?;
     let mut group = child.id().map(Group);
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
@@ -97,7 +97,7 @@ pub async fn build(
     let status = child
         .wait()
         .await
-        .map_err(|e| CliError::Failed(format!("cargo did not finish: {e}")))?;
+        .map_err(|e| CliError::caused("cargo did not finish", e))?;
     // Finished by itself: nothing left to kill.
     std::mem::forget(group.take());
     match (status.success(), binary) {

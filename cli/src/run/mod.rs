@@ -38,7 +38,7 @@ pub fn run(app: &AppDir, opts: &RunOptions) -> Result<(), CliError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError::Failed(format!("cannot start: {e}")))?;
+        .map_err(|e| CliError::caused("cannot start", e))?;
     runtime.block_on(DevServer::new(app, opts)?.serve())
 }
 
@@ -131,12 +131,12 @@ impl DevServer {
                     port.wrapping_add(1).max(1024)
                 ))
             } else {
-                CliError::Failed(format!("cannot listen on {addr}: {e}"))
+                CliError::caused("cannot listen on {addr}", e)
             }
         })?;
         let bound = listener
             .local_addr()
-            .map_err(|e| CliError::Failed(format!("cannot read the listening address: {e}")))?;
+            .map_err(|e| CliError::caused("cannot read the listening address", e))?;
         let shown_host = if bound.ip().is_unspecified() {
             "127.0.0.1".to_string()
         } else if bound.is_ipv6() {
@@ -148,7 +148,7 @@ impl DevServer {
         let state = tempfile::Builder::new()
             .prefix("torn-run-")
             .tempdir()
-            .map_err(|e| CliError::Failed(format!("cannot make a temporary folder: {e}")))?;
+            .map_err(|e| CliError::caused("cannot make a temporary folder", e))?;
         let mut env = vec![
             ("PORT".to_string(), bound.port().to_string()),
             ("HOST".to_string(), opts.host.clone()),
@@ -417,7 +417,7 @@ async fn exited(current: &mut Option<AppProcess>) -> (String, String) {
 /// Becomes `true` on SIGINT (Ctrl-C) or SIGTERM.
 fn stop_signal() -> Result<signal::Receiver<bool>, CliError> {
     use tokio::signal::unix::{SignalKind, signal as unix_signal};
-    let fail = |e: std::io::Error| CliError::Failed(format!("cannot handle signals: {e}"));
+    let fail = |e: std::io::Error| CliError::caused("cannot handle signals", e);
     let mut interrupt = unix_signal(SignalKind::interrupt()).map_err(fail)?;
     let mut terminate = unix_signal(SignalKind::terminate()).map_err(fail)?;
     let (tx, rx) = signal::channel(false);

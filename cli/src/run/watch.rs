@@ -35,7 +35,7 @@ pub struct Watcher {
 pub fn start(root: &Path) -> Result<(Watcher, mpsc::UnboundedReceiver<Vec<PathBuf>>), CliError> {
     let filter = Filter::new(root);
     let (tx, rx) = mpsc::unbounded_channel();
-    let fail = |e: notify::Error| CliError::Failed(format!("cannot watch the app's files: {e}"));
+    let fail = |e: notify::Error| CliError::caused("cannot watch the app's files", e);
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         let Ok(events) = result else {
             return;

@@ -70,6 +70,7 @@ where
 }
 
 /// `<app> db …`: print what the command did, or why it did not.
+#[cfg(feature = "database")]
 async fn database(args: &[String]) -> ExitCode {
     use crate::db::commands;
     let done = async {
@@ -87,6 +88,16 @@ async fn database(args: &[String]) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `<app> db …` in an app whose torn has no database.
+#[cfg(not(feature = "database"))]
+async fn database(_args: &[String]) -> ExitCode {
+    eprintln!(
+        "error: this app's torn is built without a database: add \"sqlite\" or \"postgres\" to \
+         the features of torn in the app's Cargo.toml"
+    );
+    ExitCode::from(2)
 }
 
 /// Colour the log on a terminal; `NO_COLOR` turns colours off, `CLICOLOR_FORCE=1` on (as

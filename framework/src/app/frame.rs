@@ -126,9 +126,12 @@ pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
     let flash_cookie = jar.get(FLASH_COOKIE).map(|c| c.value().to_string());
     // A browser with a session may be logged in: whatever the page, no cache keeps it (unless
     // the handler says otherwise, as static files do).
+    #[cfg(feature = "accounts")]
     let has_session = jar
         .get(crate::session::cookie_name(&shared.settings))
         .is_some();
+    #[cfg(not(feature = "accounts"))]
+    let has_session = false;
     let flash_in: Vec<FlashMessage> = flash_cookie
         .as_deref()
         .and_then(|v| shared.settings.keys.verify(FLASH_COOKIE, v, 1.0))

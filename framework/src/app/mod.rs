@@ -22,6 +22,7 @@
 //! runs inside torn's.
 
 mod command;
+mod features;
 mod frame;
 mod serve;
 
@@ -38,14 +39,14 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use command::{routes_table, run};
+use features::Features;
 pub use frame::FLASH_COOKIE;
 use frame::{request_context, router_with_xsrf, with_xsrf};
 pub use serve::{ServeError, bind, serve_router, shutdown_signal};
 
 use crate::config::Settings;
 use crate::error::{self, Error, ErrorInfo, ErrorRenderer};
-use crate::page::SocialButtons;
-use crate::routing::{Handler, RouteInfo, Urls};
+use crate::routing::{RequestHandler, RouteInfo, Urls};
 use crate::state::Shared;
 use crate::static_files::StaticFiles;
 
@@ -56,10 +57,7 @@ pub struct App<S = ()> {
     routes: Vec<RouteInfo>,
     xsrf_exempt: Vec<String>,
     error_renderer: ErrorRenderer,
-    accounts: Option<crate::auth::Accounts>,
-    database: Option<crate::db::Db>,
-    mailer: Option<crate::mail::Mailer>,
-    social: Option<crate::oauth::SocialLogin>,
+    features: Features,
     dev: Option<Arc<crate::dev::Reload>>,
     state: S,
 }
@@ -90,10 +88,7 @@ where
             )],
             xsrf_exempt: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
-            accounts: None,
-            database: None,
-            mailer: None,
-            social: None,
+            features: Features::default(),
             dev,
             state,
         }
@@ -126,7 +121,7 @@ where
     ///
     /// # Panics
     /// If the name is already taken.
-    pub fn handler<H: Handler<S>>(mut self, name: &str, path: &str) -> Self {
+    pub fn handler<H: RequestHandler<S>>(mut self, name: &str, path: &str) -> Self {
         self.add_name(
             name,
             path,
@@ -198,76 +193,6 @@ where
         self
     }
 
-    /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
-    /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
-    pub fn accounts(mut self, accounts: crate::auth::Accounts) -> Self {
-        self.accounts = Some(accounts);
-        self
-    }
-
-    /// Offer social log-in: mounts `/auth/{provider}/login`, `/callback`, `/link` and `/unlink`
-    /// (named `oauth_login`, `oauth_callback`, `oauth_link`, `oauth_unlink`), and gives pages
-    /// their "Sign in with …" buttons (`PageContext::social_buttons`). Needs
-    /// [`App::accounts`].
-    pub fn social_login(mut self, social: crate::oauth::SocialLogin) -> Self {
-        use crate::oauth;
-        use axum::routing::{get, post};
-        let routes: [(&str, &str, &str, MethodRouter<S>, &str); 4] = [
-            (
-                "oauth_login",
-                "/auth/{provider}/login",
-                "GET",
-                get(oauth::login),
-                "login",
-            ),
-            (
-                "oauth_callback",
-                "/auth/{provider}/callback",
-                "GET",
-                get(oauth::callback),
-                "callback",
-            ),
-            (
-                "oauth_link",
-                "/auth/{provider}/link",
-                "POST",
-                post(oauth::link),
-                "link",
-            ),
-            (
-                "oauth_unlink",
-                "/auth/{provider}/unlink",
-                "POST",
-                post(oauth::unlink),
-                "unlink",
-            ),
-        ];
-        for (name, path, method, router, function) in routes {
-            self.add_name(
-                name,
-                path,
-                vec![method.to_string()],
-                format!("torn::oauth::{function}"),
-            );
-            self.router = self.router.route(path, with_xsrf(router));
-        }
-        self.social = Some(social);
-        self
-    }
-
-    /// Make the database available to handlers (the `Db` extractor). [`App::accounts`] does
-    /// this with the accounts' database when this is not called.
-    pub fn database(mut self, db: crate::db::Db) -> Self {
-        self.database = Some(db);
-        self
-    }
-
-    /// Make a mailer available to handlers (the `Mailer` extractor).
-    pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
-        self.mailer = Some(mailer);
-        self
-    }
-
     /// The routes registered so far (and torn's `static` route).
     pub fn urls(&self) -> Urls {
         Urls::new(self.routes.clone())
@@ -275,20 +200,7 @@ where
 
     /// The finished axum router, with torn's layers in their order.
     pub fn into_router(self) -> Router {
-        let mut settings = self.settings.clone();
-        // The "Link …" buttons are forms whose answer is a redirect to the provider: browsers
-        // check a redirect after a form against `form-action` too.
-        if let Some(social) = &self.social {
-            let csp = crate::config::providers::allow_form_targets(
-                &settings.content_security_policy,
-                &social.sign_in_origins(),
-            );
-            if csp != settings.content_security_policy {
-                let mut changed = (*settings).clone();
-                changed.content_security_policy = csp;
-                settings = Arc::new(changed);
-            }
-        }
+        let settings = self.features.settings(&self.settings);
         let routes = self.routes;
         let shared = Arc::new(Shared {
             settings: settings.clone(),
@@ -298,13 +210,7 @@ where
             xsrf_exempt: self.xsrf_exempt,
             dev: self.dev.clone(),
         });
-        let buttons = SocialButtons(
-            self.social
-                .as_ref()
-                .map(|s| s.buttons())
-                .unwrap_or_default()
-                .into(),
-        );
+        let buttons = self.features.buttons();
         let limit = settings.body_limit;
         let mut router = self.router;
         if let Some(dev) = &self.dev {
@@ -321,31 +227,7 @@ where
             .fallback(|| async { Error::not_found() })
             .with_state(self.state)
             .layer(middleware::from_fn(request_context));
-        let database = self
-            .database
-            .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
-        let router = match database {
-            Some(db) => router.layer(axum::Extension(db)),
-            None => router,
-        };
-        let router = match self.accounts {
-            Some(accounts) => router
-                .layer(middleware::from_fn_with_state(
-                    settings.remember_me,
-                    crate::session::keep_remembered,
-                ))
-                .layer(crate::session::layer(accounts.store().clone(), &settings))
-                .layer(axum::Extension(accounts)),
-            None => router,
-        };
-        let router = match self.social {
-            Some(social) => router.layer(axum::Extension(social)),
-            None => router,
-        };
-        let router = match self.mailer {
-            Some(mailer) => router.layer(axum::Extension(mailer)),
-            None => router,
-        };
+        let router = self.features.layers(router, &settings);
         router
             .layer(DefaultBodyLimit::max(limit))
             .layer(RequestBodyLimitLayer::new(limit))

@@ -22,9 +22,7 @@ where
     pub async fn serve(self) -> Result<(), ServeError> {
         let listener = bind(&self.settings).await?;
         let timeout = self.settings.shutdown_timeout;
-        if let Some(accounts) = &self.accounts {
-            spawn_cleanup(accounts.clone());
-        }
+        self.features.spawn_background();
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
         let dev = self.dev.clone();
@@ -69,23 +67,6 @@ fn notify_ready() {
             tracing::warn!(error = %e, "could not tell NOTIFY_SOCKET that the app is ready");
         }
     }
-}
-
-/// Delete expired sessions from the store, and used or expired tokens and forgotten throttle
-/// rows from the database, every hour, for as long as the server runs.
-fn spawn_cleanup(accounts: crate::auth::Accounts) {
-    tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every_hour.tick().await;
-            if let Err(e) = accounts.store().delete_expired().await {
-                tracing::warn!(error = %e, "could not delete expired sessions");
-            }
-            if let Err(e) = accounts.purge_expired().await {
-                tracing::warn!(error = %e, "could not delete expired tokens and throttle rows");
-            }
-        }
-    });
 }
 
 /// Why the server could not start or stopped with an error.

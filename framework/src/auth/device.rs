@@ -28,7 +28,7 @@ const MAX_ACCOUNTS: usize = 5;
 
 /// The device cookie's name: `__Host-torn_device` when cookies are `Secure`, else
 /// `torn_device`.
-pub fn cookie_name(secure: bool) -> &'static str {
+pub(crate) fn cookie_name(secure: bool) -> &'static str {
     if secure {
         "__Host-torn_device"
     } else {

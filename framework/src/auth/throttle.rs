@@ -26,40 +26,40 @@ pub const FAILURE_MEMORY_SECS: i64 = 24 * 3600;
 
 /// The throttle key of an account (by its normalized address): hashed, so the table holds
 /// neither addresses nor whatever else was typed, and every key has the same small size.
-pub fn account_key(email: &str) -> String {
+pub(crate) fn account_key(email: &str) -> String {
     key("account", email)
 }
 
 /// The throttle key of the password asked again from a logged-in user (before a password or
 /// address change): a count of its own, so that failed log-ins by others, which lock the
 /// account's log-in, do not also keep its owner from changing the password.
-pub fn reauth_key(user_id: i64) -> String {
+pub(crate) fn reauth_key(user_id: i64) -> String {
     key("reauth", &user_id.to_string())
 }
 
 /// The key that counts the mail sent to one address (sign-up, reset, the verification link
 /// again, an address change), whoever asks: an inbox cannot be flooded.
-pub fn mail_key(email: &str) -> String {
+pub(crate) fn mail_key(email: &str) -> String {
     key("mail", email)
 }
 
 /// The key that counts the requests for mail (and sign-ups, each an argon2 hash) from one
 /// client address, by its /64 for IPv6 as [`address_key`].
-pub fn mail_client_key(ip: IpAddr) -> String {
+pub(crate) fn mail_client_key(ip: IpAddr) -> String {
     let address = address_key(ip);
     format!("mail-client:{}", &address["address:".len()..])
 }
 
 /// The throttle key of the log-ins to an account from one browser that logged in to it before
 /// (by the nonce of its device cookie): a count of its own, apart from the account's.
-pub fn device_key(nonce: &str) -> String {
+pub(crate) fn device_key(nonce: &str) -> String {
     key("device", nonce)
 }
 
 /// The throttle key of a client address. An IPv6 client counts by its /64, the block one
 /// subscriber or host gets: otherwise every one of its 2^64 addresses would have 20 failures
 /// of its own.
-pub fn address_key(ip: IpAddr) -> String {
+pub(crate) fn address_key(ip: IpAddr) -> String {
     let ip = match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let prefix = u128::from(v6) & !((1u128 << 64) - 1);
@@ -78,7 +78,7 @@ fn key(kind: &str, value: &str) -> String {
 }
 
 /// Delete the rows that no longer count: failures forgotten and no lock in force.
-pub async fn purge(db: &Db) -> Result<u64, AuthError> {
+pub(crate) async fn purge(db: &Db) -> Result<u64, AuthError> {
     let t = now();
     Ok(with_db!(db, pool => {
         sqlx::query("DELETE FROM login_failures WHERE last_failure_at <= $1 AND locked_until <= $2")
@@ -92,7 +92,7 @@ pub async fn purge(db: &Db) -> Result<u64, AuthError> {
 
 /// The wait after the `n`th attempt when `free` attempts are free: none up to `free`, then
 /// [`FIRST_WAIT_SECS`], doubling with each attempt, up to [`MAX_WAIT_SECS`].
-pub fn wait_after(n: i64, free: i64) -> i64 {
+pub(crate) fn wait_after(n: i64, free: i64) -> i64 {
     if n <= free {
         return 0;
     }
@@ -119,7 +119,7 @@ fn lock_sql(n: &str) -> String {
 /// Reserve one attempt for `key`, with `free` attempts before the lock: `Ok` with the attempt's
 /// number when it may go on to the password check (past `free`, this attempt set a lock for
 /// the next ones), [`AuthError::Throttled`] while a lock is in force.
-pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<i64, AuthError> {
+pub(crate) async fn reserve(db: &Db, key: &str, free: i64) -> Result<i64, AuthError> {
     let t = now();
     // The count after this attempt: restarted when the last failure is forgotten.
     let n = "(CASE WHEN last_failure_at <= $2 THEN 1 ELSE failures + 1 END)";
@@ -175,7 +175,7 @@ pub async fn reserve(db: &Db, key: &str, free: i64) -> Result<i64, AuthError> {
 
 /// Give back an attempt that turned out not to be a failure (the right password, or an attempt
 /// that another throttle refused before the check); the lock goes if the count is free again.
-pub async fn refund(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
+pub(crate) async fn refund(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
     with_db!(db, pool => {
         sqlx::query(
             "UPDATE login_failures SET failures = failures - 1, \
@@ -192,7 +192,7 @@ pub async fn refund(db: &Db, key: &str, free: i64) -> Result<(), AuthError> {
 }
 
 /// Forget every failure of `key` (a successful log-in to the account).
-pub async fn forget(db: &Db, key: &str) -> Result<(), AuthError> {
+pub(crate) async fn forget(db: &Db, key: &str) -> Result<(), AuthError> {
     with_db!(db, pool => {
         sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
             .bind(key)

@@ -333,6 +333,7 @@ fn origin(url: &str) -> Option<String> {
 
 /// `csp` with `origins` added to its `form-action` directive, if it has one that does not
 /// allow every origin already.
+#[cfg(feature = "social-login")]
 pub(crate) fn allow_form_targets(csp: &str, origins: &[String]) -> String {
     let directives: Vec<String> = csp
         .split(';')

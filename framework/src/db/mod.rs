@@ -24,15 +24,19 @@
 pub mod commands;
 
 use std::path::Path;
+#[cfg(feature = "sqlite")]
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-/// Run a block on whichever pool the database has: the block is compiled once per backend.
+/// Run a block on whichever pool the database has: the block is compiled once per backend
+/// (once per backend that torn was built with: features `sqlite` and `postgres`).
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
@@ -42,6 +46,34 @@ macro_rules! with_db {
         }
     };
 }
+
+/// Run a block on the database's pool (torn is built with the `sqlite` backend only).
+#[cfg(all(feature = "sqlite", not(feature = "postgres")))]
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Run a block on the database's pool (torn is built with the `postgres` backend only).
+#[cfg(all(feature = "postgres", not(feature = "sqlite")))]
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!(
+    "torn's database (feature `database`, which `accounts`, `social-login` and `redis` turn on) \
+     needs a backend: turn on feature `sqlite` or `postgres` too"
+);
 
 /// Which database a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,8 +88,10 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
@@ -113,6 +147,19 @@ pub enum DbError {
         /// What to try.
         hint: &'static str,
     },
+    /// The URL names a backend this build of torn leaves out.
+    #[error(
+        "DATABASE_URL {url:?} names {backend}, but this app's torn is built without it: add \"{feature}\" \
+         to the features of torn in the app's Cargo.toml"
+    )]
+    NotBuiltIn {
+        /// The URL, password hidden.
+        url: String,
+        /// The backend ("SQLite", "PostgreSQL").
+        backend: &'static str,
+        /// The cargo feature that brings it.
+        feature: &'static str,
+    },
     /// A migration failed.
     #[error("the database migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -129,56 +176,64 @@ pub fn now() -> i64 {
     crate::signing::unix_now() as i64
 }
 
-/// The URL with its password hidden, for messages and logs:
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
+pub use crate::config::redact;
 
 impl Db {
     /// Connect to `url`: `sqlite://file.db` (created with its folder if missing; WAL journal,
     /// foreign keys on) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url).await
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            // One direct connection first: the pool would only say that it timed out, where
-            // this says "connection refused" or "database does not exist".
-            let connect_error = |source| DbError::Connect {
+            #[cfg(feature = "sqlite")]
+            return Self::connect_sqlite(url).await;
+            #[cfg(not(feature = "sqlite"))]
+            return Err(DbError::NotBuiltIn {
+                url: redact(url),
+                backend: "SQLite",
+                feature: "sqlite",
+            });
+        }
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            #[cfg(feature = "postgres")]
+            return Self::connect_postgres(url).await;
+            #[cfg(not(feature = "postgres"))]
+            return Err(DbError::NotBuiltIn {
+                url: redact(url),
+                backend: "PostgreSQL",
+                feature: "postgres",
+            });
+        }
+        Err(DbError::Unsupported(redact(url)))
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn connect_postgres(url: &str) -> Result<Db, DbError> {
+        use sqlx::Connection as _;
+        // One direct connection first: the pool would only say that it timed out, where
+        // this says "connection refused" or "database does not exist".
+        let connect_error = |source| DbError::Connect {
+            url: redact(url),
+            source,
+            hint: ". Is PostgreSQL running, and does the database exist?",
+        };
+        let first = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(url))
+            .await
+            .map_err(|_| connect_error(sqlx::Error::PoolTimedOut))?
+            .map_err(connect_error)?;
+        first.close().await.ok();
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|source| DbError::Connect {
                 url: redact(url),
                 source,
                 hint: ". Is PostgreSQL running, and does the database exist?",
-            };
-            let first = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(url))
-                .await
-                .map_err(|_| connect_error(sqlx::Error::PoolTimedOut))?
-                .map_err(connect_error)?;
-            first.close().await.ok();
-            let pool = PgPoolOptions::new()
-                .max_connections(10)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
-                .await
-                .map_err(|source| DbError::Connect {
-                    url: redact(url),
-                    source,
-                    hint: ". Is PostgreSQL running, and does the database exist?",
-                })?;
-            Ok(Db::Postgres(pool))
-        } else {
-            Err(DbError::Unsupported(redact(url)))
-        }
+            })?;
+        Ok(Db::Postgres(pool))
     }
 
+    #[cfg(feature = "sqlite")]
     async fn connect_sqlite(url: &str) -> Result<Db, DbError> {
         let options = SqliteConnectOptions::from_str(url).map_err(|source| DbError::BadUrl {
             url: url.to_string(),
@@ -227,8 +282,10 @@ impl Db {
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
-        match self {
+        match *self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
         }
     }

@@ -8,7 +8,7 @@ use rand::RngCore as _;
 use subtle::ConstantTimeEq as _;
 
 /// Length of the raw token in bytes (Tornado uses 16).
-pub const TOKEN_LEN: usize = 16;
+pub(crate) const TOKEN_LEN: usize = 16;
 
 /// A raw (unmasked) XSRF token.
 #[derive(Clone, PartialEq, Eq)]

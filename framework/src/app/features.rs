@@ -1,0 +1,205 @@
+//! The optional parts of an app (accounts, social log-in, the database, mail), each behind
+//! its cargo feature: the builder methods that turn them on, and the layers and settings they
+//! add to the router. Everything torn does differently with a feature off is in this file.
+
+use std::sync::Arc;
+
+use axum::Router;
+#[cfg(feature = "social-login")]
+use axum::routing::MethodRouter;
+
+use super::App;
+#[cfg(feature = "social-login")]
+use super::with_xsrf;
+use crate::config::Settings;
+use crate::page::SocialButtons;
+
+/// What the app turned on of torn's optional parts.
+#[derive(Default)]
+pub(super) struct Features {
+    #[cfg(feature = "accounts")]
+    pub(super) accounts: Option<crate::auth::Accounts>,
+    #[cfg(feature = "database")]
+    database: Option<crate::db::Db>,
+    #[cfg(feature = "mail")]
+    mailer: Option<crate::mail::Mailer>,
+    #[cfg(feature = "social-login")]
+    social: Option<crate::oauth::SocialLogin>,
+}
+
+impl Features {
+    /// The settings as the features need them: social log-in's "Link …" buttons are forms
+    /// whose answer is a redirect to the provider, and browsers check a redirect after a form
+    /// against `form-action` too.
+    pub(super) fn settings(&self, settings: &Arc<Settings>) -> Arc<Settings> {
+        #[cfg(feature = "social-login")]
+        if let Some(social) = &self.social {
+            let csp = crate::config::providers::allow_form_targets(
+                &settings.content_security_policy,
+                &social.sign_in_origins(),
+            );
+            if csp != settings.content_security_policy {
+                let mut changed = (**settings).clone();
+                changed.content_security_policy = csp;
+                return Arc::new(changed);
+            }
+        }
+        settings.clone()
+    }
+
+    /// The "Sign in with …" buttons pages show (none without social log-in).
+    pub(super) fn buttons(&self) -> SocialButtons {
+        #[cfg(feature = "social-login")]
+        if let Some(social) = &self.social {
+            return SocialButtons(social.buttons().into());
+        }
+        SocialButtons::default()
+    }
+
+    /// The features' layers around the routes: the database, sessions and accounts, social
+    /// log-in and the mailer, each an extension its extractors read.
+    #[cfg_attr(not(feature = "accounts"), allow(unused_variables))]
+    pub(super) fn layers(self, router: Router, settings: &Settings) -> Router {
+        #[cfg(feature = "database")]
+        let router = {
+            #[cfg(feature = "accounts")]
+            let database = self
+                .database
+                .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
+            #[cfg(not(feature = "accounts"))]
+            let database = self.database;
+            match database {
+                Some(db) => router.layer(axum::Extension(db)),
+                None => router,
+            }
+        };
+        #[cfg(feature = "accounts")]
+        let router = match self.accounts {
+            Some(accounts) => router
+                .layer(axum::middleware::from_fn_with_state(
+                    settings.remember_me,
+                    crate::session::keep_remembered,
+                ))
+                .layer(crate::session::layer(accounts.store().clone(), settings))
+                .layer(axum::Extension(accounts)),
+            None => router,
+        };
+        #[cfg(feature = "social-login")]
+        let router = match self.social {
+            Some(social) => router.layer(axum::Extension(social)),
+            None => router,
+        };
+        #[cfg(feature = "mail")]
+        let router = match self.mailer {
+            Some(mailer) => router.layer(axum::Extension(mailer)),
+            None => router,
+        };
+        router
+    }
+
+    /// Start the features' background work for a serving app: the hourly clean-up of expired
+    /// sessions, tokens and throttle rows.
+    pub(super) fn spawn_background(&self) {
+        #[cfg(feature = "accounts")]
+        if let Some(accounts) = &self.accounts {
+            spawn_cleanup(accounts.clone());
+        }
+    }
+}
+
+impl<S> App<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
+    /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
+    #[cfg(feature = "accounts")]
+    pub fn accounts(mut self, accounts: crate::auth::Accounts) -> Self {
+        self.features.accounts = Some(accounts);
+        self
+    }
+
+    /// Offer social log-in: mounts `/auth/{provider}/login`, `/callback`, `/link` and `/unlink`
+    /// (named `oauth_login`, `oauth_callback`, `oauth_link`, `oauth_unlink`), and gives pages
+    /// their "Sign in with …" buttons (`PageContext::social_buttons`). Needs
+    /// [`App::accounts`].
+    #[cfg(feature = "social-login")]
+    pub fn social_login(mut self, social: crate::oauth::SocialLogin) -> Self {
+        use crate::oauth;
+        use axum::routing::{get, post};
+        let routes: [(&str, &str, &str, MethodRouter<S>, &str); 4] = [
+            (
+                "oauth_login",
+                "/auth/{provider}/login",
+                "GET",
+                get(oauth::login),
+                "login",
+            ),
+            (
+                "oauth_callback",
+                "/auth/{provider}/callback",
+                "GET",
+                get(oauth::callback),
+                "callback",
+            ),
+            (
+                "oauth_link",
+                "/auth/{provider}/link",
+                "POST",
+                post(oauth::link),
+                "link",
+            ),
+            (
+                "oauth_unlink",
+                "/auth/{provider}/unlink",
+                "POST",
+                post(oauth::unlink),
+                "unlink",
+            ),
+        ];
+        for (name, path, method, router, function) in routes {
+            self.add_name(
+                name,
+                path,
+                vec![method.to_string()],
+                format!("torn::oauth::{function}"),
+            );
+            self.router = self.router.route(path, with_xsrf(router));
+        }
+        self.features.social = Some(social);
+        self
+    }
+
+    /// Make the database available to handlers (the `Db` extractor). [`App::accounts`] does
+    /// this with the accounts' database when this is not called.
+    #[cfg(feature = "database")]
+    pub fn database(mut self, db: crate::db::Db) -> Self {
+        self.features.database = Some(db);
+        self
+    }
+
+    /// Make a mailer available to handlers (the `Mailer` extractor).
+    #[cfg(feature = "mail")]
+    pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
+        self.features.mailer = Some(mailer);
+        self
+    }
+}
+
+/// Delete expired sessions from the store, and used or expired tokens and forgotten throttle
+/// rows from the database, every hour, for as long as the server runs.
+#[cfg(feature = "accounts")]
+fn spawn_cleanup(accounts: crate::auth::Accounts) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = accounts.store().delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Err(e) = accounts.purge_expired().await {
+                tracing::warn!(error = %e, "could not delete expired tokens and throttle rows");
+            }
+        }
+    });
+}
