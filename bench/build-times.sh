@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a new user waits for, each from an empty target directory: installing the torn command
 # from this checkout as the README says, then the first debug build of a new app in its own
-# folder (its own target/). Prints one line per step, in seconds.
+# folder (its own target/), made by `torn new` and by `torn new --minimal` (which compiles
+# fewer of torn's features). Prints one line per step, in seconds.
 #
 #   bench/build-times.sh
 set -euo pipefail
@@ -23,3 +24,10 @@ cd myapp
 start=$(date +%s.%N)
 cargo build --quiet
 echo "torn new myapp && cargo build (debug, the app's own target/): $(seconds "$start") s"
+
+cd "$work"
+"$work/root/bin/torn" new minapp --minimal --no-git >/dev/null
+cd minapp
+start=$(date +%s.%N)
+cargo build --quiet
+echo "torn new minapp --minimal && cargo build (debug, the app's own target/): $(seconds "$start") s"
