@@ -21,7 +21,9 @@ use torn_dev_protocol::Command;
 
 use crate::static_files::StaticFiles;
 
-pub use torn_dev_protocol::{EVENTS_PATH, RELOAD_VAR as ENV_VAR, SCRIPT_PATH, SUPERVISED_VAR};
+pub(crate) use torn_dev_protocol::{
+    EVENTS_PATH, RELOAD_VAR as ENV_VAR, SCRIPT_PATH, SUPERVISED_VAR,
+};
 
 const SCRIPT: &str = include_str!("dev/reload.js");
 

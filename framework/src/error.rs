@@ -190,7 +190,8 @@ pub struct ErrorInfo {
 }
 
 /// Renders error pages to HTML. Set with [`App::error_page`](crate::App::error_page).
-pub type ErrorRenderer = Arc<dyn Fn(&ErrorInfo) -> Result<String, askama::Error> + Send + Sync>;
+pub(crate) type ErrorRenderer =
+    Arc<dyn Fn(&ErrorInfo) -> Result<String, askama::Error> + Send + Sync>;
 
 #[derive(Template)]
 #[template(path = "torn/error.html")]
@@ -199,7 +200,7 @@ struct DefaultErrorPage<'a> {
 }
 
 /// torn's built-in error page.
-pub fn default_error_page(info: &ErrorInfo) -> Result<String, askama::Error> {
+pub(crate) fn default_error_page(info: &ErrorInfo) -> Result<String, askama::Error> {
     DefaultErrorPage { info }.render()
 }
 

@@ -55,22 +55,22 @@ pub mod config;
 pub mod cookies;
 #[cfg(feature = "database")]
 pub mod db;
-pub mod dev;
-pub mod error;
+mod dev;
+mod error;
 pub mod form;
 #[cfg(feature = "mail")]
 pub mod mail;
 #[cfg(feature = "social-login")]
 pub mod oauth;
-pub mod page;
+mod page;
 #[cfg(feature = "accounts")]
 pub mod password;
-pub mod routing;
+mod routing;
 #[cfg(feature = "accounts")]
 pub mod session;
 pub mod signing;
 mod state;
-pub mod static_files;
+mod static_files;
 #[cfg(feature = "testing")]
 pub mod test;
 pub mod xsrf;
@@ -86,7 +86,7 @@ pub use cookies::Cookies;
 pub use error::{Error, ErrorInfo};
 #[cfg(feature = "social-login")]
 pub use oauth::SocialLogin;
-pub use page::{Flash, FlashMessage, Page, PageContext};
+pub use page::{Flash, FlashMessage, Page, PageContext, SocialButton};
 pub use routing::{RequestHandler, RouteInfo, Urls};
 #[cfg(feature = "accounts")]
 pub use session::Session;

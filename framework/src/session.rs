@@ -36,7 +36,7 @@ pub use tower_sessions::Session;
 
 /// Session key of the "remember me" choice: `true` in a session whose cookie outlives the
 /// browser.
-pub const REMEMBER_KEY: &str = "torn.remember";
+pub(crate) const REMEMBER_KEY: &str = "torn.remember";
 
 /// The session store of the app's database.
 #[derive(Clone, Debug)]
@@ -158,7 +158,7 @@ impl SessionStore for Store {
 
 /// The session cookie's name: `__Host-torn_session` when cookies are `Secure`, else
 /// `torn_session` (browsers refuse `__Host-` cookies without `Secure`).
-pub fn cookie_name(settings: &Settings) -> &'static str {
+pub(crate) fn cookie_name(settings: &Settings) -> &'static str {
     if settings.secure_cookies {
         "__Host-torn_session"
     } else {
@@ -168,7 +168,7 @@ pub fn cookie_name(settings: &Settings) -> &'static str {
 
 /// The session layer with torn's cookie settings: a browser-session cookie, over a store
 /// whose records live `session_idle_timeout` after their last save unless remembered.
-pub fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<IdleLimited> {
+pub(crate) fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<IdleLimited> {
     let store = IdleLimited {
         store,
         idle: time_duration(settings.session_idle_timeout),
@@ -184,7 +184,7 @@ pub fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<IdleLimit
 
 /// Inside [`layer`]: a remembered session that is saved keeps its lasting cookie and record
 /// (tower-sessions gives every request the layer's expiry, a browser-session one).
-pub async fn keep_remembered(
+pub(crate) async fn keep_remembered(
     State(remember_me): State<Duration>,
     req: Request,
     next: Next,
@@ -203,7 +203,7 @@ pub async fn keep_remembered(
 /// The app's [`Store`] as the session layer uses it: a record that is not remembered expires
 /// `session_idle_timeout` after it was saved, though its cookie has no expiry of its own.
 #[derive(Clone, Debug)]
-pub struct IdleLimited {
+pub(crate) struct IdleLimited {
     store: Store,
     idle: time::Duration,
 }

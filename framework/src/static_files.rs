@@ -30,7 +30,7 @@ use crate::error::Error;
 use crate::state::Shared;
 
 /// The URL prefix static files are served under.
-pub const STATIC_PREFIX: &str = "/static/";
+pub(crate) const STATIC_PREFIX: &str = "/static/";
 
 /// A year, in seconds: the lifetime of versioned static URLs.
 const ONE_YEAR: u32 = 365 * 24 * 3600;
@@ -45,14 +45,14 @@ struct Entry {
 /// The static folder and a cache of content hashes (refreshed when a file's modification time
 /// or size changes, so edits in dev show at once).
 #[derive(Clone, Debug)]
-pub struct StaticFiles {
+pub(crate) struct StaticFiles {
     root: PathBuf,
     cache: Arc<Mutex<HashMap<PathBuf, Entry>>>,
 }
 
 impl StaticFiles {
     /// Serve files from `root`.
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
             cache: Arc::default(),
@@ -60,7 +60,7 @@ impl StaticFiles {
     }
 
     /// The versioned URL of a file; without `?v=` (and a warning) if the file cannot be read.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         let clean = path.trim_start_matches('/');
         let base = format!("{STATIC_PREFIX}{clean}");
         match self.resolve(clean).and_then(|p| self.hash(&p).ok()) {

@@ -882,6 +882,52 @@ async fn security_headers_by_default() {
 }
 
 #[tokio::test]
+async fn every_request_has_an_id_made_or_passed_through() {
+    let f = start().await;
+    let s = &f.server;
+    let made = s.get("/form").await;
+    let first = made.header("x-request-id").expect("an id").to_string();
+    assert_eq!(first.len(), 36, "a UUID: {first}");
+    let again = s.get("/form").await;
+    assert_ne!(again.header("x-request-id"), Some(first.as_str()));
+    // Error pages have one too.
+    assert!(s.get("/nope").await.header("x-request-id").is_some());
+
+    // A client's own id is not taken: only a trusted proxy's is.
+    let sent = s
+        .send(
+            s.client()
+                .get(s.url("/form"))
+                .header("x-request-id", "chosen-by-the-client"),
+        )
+        .await;
+    let id = sent.header("x-request-id").expect("an id");
+    assert_ne!(id, "chosen-by-the-client");
+    assert_eq!(id.len(), 36, "{id}");
+
+    // Behind a trusted proxy (here the test client's own address), its id goes through,
+    // unless it does not look like one.
+    let dir = static_root();
+    let mut settings = Settings::for_test(dir.path());
+    settings.trusted_proxies = torn::client::TrustedProxies::parse(&["127.0.0.1"]).unwrap();
+    let proxied = TestServer::start(build(settings)).await;
+    let with = |id: &str| {
+        proxied
+            .client()
+            .get(proxied.url("/form"))
+            .header("x-request-id", id.to_string())
+    };
+    let passed = proxied.send(with("lb-7f3a:42.1_x")).await;
+    assert_eq!(passed.header("x-request-id"), Some("lb-7f3a:42.1_x"));
+    for bad in ["<script>", "a b", &"x".repeat(129)] {
+        let replaced = proxied.send(with(bad)).await;
+        let id = replaced.header("x-request-id").expect("an id");
+        assert_ne!(id, bad);
+        assert_eq!(id.len(), 36, "{id}");
+    }
+}
+
+#[tokio::test]
 async fn bodies_over_the_limit_are_refused() {
     let dir = static_root();
     let mut settings = Settings::for_test(dir.path());

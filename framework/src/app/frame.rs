@@ -14,9 +14,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum_extra::extract::cookie::{Cookie, CookieJar};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::client;
-use crate::config::Settings;
 use crate::cookies::{apply_defaults, set_cookie_value};
 use crate::error::{self, Error};
 use crate::page::{FlashMessage, FlashState, RequestState, XsrfState};
@@ -47,6 +47,18 @@ pub(super) async fn frame(
     let client = client.map(|c| c.ip);
     let method = req.method().clone();
     let uri = req.uri().clone();
+    // A request id is taken only from a trusted proxy, and only one that looks like an id.
+    let from_proxy = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| shared.settings.trusted_proxies.contains(peer.ip()));
+    if req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .is_some_and(|id| !from_proxy || !usable_request_id(id))
+    {
+        req.headers_mut().remove(&X_REQUEST_ID);
+    }
     let json = error::wants_json(req.headers());
     let is_head = method == axum::http::Method::HEAD;
     let response = next.run(req).await;
@@ -54,15 +66,19 @@ pub(super) async fn frame(
     if shared.dev.is_some() && !is_head {
         response = with_reload_script(response).await;
     }
-    security_headers(response.headers_mut(), &shared.settings);
     let status = response.status().as_u16();
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     let path = uri.path();
     let client = client.map(tracing::field::display);
+    // Made (or kept) by tower-http's request-id layers inside the frame, and sent back.
+    let request_id = response
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
     if status >= 500 {
-        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client);
+        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client, request_id);
     } else {
-        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client);
+        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client, request_id);
     }
     response
 }
@@ -86,30 +102,29 @@ async fn with_reload_script(response: Response) -> Response {
     Response::from_parts(parts, Body::from(page))
 }
 
-/// `X-Content-Type-Options`, `Referrer-Policy`, CSP, framing and HSTS, unless the handler set
-/// its own.
-fn security_headers(headers: &mut axum::http::HeaderMap, settings: &Settings) {
-    let mut set = |name: HeaderName, value: &str| {
-        if !headers.contains_key(&name)
-            && let Ok(v) = HeaderValue::from_str(value)
-        {
-            headers.insert(name, v);
-        }
-    };
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
-    set(header::X_FRAME_OPTIONS, "SAMEORIGIN");
-    set(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
-    set(
-        header::CONTENT_SECURITY_POLICY,
-        &settings.content_security_policy,
-    );
-    if settings.hsts {
-        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
-    }
+/// The request id header: made for each request, or the one a proxy in front sent.
+pub(super) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request id from a trusted proxy is kept (the proxy made it, and it ties the proxy's log to
+/// the app's) when it looks like one: up to 128 letters, digits, `-`, `_`, `.` or `:`. Anything
+/// else, and any id a client sent directly, is dropped, and the request gets an id of its own.
+fn usable_request_id(value: &HeaderValue) -> bool {
+    let v = value.as_bytes();
+    !v.is_empty()
+        && v.len() <= 128
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
+/// A security header (`X-Content-Type-Options`, `Referrer-Policy`, CSP, framing, HSTS) set on
+/// every response unless the handler set its own; none if the value is not a valid header value.
+pub(super) fn if_not_present(
+    name: HeaderName,
+    value: &str,
+) -> Option<SetResponseHeaderLayer<HeaderValue>> {
+    HeaderValue::from_str(value)
+        .ok()
+        .map(|value| SetResponseHeaderLayer::if_not_present(name, value))
 }
 
 /// torn's per-request context: reads the `_xsrf` and flash cookies, and writes them back on

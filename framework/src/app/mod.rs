@@ -30,13 +30,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, Route, get};
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use command::{routes_table, run};
 use features::Features;
@@ -227,14 +229,46 @@ where
             .fallback(|| async { Error::not_found() })
             .with_state(self.state)
             .layer(middleware::from_fn(request_context));
-        let router = self.features.layers(router, &settings);
-        router
-            .layer(DefaultBodyLimit::max(limit))
-            .layer(RequestBodyLimitLayer::new(limit))
-            .layer(CatchPanicLayer::custom(error::panic_response))
-            .layer(axum::Extension(buttons))
-            .layer(axum::Extension(shared.clone()))
-            .layer(middleware::from_fn_with_state(shared, frame::frame))
+        // torn's own layers, outermost first, stacked into one: each `Router::layer` boxes the
+        // service it makes, and a box per layer per request is what made one layer per concern
+        // slow (docs/benchmarks.md).
+        let header = |name, value: &str| frame::if_not_present(name, value);
+        let torn_layers = ServiceBuilder::new()
             .layer(CompressionLayer::new())
+            // Outside the frame, so that its error pages get them too.
+            .option_layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .option_layer(header(
+                header::REFERRER_POLICY,
+                "strict-origin-when-cross-origin",
+            ))
+            .option_layer(header(header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+            .option_layer(header(
+                HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin",
+            ))
+            .option_layer(header(
+                header::CONTENT_SECURITY_POLICY,
+                &settings.content_security_policy,
+            ))
+            .option_layer(
+                settings
+                    .hsts
+                    .then(|| header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+                    .flatten(),
+            )
+            .layer(middleware::from_fn_with_state(shared.clone(), frame::frame))
+            // The request id: made unless a trusted proxy sent a usable one (the frame drops
+            // any other), and sent back with the response, where the frame reads it for the log.
+            .layer(SetRequestIdLayer::new(
+                frame::X_REQUEST_ID.clone(),
+                MakeRequestUuid,
+            ))
+            .layer(PropagateRequestIdLayer::new(frame::X_REQUEST_ID.clone()))
+            .layer(axum::Extension(shared))
+            .layer(axum::Extension(buttons))
+            .layer(CatchPanicLayer::custom(error::panic_response))
+            .layer(RequestBodyLimitLayer::new(limit))
+            .layer(DefaultBodyLimit::max(limit));
+        self.features.layers(router, &settings).layer(torn_layers)
     }
 }

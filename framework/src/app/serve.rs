@@ -131,7 +131,7 @@ const DRAIN: Duration = Duration::from_millis(250);
 ///
 /// Stopping happens in two steps. First the server stops accepting and closes its socket: new
 /// connections are refused, or, on a socket shared with another process (a restart under
-/// systemd or `torn run`), wait in its queue for the other one. Then, [`DRAIN`] later,
+/// systemd or `torn run`), wait in its queue for the other one. Then, a quarter of a second later,
 /// connections that have not sent a request are closed and the others finish theirs: closing
 /// them at once would drop a connection accepted a moment before the signal, whose request
 /// had not arrived yet.

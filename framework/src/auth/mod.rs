@@ -54,16 +54,16 @@ use user::USER_COLUMNS;
 pub use user::{MAX_EMAIL_LEN, MAX_PASSWORD_BYTES, SignUp, User, normalize_email};
 
 /// Session key of the logged-in user's id.
-pub const USER_ID_KEY: &str = "torn.user_id";
+pub(crate) const USER_ID_KEY: &str = "torn.user_id";
 /// Session key of the account's security stamp at the log-in (see `Accounts::log_out_everywhere`).
-pub const STAMP_KEY: &str = "torn.stamp";
+pub(crate) const STAMP_KEY: &str = "torn.stamp";
 /// Session key of the log-in time (Unix seconds).
-pub const AUTH_AT_KEY: &str = "torn.auth_at";
+pub(crate) const AUTH_AT_KEY: &str = "torn.auth_at";
 /// Session key of the "remember me" choice.
-pub const REMEMBER_KEY: &str = crate::session::REMEMBER_KEY;
+pub(crate) const REMEMBER_KEY: &str = crate::session::REMEMBER_KEY;
 /// Session key of the last time the session was seen active (Unix seconds), saved at most
 /// once a minute so that the store's idle timeout counts from the last request.
-pub const SEEN_AT_KEY: &str = "torn.seen_at";
+pub(crate) const SEEN_AT_KEY: &str = "torn.seen_at";
 
 /// Failures allowed per account before throttling starts.
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;

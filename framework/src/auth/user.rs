@@ -56,7 +56,7 @@ pub enum SignUp {
 
 /// The longest email address, in bytes (RFC 5321's path limit less the angle brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
-/// The longest password [`Accounts::authenticate`] looks at, in bytes: the longest a policy can
+/// The longest password [`Accounts::authenticate`](super::Accounts::authenticate) looks at, in bytes: the longest a policy can
 /// allow ([`crate::config::MAX_PASSWORD_LENGTH`] characters of up to 4 bytes).
 pub const MAX_PASSWORD_BYTES: usize = 4 * crate::config::MAX_PASSWORD_LENGTH;
 

@@ -12,7 +12,7 @@ use crate::config::Settings;
 
 /// Why a database command did nothing, or stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum CommandError {
+pub(crate) enum CommandError {
     /// The command or the settings are not usable as given (exit code 2).
     #[error("{0}")]
     Usage(String),
@@ -23,7 +23,7 @@ pub enum CommandError {
 
 impl CommandError {
     /// 2 for bad input, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CommandError::Usage(_) => 2,
             CommandError::Failed(_) => 1,
@@ -33,7 +33,7 @@ impl CommandError {
 
 /// What `torn db` was asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DbCommand {
+pub(crate) enum DbCommand {
     /// Apply every pending migration.
     Migrate,
     /// Undo the latest `n` applied migrations.
@@ -97,7 +97,7 @@ async fn applied(db: &Db) -> Result<Vec<(i64, Vec<u8>)>, CommandError> {
 }
 
 /// Parse the words after `db` (`migrate`, `rollback [--steps N]`, `status`, `reset`).
-pub fn parse(args: &[String]) -> Result<DbCommand, CommandError> {
+pub(crate) fn parse(args: &[String]) -> Result<DbCommand, CommandError> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["migrate"] => Ok(DbCommand::Migrate),
@@ -116,7 +116,7 @@ pub fn parse(args: &[String]) -> Result<DbCommand, CommandError> {
 }
 
 /// Run a database command for the app in `root`; returns what to print.
-pub async fn run(
+pub(crate) async fn run(
     root: &Path,
     command: DbCommand,
     env: &dyn Fn(&str) -> Option<String>,

@@ -21,7 +21,7 @@
 //! Migrations are one portable set of `.sql` files, embedded in the app's binary with
 //! `sqlx::migrate!()` and run with [`Db::migrate`].
 
-pub mod commands;
+pub(crate) mod commands;
 
 use std::path::Path;
 #[cfg(feature = "sqlite")]

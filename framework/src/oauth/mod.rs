@@ -26,7 +26,7 @@
 mod client;
 mod error;
 mod identities;
-pub mod profile;
+mod profile;
 mod routes;
 
 use std::sync::Arc;

@@ -18,7 +18,7 @@ pub struct Profile {
 /// Why a profile could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("the profile has no usable {0}")]
-pub struct MissingField(pub &'static str);
+pub(crate) struct MissingField(pub(crate) &'static str);
 
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)
@@ -48,7 +48,7 @@ fn flag(v: &Value, key: &str) -> bool {
 
 /// An OpenID Connect userinfo response (or ID token claims): `sub`, `email`,
 /// `email_verified`, `name`.
-pub fn from_userinfo(v: &Value) -> Result<Profile, MissingField> {
+pub(crate) fn from_userinfo(v: &Value) -> Result<Profile, MissingField> {
     Ok(Profile {
         subject: id(v, "sub")?,
         email: text(v, "email"),
@@ -60,7 +60,7 @@ pub fn from_userinfo(v: &Value) -> Result<Profile, MissingField> {
 /// GitHub's `GET /user` and `GET /user/emails`: the id is numeric; the address is the primary
 /// one from `/user/emails` with its `verified` flag (the `email` of `/user` is only the public
 /// one, and may be empty).
-pub fn from_github(user: &Value, emails: &Value) -> Result<Profile, MissingField> {
+pub(crate) fn from_github(user: &Value, emails: &Value) -> Result<Profile, MissingField> {
     let listed = emails.as_array().cloned().unwrap_or_default();
     let primary = listed.iter().find(|e| flag(e, "primary"));
     let (email, email_verified) = match primary {
@@ -77,7 +77,7 @@ pub fn from_github(user: &Value, emails: &Value) -> Result<Profile, MissingField
 
 /// Facebook's `GET /me?fields=id,name,email`. Facebook does not say whether the address was
 /// confirmed, so it is not treated as verified.
-pub fn from_facebook(v: &Value) -> Result<Profile, MissingField> {
+pub(crate) fn from_facebook(v: &Value) -> Result<Profile, MissingField> {
     Ok(Profile {
         subject: id(v, "id")?,
         email: text(v, "email"),
@@ -88,7 +88,7 @@ pub fn from_facebook(v: &Value) -> Result<Profile, MissingField> {
 
 /// X's `GET /2/users/me?user.fields=confirmed_email`: `{"data": {"id", "name", "username",
 /// "confirmed_email"}}`; `confirmed_email` is an address X has confirmed.
-pub fn from_x(v: &Value) -> Result<Profile, MissingField> {
+pub(crate) fn from_x(v: &Value) -> Result<Profile, MissingField> {
     let data = v.get("data").ok_or(MissingField("data"))?;
     let email = text(data, "confirmed_email");
     Ok(Profile {

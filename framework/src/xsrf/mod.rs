@@ -31,12 +31,12 @@ pub const XSRF_NAME: &str = "_xsrf";
 /// The XSRF cookie's name: `__Host-_xsrf` when cookies are `Secure` (browsers then refuse it
 /// from plain HTTP, with a `Domain`, or for a narrower path, so a sibling subdomain or a
 /// man-in-the-middle on HTTP cannot plant one), else `_xsrf`, as Tornado names it.
-pub fn cookie_name(secure: bool) -> &'static str {
+pub(crate) fn cookie_name(secure: bool) -> &'static str {
     if secure { "__Host-_xsrf" } else { XSRF_NAME }
 }
 
 /// Does this method need an XSRF check?
-pub fn is_unsafe(method: &Method) -> bool {
+pub(crate) fn is_unsafe(method: &Method) -> bool {
     !matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
