@@ -153,11 +153,16 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
     let mut response = if etag_matches(req.headers().get(header::IF_NONE_MATCH), &hash) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let served = ServeFile::new(&file)
-            .precompressed_br()
-            .precompressed_gzip()
-            .oneshot(req)
-            .await;
+        // A precompressed copy is offered only when it passes the same checks as the file
+        // itself (a regular file, inside the folder: no link that leads outside).
+        let mut serve = ServeFile::new(&file);
+        if statics.resolve(&format!("{path}.br")).is_some() {
+            serve = serve.precompressed_br();
+        }
+        if statics.resolve(&format!("{path}.gz")).is_some() {
+            serve = serve.precompressed_gzip();
+        }
+        let served = serve.oneshot(req).await;
         let mut r = match served {
             Ok(r) => r.map(Body::new),
             Err(never) => match never {},

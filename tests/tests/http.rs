@@ -378,6 +378,25 @@ async fn static_files_answer_ranges_and_serve_precompressed_copies() {
         )
         .await;
     assert_eq!(revalidated.status, 304);
+    // A precompressed copy that is a link to outside the folder is never served.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(
+            f._dir.path().join("secret.txt"),
+            f._dir.path().join("static/app.css.gz"),
+        )
+        .unwrap();
+        let linked = s
+            .send(
+                s.client()
+                    .get(s.url("/static/app.css"))
+                    .header("accept-encoding", "gzip"),
+            )
+            .await;
+        assert_eq!(linked.status, 200);
+        assert_eq!(linked.header("content-encoding"), None);
+        assert_eq!(linked.text, "body { color: black }");
+    }
     let head = s.send(s.client().head(s.url("/static/app.css"))).await;
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-length"), Some("21"));
