@@ -99,6 +99,14 @@ impl StaticFiles {
         Some(real)
     }
 
+    /// Is `path` a regular file inside the folder, once every link in it is followed?
+    fn is_inside(&self, path: &Path) -> bool {
+        let (Ok(root), Ok(real)) = (self.root.canonicalize(), path.canonicalize()) else {
+            return false;
+        };
+        real.starts_with(&root) && real.is_file()
+    }
+
     fn hash(&self, path: &Path) -> std::io::Result<String> {
         let meta = std::fs::metadata(path)?;
         let modified = meta.modified().ok();
@@ -150,16 +158,19 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
     } else {
         "no-cache".to_string()
     };
+    // A precompressed copy is offered only when the file ServeFile would open for it (the
+    // real file's path plus `.br` or `.gz`) passes the same checks as the file itself: a
+    // regular file, inside the folder, no link that leads outside.
+    let brotli = statics.is_inside(&sibling(&file, "br"));
+    let gzip = statics.is_inside(&sibling(&file, "gz"));
     let mut response = if etag_matches(req.headers().get(header::IF_NONE_MATCH), &hash) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        // A precompressed copy is offered only when it passes the same checks as the file
-        // itself (a regular file, inside the folder: no link that leads outside).
         let mut serve = ServeFile::new(&file);
-        if statics.resolve(&format!("{path}.br")).is_some() {
+        if brotli {
             serve = serve.precompressed_br();
         }
-        if statics.resolve(&format!("{path}.gz")).is_some() {
+        if gzip {
             serve = serve.precompressed_gzip();
         }
         let served = serve.oneshot(req).await;
@@ -173,6 +184,22 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
         with_charset(r.headers_mut());
         r
     };
+    let headers = response.headers_mut();
+    if brotli || gzip {
+        // The body depends on `Accept-Encoding`: caches must keep the copies apart.
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    let status = response.status();
+    if !matches!(
+        status,
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+    ) {
+        // A refused range or precondition, or a read that failed: nothing to keep.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return response;
+    }
     // One entity per encoding: a `.gz` or `.br` copy has an `ETag` of its own.
     let etag = match response
         .headers()
@@ -192,6 +219,15 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
         HeaderValue::from_str(&cache_control).expect("ascii"),
     );
     response
+}
+
+/// `path` with `.ext` added (`app.css` → `app.css.gz`), as `ServeFile` names a precompressed
+/// copy.
+fn sibling(path: &Path, ext: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    PathBuf::from(name)
 }
 
 /// Text and scripts are UTF-8: say so in their `Content-Type`.

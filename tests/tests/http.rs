@@ -396,7 +396,48 @@ async fn static_files_answer_ranges_and_serve_precompressed_copies() {
         assert_eq!(linked.status, 200);
         assert_eq!(linked.header("content-encoding"), None);
         assert_eq!(linked.text, "body { color: black }");
+
+        // Nor one beside the file a link leads to, whatever lies beside the link itself.
+        let root = f._dir.path().join("static");
+        std::fs::create_dir_all(root.join("dist")).unwrap();
+        std::fs::write(root.join("dist/site.js"), "console.log('dist')").unwrap();
+        std::os::unix::fs::symlink(root.join("dist/site.js"), root.join("site.js")).unwrap();
+        std::fs::write(root.join("site.js.gz"), "GZIPPED site.js").unwrap();
+        std::os::unix::fs::symlink(
+            f._dir.path().join("secret.txt"),
+            root.join("dist/site.js.gz"),
+        )
+        .unwrap();
+        let through_link = s
+            .send(
+                s.client()
+                    .get(s.url("/static/site.js"))
+                    .header("accept-encoding", "gzip"),
+            )
+            .await;
+        assert_eq!(through_link.status, 200);
+        assert!(!through_link.text.contains("TOP-SECRET"), "leaked the file");
+        assert_eq!(through_link.text, "console.log('dist')");
     }
+    // A copy that depends on Accept-Encoding says so to caches.
+    assert!(
+        gzipped
+            .header("vary")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+        "{:?}",
+        gzipped.header("vary")
+    );
+    // A refused range is not cached, and carries no ETag of the file.
+    let refused = s
+        .send(
+            s.client()
+                .get(s.url(&format!("{}?v=1", "/static/app.css")))
+                .header("range", "bytes=999999-"),
+        )
+        .await;
+    assert_eq!(refused.status, 416);
+    assert_eq!(refused.header("cache-control"), Some("no-store"));
+    assert_eq!(refused.header("etag"), None);
     let head = s.send(s.client().head(s.url("/static/app.css"))).await;
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-length"), Some("21"));

@@ -52,12 +52,17 @@ pub(super) async fn frame(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|ConnectInfo(peer)| shared.settings.trusted_proxies.contains(peer.ip()));
-    if req
+    // Only the first value counts: any others are dropped with it, or after it.
+    let kept = req
         .headers()
         .get(&X_REQUEST_ID)
-        .is_some_and(|id| !from_proxy || !usable_request_id(id))
-    {
+        .filter(|id| from_proxy && usable_request_id(id))
+        .cloned();
+    if req.headers().contains_key(&X_REQUEST_ID) {
         req.headers_mut().remove(&X_REQUEST_ID);
+        if let Some(id) = kept {
+            req.headers_mut().insert(X_REQUEST_ID.clone(), id);
+        }
     }
     let json = error::wants_json(req.headers());
     let is_head = method == axum::http::Method::HEAD;
