@@ -90,7 +90,7 @@ impl Cookies {
         self.add_cookie(cookie)
     }
 
-    /// Set a plain cookie with torn's defaults (HttpOnly, SameSite=Lax, Path=/, Secure per
+    /// Set a plain cookie with torn's defaults (`HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` per
     /// settings), for the browser session only.
     pub fn set(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let cookie = self.defaults(Cookie::new(name.into(), value.into()), None);

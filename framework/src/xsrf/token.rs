@@ -1,7 +1,7 @@
 //! XSRF tokens in Tornado's version-2 masked format: `2|<hex mask>|<hex masked token>|<timestamp>`.
 //!
 //! The raw token is 16 random bytes kept in the `_xsrf` cookie. Every time it is rendered into a
-//! page it is XORed with a fresh 4-byte mask, so the bytes in the page differ on every response
+//! page it is masked (XOR) with a fresh 4-byte mask, so the bytes in the page differ on every response
 //! (BREACH-safe) while any rendering unmasks to the same raw token.
 
 use rand::RngCore as _;
