@@ -91,20 +91,14 @@ impl StaticFiles {
         }
         let full = self.root.join(rel);
         // Symbolic links may not lead outside the folder.
-        let root = self.root.canonicalize().ok()?;
-        let real = full.canonicalize().ok()?;
-        if !real.starts_with(&root) || !real.is_file() {
-            return None;
-        }
-        Some(real)
+        self.real_inside(&full)
     }
 
-    /// Is `path` a regular file inside the folder, once every link in it is followed?
-    fn is_inside(&self, path: &Path) -> bool {
-        let (Ok(root), Ok(real)) = (self.root.canonicalize(), path.canonicalize()) else {
-            return false;
-        };
-        real.starts_with(&root) && real.is_file()
+    /// `path` with every link followed, if that is a regular file inside the folder.
+    fn real_inside(&self, path: &Path) -> Option<PathBuf> {
+        let root = self.root.canonicalize().ok()?;
+        let real = path.canonicalize().ok()?;
+        (real.starts_with(&root) && real.is_file()).then_some(real)
     }
 
     fn hash(&self, path: &Path) -> std::io::Result<String> {
@@ -161,8 +155,8 @@ pub(crate) async fn serve(UrlPath(path): UrlPath<String>, req: Request) -> Respo
     // A precompressed copy is offered only when the file ServeFile would open for it (the
     // real file's path plus `.br` or `.gz`) passes the same checks as the file itself: a
     // regular file, inside the folder, no link that leads outside.
-    let brotli = statics.is_inside(&sibling(&file, "br"));
-    let gzip = statics.is_inside(&sibling(&file, "gz"));
+    let brotli = statics.real_inside(&sibling(&file, "br")).is_some();
+    let gzip = statics.real_inside(&sibling(&file, "gz")).is_some();
     let mut response = if etag_matches(req.headers().get(header::IF_NONE_MATCH), &hash) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
