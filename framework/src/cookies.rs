@@ -187,8 +187,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Cookies {
         let shared: Arc<Shared> = Shared::from_parts(parts)?;
         Ok(Cookies::new(
             CookieJar::from_headers(&parts.headers),
-            shared.settings.keys.clone(),
-            shared.settings.secure_cookies,
+            shared.settings.cookies.keys.clone(),
+            shared.settings.cookies.secure,
         ))
     }
 }

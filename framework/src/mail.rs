@@ -133,13 +133,13 @@ impl Mailer {
     /// The mailer the settings describe: SMTP when `smtp_url` is set; otherwise the `mail/`
     /// folder in dev and test, and [`MailError::NotConfigured`] in prod.
     pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
-        match (&settings.smtp_url, &settings.smtp_ca_file) {
+        match (&settings.mail.smtp_url, &settings.mail.smtp_ca_file) {
             (Some(url), Some(file)) => {
                 let pem = std::fs::read(file).map_err(|e| MailError::CaFile {
                     path: file.display().to_string(),
                     reason: e.to_string(),
                 })?;
-                Self::smtp_trusting(url, &settings.mail_from, &pem).map_err(|e| match e {
+                Self::smtp_trusting(url, &settings.mail.from, &pem).map_err(|e| match e {
                     MailError::CaFile { reason, .. } => MailError::CaFile {
                         path: file.display().to_string(),
                         reason,
@@ -147,9 +147,9 @@ impl Mailer {
                     other => other,
                 })
             }
-            (Some(url), None) => Self::smtp(url, &settings.mail_from),
+            (Some(url), None) => Self::smtp(url, &settings.mail.from),
             (None, _) if settings.env == Env::Prod => Err(MailError::NotConfigured(settings.env)),
-            (None, _) => Self::folder(settings.root.join("mail"), &settings.mail_from),
+            (None, _) => Self::folder(settings.root.join("mail"), &settings.mail.from),
         }
     }
 

@@ -217,14 +217,14 @@ impl PageContext {
         &self.buttons.0
     }
 
-    /// The app's settings, e.g. `ctx.settings().password_min_length` for a form's `minlength`.
+    /// The app's settings, e.g. `ctx.settings().accounts.password_min_length` for a form's `minlength`.
     pub fn settings(&self) -> &crate::config::Settings {
         &self.shared.settings
     }
 
     /// The app's public address (`base_url`), for absolute links such as those in mail.
     pub fn base_url(&self) -> &str {
-        &self.shared.settings.base_url
+        &self.shared.settings.server.base_url
     }
 
     /// The logged-in user, when the app has accounts and someone is logged in (feature

@@ -159,7 +159,7 @@ impl SessionStore for Store {
 /// The session cookie's name: `__Host-torn_session` when cookies are `Secure`, else
 /// `torn_session` (browsers refuse `__Host-` cookies without `Secure`).
 pub(crate) fn cookie_name(settings: &Settings) -> &'static str {
-    if settings.secure_cookies {
+    if settings.cookies.secure {
         "__Host-torn_session"
     } else {
         "torn_session"
@@ -171,13 +171,13 @@ pub(crate) fn cookie_name(settings: &Settings) -> &'static str {
 pub(crate) fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<IdleLimited> {
     let store = IdleLimited {
         store,
-        idle: time_duration(settings.session_idle_timeout),
+        idle: time_duration(settings.sessions.idle_timeout),
     };
     SessionManagerLayer::new(store)
         .with_name(cookie_name(settings))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(settings.secure_cookies)
+        .with_secure(settings.cookies.secure)
         .with_path("/")
         .with_expiry(Expiry::OnSessionEnd)
 }

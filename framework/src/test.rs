@@ -259,7 +259,7 @@ impl TestDatabase {
         }
     }
 
-    /// Its URL, for `settings.database_url` or `Db::connect`.
+    /// Its URL, for `settings.database.url` or `Db::connect`.
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -16,7 +16,7 @@ const DEFAULT_DATABASE: &str = "sqlite://starter.db?mode=rwc";
 /// Build the app from its settings: the database, mail, and every route, named, in one place.
 /// `torn gen` adds routes above the `// torn:routes` line.
 pub async fn app(settings: Settings) -> torn::Result<App> {
-    let url = settings.database_url.as_deref().unwrap_or(DEFAULT_DATABASE);
+    let url = settings.database.url.as_deref().unwrap_or(DEFAULT_DATABASE);
     let db = Db::connect(url).await.map_err(Error::internal)?;
     db.migrate(&MIGRATOR).await.map_err(Error::internal)?;
     let mailer = Mailer::from_settings(&settings).map_err(Error::internal)?;

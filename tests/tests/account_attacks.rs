@@ -94,7 +94,7 @@ async fn behind_a_proxy_each_client_is_throttled_on_its_own_address(t: &Target) 
     }
     // The proxy reaches the app from 127.0.0.9; clients connect from other loopback addresses.
     let f = app(t, |s| {
-        s.trusted_proxies = TrustedProxies::parse(&["127.0.0.9"]).unwrap();
+        s.server.trusted_proxies = TrustedProxies::parse(&["127.0.0.9"]).unwrap();
     })
     .await;
     let nginx = common::Nginx::start(&[f.server.addr()], "127.0.0.9".parse().unwrap());

@@ -297,10 +297,10 @@ async fn expired_and_stale_tokens_are_refused(t: &Target) {
 
 async fn configured_token_lifetimes_and_password_lengths_apply(t: &Target) {
     let f = app(t, |s| {
-        s.reset_token_lifetime = Duration::from_secs(1);
-        s.verify_token_lifetime = Duration::from_secs(1);
-        s.password_min_length = 12;
-        s.password_max_length = 20;
+        s.accounts.reset_token_lifetime = Duration::from_secs(1);
+        s.accounts.verify_token_lifetime = Duration::from_secs(1);
+        s.accounts.password_min_length = 12;
+        s.accounts.password_max_length = 20;
     })
     .await;
     assert_eq!(
@@ -447,7 +447,7 @@ async fn next_only_goes_to_paths_on_this_site(t: &Target) {
 }
 
 async fn sessions_end_at_the_absolute_timeout(t: &Target) {
-    let f = app(t, |s| s.session_absolute_timeout = Duration::from_secs(1)).await;
+    let f = app(t, |s| s.sessions.absolute_timeout = Duration::from_secs(1)).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("leo@example.com", PASSWORD).await;
     b.log_in("leo@example.com", PASSWORD).await;
@@ -490,7 +490,7 @@ async fn remember_me_makes_a_lasting_cookie(t: &Target) {
 }
 
 async fn an_active_session_outlives_the_idle_timeout(t: &Target) {
-    let f = app(t, |s| s.session_idle_timeout = Duration::from_secs(2)).await;
+    let f = app(t, |s| s.sessions.idle_timeout = Duration::from_secs(2)).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("max@example.com", PASSWORD).await;
     b.log_in("max@example.com", PASSWORD).await;
@@ -504,7 +504,7 @@ async fn an_active_session_outlives_the_idle_timeout(t: &Target) {
 }
 
 async fn a_remembered_session_keeps_its_lasting_cookie(t: &Target) {
-    let f = app(t, |s| s.remember_me = Duration::from_secs(4)).await;
+    let f = app(t, |s| s.sessions.remember_me = Duration::from_secs(4)).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("noa@example.com", PASSWORD).await;
     let r = b
@@ -593,7 +593,7 @@ async fn bad_input_is_refused_with_reasons(t: &Target) {
 }
 
 async fn expired_sessions_are_deleted_from_the_store(t: &Target) {
-    let f = app(t, |s| s.session_idle_timeout = Duration::from_secs(1)).await;
+    let f = app(t, |s| s.sessions.idle_timeout = Duration::from_secs(1)).await;
     let b = Browser::new(&f.server).await;
     b.sign_up("paul@example.com", PASSWORD).await;
     b.log_in("paul@example.com", PASSWORD).await;

@@ -134,7 +134,7 @@ async fn an_address_change_waits_for_its_confirmation(t: &Target) {
 /// An account whose address nobody confirmed could use every page for logged-in users: an
 /// attacker could sign up with someone else's address and act under it.
 async fn only_a_confirmed_user_gets_past_require_verified_email(t: &Target) {
-    let f = app(t, |s| s.require_verified_email = true).await;
+    let f = app(t, |s| s.accounts.require_verified_email = true).await;
     let b = Browser::new(&f.server).await;
     let token = b.sign_up("lou@example.com", PASSWORD).await;
     b.log_in("lou@example.com", PASSWORD).await;

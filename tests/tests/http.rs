@@ -178,10 +178,10 @@ async fn start_with(env: Env) -> Fixture {
     let mut settings = Settings::for_test(dir.path());
     settings.env = env;
     if env == Env::Prod {
-        settings.secure_cookies = true;
-        settings.hsts = true;
+        settings.cookies.secure = true;
+        settings.server.hsts = true;
     }
-    let keys = settings.keys.clone();
+    let keys = settings.cookies.keys.clone();
     Fixture {
         server: TestServer::start(build(settings)).await,
         keys,
@@ -681,7 +681,7 @@ async fn rotated_secrets_accept_old_cookies_and_sign_with_the_new_one() {
     let dir = static_root();
     let old = Keys::versioned([(1, "first-secret-first-secret-first-secret")]);
     let mut settings = Settings::for_test(dir.path());
-    settings.keys = Keys::versioned([
+    settings.cookies.keys = Keys::versioned([
         (1, "first-secret-first-secret-first-secret"),
         (2, "second-secret-second-secret-second-secret"),
     ]);
@@ -969,7 +969,7 @@ async fn every_request_has_an_id_made_or_passed_through() {
     // unless it does not look like one.
     let dir = static_root();
     let mut settings = Settings::for_test(dir.path());
-    settings.trusted_proxies = torn::client::TrustedProxies::parse(&["127.0.0.1"]).unwrap();
+    settings.server.trusted_proxies = torn::client::TrustedProxies::parse(&["127.0.0.1"]).unwrap();
     let proxied = TestServer::start(build(settings)).await;
     let with = |id: &str| {
         proxied
@@ -991,7 +991,7 @@ async fn every_request_has_an_id_made_or_passed_through() {
 async fn bodies_over_the_limit_are_refused() {
     let dir = static_root();
     let mut settings = Settings::for_test(dir.path());
-    settings.body_limit = 1024;
+    settings.server.body_limit = 1024;
     let server = TestServer::start(build(settings)).await;
     let r = server
         .send(

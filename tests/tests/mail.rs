@@ -245,24 +245,24 @@ async fn credentials_never_travel_without_tls() {
 async fn smtp_ca_file_mistakes_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = torn::Settings::for_test(dir.path());
-    settings.smtp_url = Some("smtp://u:p@127.0.0.1:2525?tls=required".into());
-    settings.smtp_ca_file = Some(dir.path().join("missing.pem"));
+    settings.mail.smtp_url = Some("smtp://u:p@127.0.0.1:2525?tls=required".into());
+    settings.mail.smtp_ca_file = Some(dir.path().join("missing.pem"));
     let err = Mailer::from_settings(&settings).unwrap_err().to_string();
     assert!(
         err.contains("SMTP CA file") && err.contains("missing.pem"),
         "{err}"
     );
     std::fs::write(dir.path().join("notes.pem"), "not a certificate").unwrap();
-    settings.smtp_ca_file = Some(dir.path().join("notes.pem"));
+    settings.mail.smtp_ca_file = Some(dir.path().join("notes.pem"));
     let err = Mailer::from_settings(&settings).unwrap_err().to_string();
     assert!(
         err.contains("notes.pem") && err.contains("no PEM certificate"),
         "{err}"
     );
     let certs = common::TestCertificates::make();
-    settings.smtp_ca_file = Some(certs.ca());
+    settings.mail.smtp_ca_file = Some(certs.ca());
     Mailer::from_settings(&settings).expect("a CA file and a TLS URL");
-    settings.smtp_url = Some("smtp://u:secret@127.0.0.1:2525".into());
+    settings.mail.smtp_url = Some("smtp://u:secret@127.0.0.1:2525".into());
     let err = Mailer::from_settings(&settings).unwrap_err().to_string();
     assert!(
         err.contains("uses no TLS") && !err.contains("secret"),
@@ -275,5 +275,5 @@ async fn smtp_ca_file_mistakes_are_reported() {
         _ => None,
     })
     .unwrap();
-    assert_eq!(loaded.smtp_ca_file, Some(dir.path().join("certs/ca.pem")));
+    assert_eq!(loaded.mail.smtp_ca_file, Some(dir.path().join("certs/ca.pem")));
 }

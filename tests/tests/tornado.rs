@@ -71,7 +71,7 @@ struct Token {
 async fn torn_app(keys: Keys) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_test(dir.path());
-    settings.keys = keys;
+    settings.cookies.keys = keys;
     let app = App::new(settings)
         .route(
             "/set/{name}/{value}",

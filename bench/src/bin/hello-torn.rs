@@ -17,7 +17,7 @@ torn::handler!(Index => get);
 #[tokio::main]
 async fn main() {
     let mut settings = Settings::for_test(std::env::temp_dir());
-    settings.port = torn_bench::port_arg();
+    settings.server.port = torn_bench::port_arg();
     let app = App::new(settings).handler::<Index>("index", "/");
     app.serve().await.expect("serve");
 }

@@ -54,7 +54,7 @@ async fn main() {
         .expect("usage: login-server PORT DB_DIR");
     let dir = std::path::PathBuf::from(args.next().expect("usage: login-server PORT DB_DIR"));
     let mut settings = Settings::for_test(&dir);
-    settings.port = port;
+    settings.server.port = port;
     let settings = Arc::new(settings);
     let db = Db::connect(&format!(
         "sqlite://{}?mode=rwc",

@@ -907,7 +907,7 @@ async fn app() -> (TestServer, Db, TestDatabase) {{
     let database = TestDatabase::new().await;
     let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
     settings.root = std::env::temp_dir().join("{krate}-tests");
-    settings.database_url = Some(database.url().to_string());
+    settings.database.url = Some(database.url().to_string());
     let app = {krate}::app(settings).await.expect("the app builds");
     let server = TestServer::start(app).await;
     let db = Db::connect(database.url()).await.unwrap();

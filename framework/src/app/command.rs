@@ -39,7 +39,7 @@ where
         }
     };
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.server.log))
         .with_ansi(log_colours())
         .try_init();
     if !matches!(command, "serve" | "routes") || args.len() > 1 {

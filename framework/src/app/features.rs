@@ -35,12 +35,12 @@ impl Features {
         #[cfg(feature = "social-login")]
         if let Some(social) = &self.social {
             let csp = crate::config::providers::allow_form_targets(
-                &settings.content_security_policy,
+                &settings.server.content_security_policy,
                 &social.sign_in_origins(),
             );
-            if csp != settings.content_security_policy {
+            if csp != settings.server.content_security_policy {
                 let mut changed = (**settings).clone();
-                changed.content_security_policy = csp;
+                changed.server.content_security_policy = csp;
                 return Arc::new(changed);
             }
         }
@@ -77,7 +77,7 @@ impl Features {
         let router = match self.accounts {
             Some(accounts) => router
                 .layer(axum::middleware::from_fn_with_state(
-                    settings.remember_me,
+                    settings.sessions.remember_me,
                     crate::session::keep_remembered,
                 ))
                 .layer(crate::session::layer(accounts.store().clone(), settings))

@@ -39,7 +39,11 @@ pub(super) async fn frame(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| {
-            client::resolve(peer.ip(), req.headers(), &shared.settings.trusted_proxies)
+            client::resolve(
+                peer.ip(),
+                req.headers(),
+                &shared.settings.server.trusted_proxies,
+            )
         });
     if let Some(client) = client {
         req.extensions_mut().insert(client);
@@ -51,7 +55,9 @@ pub(super) async fn frame(
     let from_proxy = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| shared.settings.trusted_proxies.contains(peer.ip()));
+        .is_some_and(|ConnectInfo(peer)| {
+            shared.settings.server.trusted_proxies.contains(peer.ip())
+        });
     // Only the first value counts: any others are dropped with it, or after it.
     let kept = req
         .headers()
@@ -139,7 +145,7 @@ pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
         return Error::internal("torn's context is missing").into_response();
     };
     let jar = CookieJar::from_headers(req.headers());
-    let xsrf_cookie = xsrf::cookie_name(shared.settings.secure_cookies);
+    let xsrf_cookie = xsrf::cookie_name(shared.settings.cookies.secure);
     let from_cookie = jar
         .get(xsrf_cookie)
         .and_then(|c| RawToken::decode(c.value()));
@@ -154,7 +160,7 @@ pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
     let has_session = false;
     let flash_in: Vec<FlashMessage> = flash_cookie
         .as_deref()
-        .and_then(|v| shared.settings.keys.verify(FLASH_COOKIE, v, 1.0))
+        .and_then(|v| shared.settings.cookies.keys.verify(FLASH_COOKIE, v, 1.0))
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let state = Arc::new(RequestState {
@@ -206,19 +212,21 @@ async fn xsrf_check(mut req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string());
-    if shared.settings.xsrf_cookies
+    if shared.settings.cookies.xsrf
         && xsrf::is_unsafe(req.method())
         && !shared.is_xsrf_exempt(matched.as_deref())
     {
         let cookie = state.xsrf.lock().expect("xsrf state").from_cookie.clone();
         let authority = req.uri().authority().map(|a| a.as_str().to_string());
-        let https_site = shared.settings.secure_cookies
+        let https_site = shared.settings.cookies.secure
             || req
                 .extensions()
                 .get::<client::Client>()
                 .is_some_and(|c| c.https);
         let checked = match xsrf::check_origin(req.headers(), authority.as_deref(), https_site) {
-            Ok(()) => xsrf::check_token(req, cookie.as_ref(), shared.settings.body_limit).await,
+            Ok(()) => {
+                xsrf::check_token(req, cookie.as_ref(), shared.settings.server.body_limit).await
+            }
             Err(e) => Err(e),
         };
         match checked {
@@ -238,7 +246,7 @@ fn finish(
     shared: &Shared,
     had_flash_cookie: bool,
 ) -> Response {
-    let secure = shared.settings.secure_cookies;
+    let secure = shared.settings.cookies.secure;
     let mut cookies: Vec<Cookie<'static>> = Vec::new();
     if let Some(token) = state.xsrf.lock().expect("xsrf state").generated.take() {
         let mut c = Cookie::new(xsrf::cookie_name(secure), token.masked());
@@ -255,7 +263,10 @@ fn finish(
     keep.extend(flash.outgoing);
     if !keep.is_empty() && changed {
         let json = serde_json::to_vec(&keep).expect("flash messages serialize");
-        let mut c = Cookie::new(FLASH_COOKIE, shared.settings.keys.sign(FLASH_COOKIE, &json));
+        let mut c = Cookie::new(
+            FLASH_COOKIE,
+            shared.settings.cookies.keys.sign(FLASH_COOKIE, &json),
+        );
         apply_defaults(&mut c, secure, None);
         cookies.push(c);
     } else if keep.is_empty() && had_flash_cookie && (changed || state.flash_in.is_empty()) {

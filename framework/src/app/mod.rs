@@ -207,13 +207,13 @@ where
         let shared = Arc::new(Shared {
             settings: settings.clone(),
             urls: Urls::new(routes),
-            statics: StaticFiles::new(settings.static_dir.clone()),
+            statics: StaticFiles::new(settings.server.static_dir.clone()),
             error_renderer: self.error_renderer,
             xsrf_exempt: self.xsrf_exempt,
             dev: self.dev.clone(),
         });
         let buttons = self.features.buttons();
-        let limit = settings.body_limit;
+        let limit = settings.server.body_limit;
         let mut router = self.router;
         if let Some(dev) = &self.dev {
             let events = dev.clone();
@@ -248,10 +248,11 @@ where
             ))
             .option_layer(header(
                 header::CONTENT_SECURITY_POLICY,
-                &settings.content_security_policy,
+                &settings.server.content_security_policy,
             ))
             .option_layer(
                 settings
+                    .server
                     .hsts
                     .then(|| header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
                     .flatten(),

@@ -21,13 +21,13 @@ where
     /// SIGTERM, then let in-flight requests finish (bounded by `shutdown_timeout`).
     pub async fn serve(self) -> Result<(), ServeError> {
         let listener = bind(&self.settings).await?;
-        let timeout = self.settings.shutdown_timeout;
+        let timeout = self.settings.server.shutdown_timeout;
         self.features.spawn_background();
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
         let dev = self.dev.clone();
         let supervisor = crate::dev::supervised(&self.settings).then(|| {
-            let statics = StaticFiles::new(self.settings.static_dir.clone());
+            let statics = StaticFiles::new(self.settings.server.static_dir.clone());
             tokio::spawn(crate::dev::follow_supervisor(dev.clone(), statics))
         });
         let router = self.into_router();
@@ -112,7 +112,7 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
         return TcpListener::from_std(std_listener)
             .map_err(|source| ServeError::Bind { addr, source });
     }
-    let addr = format!("{}:{}", settings.host, settings.port);
+    let addr = format!("{}:{}", settings.server.host, settings.server.port);
     TcpListener::bind(&addr).await.map_err(|source| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
             ServeError::AddrInUse { addr }

@@ -145,8 +145,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Device {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let crate::ClientIp(client) = crate::ClientIp::from_request_parts(parts, state).await?;
         let shared = Shared::from_parts(parts)?;
-        let secure = shared.settings.secure_cookies;
-        let keys = shared.settings.keys.clone();
+        let secure = shared.settings.cookies.secure;
+        let keys = shared.settings.cookies.keys.clone();
         let name = cookie_name(secure);
         let known = CookieJar::from_headers(&parts.headers)
             .get(name)

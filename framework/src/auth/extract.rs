@@ -86,7 +86,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             let must_confirm = parts
                 .extensions
                 .get::<Accounts>()
-                .is_some_and(|a| a.settings.require_verified_email);
+                .is_some_and(|a| a.settings.accounts.require_verified_email);
             if must_confirm && !user.is_verified() {
                 return Err(unconfirmed(parts));
             }

@@ -163,7 +163,7 @@ impl Accounts {
             .map_err(store_error)?;
         if remember {
             session.set_expiry(Some(Expiry::OnInactivity(time_duration(
-                self.settings.remember_me,
+                self.settings.sessions.remember_me,
             ))));
         }
         session.save().await.map_err(store_error)?;
@@ -262,9 +262,9 @@ impl Accounts {
             .map_err(store_error)?
             .unwrap_or(false);
         let limit = if remember {
-            self.settings.remember_me
+            self.settings.sessions.remember_me
         } else {
-            self.settings.session_absolute_timeout
+            self.settings.sessions.absolute_timeout
         };
         let now = now();
         if now - auth_at > limit.as_secs() as i64 {
@@ -278,9 +278,9 @@ impl Accounts {
             .map_err(store_error)?
             .unwrap_or(auth_at);
         let idle = if remember {
-            self.settings.remember_me
+            self.settings.sessions.remember_me
         } else {
-            self.settings.session_idle_timeout
+            self.settings.sessions.idle_timeout
         };
         let renew_every = (idle.as_secs() / 2).min(60) as i64;
         if now - seen_at >= renew_every {

@@ -99,8 +99,8 @@ impl Accounts {
             store,
             hasher: Hasher::default(),
             policy: PasswordPolicy {
-                min_length: settings.password_min_length,
-                max_length: settings.password_max_length,
+                min_length: settings.accounts.password_min_length,
+                max_length: settings.accounts.password_max_length,
             },
             settings,
         })

@@ -65,8 +65,10 @@ impl Accounts {
     /// `reset_token_lifetime_secs` (default an hour) in `torn.toml`.
     pub fn token_lifetime(&self, purpose: TokenPurpose) -> Duration {
         match purpose {
-            TokenPurpose::Verify | TokenPurpose::ChangeEmail => self.settings.verify_token_lifetime,
-            TokenPurpose::Reset => self.settings.reset_token_lifetime,
+            TokenPurpose::Verify | TokenPurpose::ChangeEmail => {
+                self.settings.accounts.verify_token_lifetime
+            }
+            TokenPurpose::Reset => self.settings.accounts.reset_token_lifetime,
         }
     }
 

@@ -27,40 +27,6 @@ pub(crate) struct Entry {
     tenant: Option<String>,
 }
 
-impl Entry {
-    fn overlay(self, top: Entry) -> Entry {
-        Entry {
-            client_id: top.client_id.or(self.client_id),
-            client_secret: top.client_secret.or(self.client_secret),
-            issuer: top.issuer.or(self.issuer),
-            auth_url: top.auth_url.or(self.auth_url),
-            token_url: top.token_url.or(self.token_url),
-            userinfo_url: top.userinfo_url.or(self.userinfo_url),
-            scopes: top.scopes.or(self.scopes),
-            label: top.label.or(self.label),
-            tenant: top.tenant.or(self.tenant),
-        }
-    }
-}
-
-/// Merge two profiles' provider tables, key by key.
-pub(crate) fn overlay(
-    base: Option<BTreeMap<String, Entry>>,
-    top: Option<BTreeMap<String, Entry>>,
-) -> Option<BTreeMap<String, Entry>> {
-    match (base, top) {
-        (None, top) => top,
-        (base, None) => base,
-        (Some(mut base), Some(top)) => {
-            for (name, entry) in top {
-                let merged = base.remove(&name).unwrap_or_default().overlay(entry);
-                base.insert(name, merged);
-            }
-            Some(base)
-        }
-    }
-}
-
 /// How torn reads a provider's profile after the code exchange.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProfileSource {
@@ -147,10 +113,9 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 /// Resolve the `oauth` tables and `TORN_OAUTH_<NAME>_…` variables into the offered providers.
 pub(crate) fn resolve(
-    entries: Option<BTreeMap<String, Entry>>,
+    mut entries: BTreeMap<String, Entry>,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<ProviderConfig>, ConfigError> {
-    let mut entries = entries.unwrap_or_default();
     for name in BUILT_IN.iter().chain(["oidc"].iter()) {
         entries.entry(name.to_string()).or_default();
     }
@@ -392,11 +357,7 @@ mod tests {
     }
 
     fn load(toml_entries: &str, vars: &[(&str, &str)]) -> Result<Vec<ProviderConfig>, ConfigError> {
-        let entries: Option<BTreeMap<String, Entry>> = if toml_entries.is_empty() {
-            None
-        } else {
-            Some(toml::from_str(toml_entries).unwrap())
-        };
+        let entries: BTreeMap<String, Entry> = toml::from_str(toml_entries).unwrap();
         resolve(entries, &|k: &str| {
             vars.iter()
                 .find(|(n, _)| *n == k)

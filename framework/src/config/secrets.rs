@@ -1,11 +1,13 @@
 //! Cookie secrets: read from the environment or the profile (one, or versioned for rotation),
 //! refused outside dev when short or not random, and made once for dev in `.torn/dev-secret`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rand::RngCore as _;
 
-use super::{ConfigError, Env, Profile};
+use super::groups::Hidden;
+use super::{ConfigError, Env};
 use crate::signing::Keys;
 
 /// Shortest cookie secret accepted outside dev, in bytes.
@@ -31,24 +33,29 @@ pub(super) fn parse_secret_list(value: &str) -> Result<Keys, ConfigError> {
     })
 }
 
-pub(super) fn secrets_from_profile(p: &Profile) -> Result<Option<Keys>, ConfigError> {
-    if let Some(map) = &p.cookie_secrets {
+/// The keys a profile names: `cookie_secrets` (by key version) if present, else
+/// `cookie_secret` (version 0), else none.
+pub(super) fn secrets_from_profile(
+    secret: Option<Hidden>,
+    versioned: Option<BTreeMap<String, Hidden>>,
+) -> Result<Option<Keys>, ConfigError> {
+    if let Some(map) = versioned {
         if map.is_empty() {
             return Err(ConfigError::Invalid("cookie_secrets is empty".into()));
         }
         let mut pairs = Vec::new();
-        for (version, secret) in map {
+        for (version, Hidden(secret)) in map {
             let v: u32 = version.parse().map_err(|_| {
                 ConfigError::Invalid(format!(
                     "cookie_secrets key {version:?} is not a key version number"
                 ))
             })?;
-            pairs.push((v, secret.clone()));
+            pairs.push((v, secret));
         }
         return Ok(Some(Keys::versioned(pairs)));
     }
-    Ok(p.cookie_secret
-        .as_ref()
+    Ok(secret
+        .map(|Hidden(secret)| secret)
         .filter(|s| !s.is_empty())
         .map(Keys::single))
 }

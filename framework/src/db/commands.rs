@@ -60,7 +60,7 @@ async fn open(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Targe
     };
     let settings = Settings::load_from(root, env)
         .map_err(|e| CommandError::Usage(format!("the app's settings: {e}")))?;
-    let url = settings.database_url.clone().ok_or_else(|| {
+    let url = settings.database.url.clone().ok_or_else(|| {
         CommandError::Usage(format!(
             "no database for the {} profile: set DATABASE_URL, or database_url in torn.toml",
             settings.env

@@ -103,9 +103,9 @@ impl std::fmt::Debug for SocialLogin {
 }
 
 impl SocialLogin {
-    /// The providers the settings offer (`settings.oauth`), on these accounts.
+    /// The providers the settings offer (`settings.oauth.providers`), on these accounts.
     pub fn new(accounts: Accounts, settings: &crate::Settings) -> Result<Self, Error> {
-        Self::with_providers(accounts, settings, settings.oauth.clone())
+        Self::with_providers(accounts, settings, settings.oauth.providers.clone())
     }
 
     /// These providers, whatever the settings say (tests point them at local servers).
@@ -117,7 +117,7 @@ impl SocialLogin {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
-            .timeout(settings.oauth_timeout)
+            .timeout(settings.oauth.timeout)
             .user_agent("torn")
             .build()
             .map_err(Error::internal)?;
@@ -132,7 +132,7 @@ impl SocialLogin {
                     })
                     .collect(),
                 http,
-                base_url: settings.base_url.clone(),
+                base_url: settings.server.base_url.clone(),
                 flow_lifetime: FLOW_LIFETIME_SECS,
             }),
         })

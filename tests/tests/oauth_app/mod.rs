@@ -137,8 +137,8 @@ pub async fn app_on(
         )
     };
     let mut settings = Settings::for_test(dir.path());
-    settings.base_url = format!("http://{}", listener.local_addr().unwrap());
-    settings.oauth_timeout = Duration::from_secs(1);
+    settings.server.base_url = format!("http://{}", listener.local_addr().unwrap());
+    settings.oauth.timeout = Duration::from_secs(1);
     let db = Db::connect(&db_url).await.unwrap();
     let migrations = common::workspace_root().join("templates/app/migrations");
     db.migrate(&Db::migrator_from(&migrations).await.unwrap())

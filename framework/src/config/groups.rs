@@ -1,0 +1,256 @@
+//! Every setting, declared once: its `torn.toml` key (the field's name, or its `rename`), its
+//! type and its default (the group's `Default`). The keys are flat in `torn.toml`
+//! (`port = 8888` in a profile's section, as Tornado's settings are one dictionary); in code
+//! they are grouped, `settings.server.port`. Defaults that depend on the profile (`Secure`
+//! cookies and HSTS in prod, the log filter) are the layer in `layers::PROFILE_DEFAULTS`.
+//!
+//! docs/configuration.md lists the keys group by group; a test checks it against these structs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::providers::{Entry, ProviderConfig};
+use super::secrets::random_secret;
+use crate::client::{ProxyHeader, TrustedProxies};
+use crate::signing::Keys;
+
+/// The Content-Security-Policy sent by default. Generated pages satisfy it: no inline scripts or
+/// styles, no plugins, no `<base>`, framing only by the same origin.
+pub const DEFAULT_CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
+
+/// Listening, the public address, proxies, limits, headers and the log (`settings.server`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address to bind (default `127.0.0.1`; `0.0.0.0` for every interface).
+    pub host: String,
+    /// Port to bind (default 8888, like Tornado's hello world; `0` picks a free one).
+    pub port: u16,
+    /// The app's public address, for absolute links in mail (`https://app.example.com`;
+    /// default `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing `/`.
+    pub base_url: String,
+    /// Folder of static files, served under `/static/` (default `static`, in the app's folder).
+    pub static_dir: PathBuf,
+    /// Largest request body accepted, in bytes (default 2 MiB).
+    pub body_limit: usize,
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM (default 30 s).
+    #[serde(rename = "shutdown_timeout_secs", deserialize_with = "secs")]
+    pub shutdown_timeout: Duration,
+    /// The reverse proxies whose forwarding header is believed (addresses and networks;
+    /// default none, so the client is the TCP peer), and which header they write
+    /// (`proxy_header`: `x-forwarded-for` by default, `forwarded`, `x-real-ip`). See
+    /// [`crate::client`].
+    #[serde(deserialize_with = "proxies")]
+    pub trusted_proxies: TrustedProxies,
+    /// Folded into `trusted_proxies` when the settings are resolved.
+    #[serde(deserialize_with = "from_str")]
+    pub(super) proxy_header: ProxyHeader,
+    /// Send `Strict-Transport-Security` (default: on in prod).
+    pub hsts: bool,
+    /// The Content-Security-Policy header value (default [`DEFAULT_CSP`]).
+    pub content_security_policy: String,
+    /// The log filter (`tracing` env-filter syntax), overridden by `TORN_LOG`.
+    pub log: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            host: "127.0.0.1".into(),
+            port: 8888,
+            base_url: String::new(),
+            static_dir: "static".into(),
+            body_limit: 2 * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(30),
+            trusted_proxies: TrustedProxies::default(),
+            proxy_header: ProxyHeader::default(),
+            hsts: false,
+            content_security_policy: DEFAULT_CSP.into(),
+            log: "info,tower_http=warn".into(),
+        }
+    }
+}
+
+/// The database (`settings.database`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` (a relative path is relative to the app's folder) or `postgres://…`.
+    #[serde(rename = "database_url")]
+    pub url: Option<String>,
+}
+
+/// Cookie signing and XSRF (`settings.cookies`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct CookieSettings {
+    /// Cookie signing keys, from `cookie_secret`, `cookie_secrets` or `TORN_COOKIE_SECRET`
+    /// (in dev without one, `.torn/dev-secret`; in test, a random one).
+    #[serde(skip)]
+    pub keys: Keys,
+    /// Mark cookies `Secure` (default: on in prod, off in dev and test, which run on plain HTTP).
+    #[serde(rename = "secure_cookies")]
+    pub secure: bool,
+    /// XSRF protection for unsafe methods (default on).
+    #[serde(rename = "xsrf_cookies")]
+    pub xsrf: bool,
+    /// One secret, key version 0; read into `keys` and cleared.
+    pub(super) cookie_secret: Option<Hidden>,
+    /// Secrets by key version, for rotation; read into `keys` and cleared.
+    pub(super) cookie_secrets: Option<BTreeMap<String, Hidden>>,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        CookieSettings {
+            // Replaced when the settings are resolved; a random key signs nothing anyone knows.
+            keys: Keys::single(random_secret()),
+            secure: false,
+            xsrf: true,
+            cookie_secret: None,
+            cookie_secrets: None,
+        }
+    }
+}
+
+/// How long log-ins last (`settings.sessions`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct SessionSettings {
+    /// A session ends after this long without a request (default 1 day).
+    #[serde(rename = "session_idle_timeout_secs", deserialize_with = "secs")]
+    pub idle_timeout: Duration,
+    /// A log-in ends this long after it happened, active or not (default 14 days).
+    #[serde(rename = "session_absolute_timeout_secs", deserialize_with = "secs")]
+    pub absolute_timeout: Duration,
+    /// With "remember me", both timeouts are this long instead (default 30 days).
+    #[serde(rename = "remember_me_secs", deserialize_with = "secs")]
+    pub remember_me: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle_timeout: Duration::from_secs(86_400),
+            absolute_timeout: Duration::from_secs(14 * 86_400),
+            remember_me: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+/// Passwords, verification and reset links (`settings.accounts`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct AccountSettings {
+    /// Fewest characters in a new password (default 8).
+    pub password_min_length: usize,
+    /// Most characters in a new password (default 128, at most
+    /// [`super::MAX_PASSWORD_LENGTH`]).
+    pub password_max_length: usize,
+    /// An email-verification link works this long (default 1 day).
+    #[serde(rename = "verify_token_lifetime_secs", deserialize_with = "secs")]
+    pub verify_token_lifetime: Duration,
+    /// A password-reset link works this long (default 1 hour).
+    #[serde(rename = "reset_token_lifetime_secs", deserialize_with = "secs")]
+    pub reset_token_lifetime: Duration,
+    /// Pages for logged-in users (`CurrentUser`) wait until the user has confirmed the address:
+    /// until then they lead to the `unverified` route ("check your mail"). Default off; on in
+    /// the `torn.toml` of new apps.
+    pub require_verified_email: bool,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings {
+            password_min_length: 8,
+            password_max_length: 128,
+            verify_token_lifetime: Duration::from_secs(86_400),
+            reset_token_lifetime: Duration::from_secs(3_600),
+            require_verified_email: false,
+        }
+    }
+}
+
+/// Sending mail (`settings.mail`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// The SMTP server (`smtps://user:password@host`, …); none: the `mail/` folder in dev.
+    pub smtp_url: Option<String>,
+    /// A PEM file of certificate authorities to trust for the SMTP server's TLS certificate,
+    /// instead of the public ones (a relay with a private CA); relative to the app's folder.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The sender of the app's mail (default `torn <noreply@localhost>`).
+    #[serde(rename = "mail_from")]
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            smtp_ca_file: None,
+            from: "torn <noreply@localhost>".into(),
+        }
+    }
+}
+
+/// Social log-in (`settings.oauth`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct OAuthSettings {
+    /// The providers offered (`[oauth.<name>]`, `TORN_OAUTH_<NAME>_CLIENT_ID`, …).
+    #[serde(skip)]
+    pub providers: Vec<ProviderConfig>,
+    /// How long a request to a provider may take (default 10 s).
+    #[serde(rename = "oauth_timeout_secs", deserialize_with = "secs")]
+    pub timeout: Duration,
+    /// The `[oauth.<name>]` tables; read into `providers` and cleared.
+    #[serde(rename = "oauth")]
+    pub(super) entries: BTreeMap<String, Entry>,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        OAuthSettings {
+            providers: Vec::new(),
+            timeout: Duration::from_secs(10),
+            entries: BTreeMap::new(),
+        }
+    }
+}
+
+/// A secret as written in `torn.toml`, never printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub(super) struct Hidden(pub(super) String);
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+fn secs<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_secs)
+}
+
+fn proxies<'de, D: Deserializer<'de>>(d: D) -> Result<TrustedProxies, D::Error> {
+    let entries = Vec::<String>::deserialize(d)?;
+    TrustedProxies::parse(&entries).map_err(serde::de::Error::custom)
+}
+
+fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err: fmt::Display>,
+{
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
+}
