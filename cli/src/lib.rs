@@ -87,7 +87,7 @@ impl Db {
 /// What `torn run` was asked for (its command-line options).
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunOptions {
-    /// The port (default: PORT, else the [dev] port of torn.toml, else 8888).
+    /// The port (default: PORT, else port in [dev], else in [default] of torn.toml, else 8888).
     #[arg(long, short)]
     pub port: Option<u16>,
     /// The address to listen on; 0.0.0.0 for every interface.

@@ -275,5 +275,8 @@ async fn smtp_ca_file_mistakes_are_reported() {
         _ => None,
     })
     .unwrap();
-    assert_eq!(loaded.mail.smtp_ca_file, Some(dir.path().join("certs/ca.pem")));
+    assert_eq!(
+        loaded.mail.smtp_ca_file,
+        Some(dir.path().join("certs/ca.pem"))
+    );
 }

@@ -42,15 +42,21 @@ pub fn run(app: &AppDir, opts: &RunOptions) -> Result<(), CliError> {
     runtime.block_on(DevServer::new(app, opts)?.serve())
 }
 
-/// The port when none is given: `PORT`, else `[dev] port` in `torn.toml`, else 8888.
+/// The port when none is given, as the app's dev profile has it: `PORT`, else `port` in
+/// `[dev]`, else in `[default]` of `torn.toml`, else 8888.
 fn default_port(root: &Path) -> u16 {
-    if let Some(port) = std::env::var("PORT").ok().and_then(|p| p.parse().ok()) {
+    let file = std::fs::read_to_string(root.join("torn.toml")).unwrap_or_default();
+    port_from(std::env::var("PORT").ok().as_deref(), &file)
+}
+
+fn port_from(env: Option<&str>, torn_toml: &str) -> u16 {
+    if let Some(port) = env.and_then(|p| p.trim().parse().ok()) {
         return port;
     }
-    std::fs::read_to_string(root.join("torn.toml"))
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("dev")?.get("port")?.as_integer())
+    let table = torn_toml.parse::<toml::Table>().unwrap_or_default();
+    ["dev", "default"]
+        .iter()
+        .find_map(|section| table.get(*section)?.get("port")?.as_integer())
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(8888)
 }
@@ -447,5 +453,22 @@ fn open_browser(url: &str, say: &Say) {
         say.bad(&format!(
             "cannot open a browser ({opener}: {e}); open {url}"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_from;
+
+    #[test]
+    fn the_port_is_the_dev_profiles() {
+        assert_eq!(port_from(None, ""), 8888);
+        assert_eq!(port_from(None, "[default]\nport = 9000\n"), 9000);
+        assert_eq!(
+            port_from(None, "[default]\nport = 9000\n[dev]\nport = 9001\n"),
+            9001
+        );
+        assert_eq!(port_from(None, "[prod]\nport = 80\n"), 8888);
+        assert_eq!(port_from(Some("7000"), "[dev]\nport = 9001\n"), 7000);
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::providers::{Entry, ProviderConfig};
+use super::redact;
 use super::secrets::random_secret;
 use crate::client::{ProxyHeader, TrustedProxies};
 use crate::signing::Keys;
@@ -32,7 +33,8 @@ pub struct ServerSettings {
     /// Port to bind (default 8888, like Tornado's hello world; `0` picks a free one).
     pub port: u16,
     /// The app's public address, for absolute links in mail (`https://app.example.com`;
-    /// default `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing `/`.
+    /// unset or empty: `http://<host>:<port>`, with `127.0.0.1` for `0.0.0.0`). No trailing
+    /// `/`.
     pub base_url: String,
     /// Folder of static files, served under `/static/` (default `static`, in the app's folder).
     pub static_dir: PathBuf,
@@ -77,12 +79,21 @@ impl Default for ServerSettings {
 }
 
 /// The database (`settings.database`).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
     /// `sqlite://…` (a relative path is relative to the app's folder) or `postgres://…`.
     #[serde(rename = "database_url")]
     pub url: Option<String>,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL's password is never printed.
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url.as_deref().map(redact))
+            .finish()
+    }
 }
 
 /// Cookie signing and XSRF (`settings.cookies`).
@@ -102,7 +113,7 @@ pub struct CookieSettings {
     /// One secret, key version 0; read into `keys` and cleared.
     pub(super) cookie_secret: Option<Hidden>,
     /// Secrets by key version, for rotation; read into `keys` and cleared.
-    pub(super) cookie_secrets: Option<BTreeMap<String, Hidden>>,
+    pub(super) cookie_secrets: Option<Hidden>,
 }
 
 impl Default for CookieSettings {
@@ -177,7 +188,7 @@ impl Default for AccountSettings {
 }
 
 /// Sending mail (`settings.mail`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default)]
 pub struct MailSettings {
     /// The SMTP server (`smtps://user:password@host`, …); none: the `mail/` folder in dev.
@@ -188,6 +199,17 @@ pub struct MailSettings {
     /// The sender of the app's mail (default `torn <noreply@localhost>`).
     #[serde(rename = "mail_from")]
     pub from: String,
+}
+
+impl fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL's password is never printed.
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact))
+            .field("smtp_ca_file", &self.smtp_ca_file)
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 impl Default for MailSettings {
@@ -225,10 +247,12 @@ impl Default for OAuthSettings {
     }
 }
 
-/// A secret as written in `torn.toml`, never printed.
+/// A secret as written in `torn.toml`, never printed: kept as any TOML value, so that a value
+/// of the wrong type is refused by `secrets.rs` without the value in the message, as serde's
+/// "invalid type: string …" would have it.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
-pub(super) struct Hidden(pub(super) String);
+pub(super) struct Hidden(pub(super) toml::Value);
 
 impl fmt::Debug for Hidden {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

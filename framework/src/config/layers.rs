@@ -88,14 +88,21 @@ pub(super) fn read_file(path: &Path) -> Result<Table, ConfigError> {
     Ok(file)
 }
 
-/// The profile's built-in defaults.
-pub(super) fn profile_defaults(env: Env) -> Table {
-    let mut all: Table = toml::from_str(PROFILE_DEFAULTS).expect("PROFILE_DEFAULTS is TOML");
-    section(&mut all, env.as_str())
+/// A profile's layers from the file, lowest first: its built-in defaults, `[default]`, its
+/// own section.
+pub(super) fn profile(file: &Table, env: Env) -> Table {
+    let mut builtin: Table = toml::from_str(PROFILE_DEFAULTS).expect("PROFILE_DEFAULTS is TOML");
+    let mut table = section(&mut builtin, env.as_str());
+    for name in ["default", env.as_str()] {
+        if let Some(Value::Table(layer)) = file.get(name) {
+            merge(&mut table, layer.clone());
+        }
+    }
+    table
 }
 
-/// Take one section out of a file's table (empty if absent).
-pub(super) fn section(file: &mut Table, name: &str) -> Table {
+/// Take one section out of a table (empty if absent).
+fn section(file: &mut Table, name: &str) -> Table {
     match file.remove(name) {
         Some(Value::Table(table)) => table,
         _ => Table::new(),
@@ -134,6 +141,12 @@ pub(super) fn environment(vars: &impl Fn(&str) -> Option<String>) -> Result<Tabl
 /// else is replaced whole. `cookie_secrets` is replaced whole too: a profile that lists its key
 /// versions means exactly those, not those plus `[default]`'s.
 pub(super) fn merge(base: &mut Table, top: Table) {
+    // A layer that names a secret names the only ones: one secret or versioned secrets from a
+    // layer below must not outrank it.
+    if top.contains_key("cookie_secret") || top.contains_key("cookie_secrets") {
+        base.remove("cookie_secret");
+        base.remove("cookie_secrets");
+    }
     for (key, value) in top {
         match (base.get_mut(&key), value) {
             (Some(Value::Table(below)), Value::Table(above)) if key != "cookie_secrets" => {

@@ -188,6 +188,46 @@ impl Groups {
     }
 }
 
+/// The checks of values against each other, which need no secret and no environment: run for
+/// every profile, so a mistake in `[prod]` shows in dev too.
+fn groups_check(
+    server: &ServerSettings,
+    accounts: &AccountSettings,
+    oauth: &OAuthSettings,
+) -> Result<(), ConfigError> {
+    let url = &server.base_url;
+    if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::Invalid(format!(
+            "base_url is {url:?}; it must start with http:// or https:// (for example \
+             https://app.example.com)"
+        )));
+    }
+    let defaults = AccountSettings::default();
+    positive_secs(
+        "verify_token_lifetime_secs",
+        accounts.verify_token_lifetime,
+        defaults.verify_token_lifetime,
+    )?;
+    positive_secs(
+        "reset_token_lifetime_secs",
+        accounts.reset_token_lifetime,
+        defaults.reset_token_lifetime,
+    )?;
+    positive_secs(
+        "oauth_timeout_secs",
+        oauth.timeout,
+        OAuthSettings::default().timeout,
+    )?;
+    let (min, max) = (accounts.password_min_length, accounts.password_max_length);
+    if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
+        return Err(ConfigError::Invalid(format!(
+            "password_min_length is {min} and password_max_length is {max}; they need \
+             1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
+        )));
+    }
+    Ok(())
+}
+
 fn group<T: DeserializeOwned>(table: &Table, known: &mut Vec<&str>) -> Result<T, String> {
     known.extend(layers::fields::<T>());
     T::deserialize(Value::Table(table.clone())).map_err(|e| e.to_string().trim().replace('\n', " "))
@@ -221,7 +261,7 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let path = root.join("torn.toml");
-        let mut file = layers::read_file(&path)?;
+        let file = layers::read_file(&path)?;
         // Every section is checked, not only the profile's: a mistake in [prod] shows in dev.
         for (name, section) in &file {
             let section = section.as_table().expect("read_file keeps only tables");
@@ -234,9 +274,15 @@ impl Settings {
             Some(name) => name.parse()?,
             None => Env::Dev,
         };
-        let mut table = layers::profile_defaults(profile);
-        layers::merge(&mut table, layers::section(&mut file, "default"));
-        layers::merge(&mut table, layers::section(&mut file, profile.as_str()));
+        // Each profile as it would run, less the environment: its values checked together.
+        for other in [Env::Dev, Env::Test, Env::Prod] {
+            let groups =
+                Groups::read(&layers::profile(&file, other)).map_err(ConfigError::Invalid)?;
+            groups_check(&groups.server, &groups.accounts, &groups.oauth).map_err(|e| {
+                ConfigError::Invalid(format!("in the {other} profile of {}: {e}", path.display()))
+            })?;
+        }
+        let mut table = layers::profile(&file, profile);
         let from_env = layers::environment(&env)?;
         for (var, key, _) in layers::ENVIRONMENT {
             if let Some(value) = from_env.get(key) {
@@ -285,6 +331,7 @@ impl Settings {
                 Env::Prod => return Err(ConfigError::MissingSecret(profile)),
             },
         };
+        groups_check(&server, &accounts, &oauth)?;
         server.trusted_proxies =
             std::mem::take(&mut server.trusted_proxies).with_header(server.proxy_header);
         if server.base_url.is_empty() {
@@ -294,39 +341,8 @@ impl Settings {
                 server.host.as_str()
             };
             server.base_url = format!("http://{shown}:{}", server.port);
-        } else if !(server.base_url.starts_with("http://")
-            || server.base_url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "base_url is {:?}; it must start with http:// or https:// (for example \
-                 https://app.example.com)",
-                server.base_url
-            )));
         } else {
             server.base_url = server.base_url.trim_end_matches('/').to_string();
-        }
-        let defaults = AccountSettings::default();
-        positive_secs(
-            "verify_token_lifetime_secs",
-            accounts.verify_token_lifetime,
-            defaults.verify_token_lifetime,
-        )?;
-        positive_secs(
-            "reset_token_lifetime_secs",
-            accounts.reset_token_lifetime,
-            defaults.reset_token_lifetime,
-        )?;
-        positive_secs(
-            "oauth_timeout_secs",
-            oauth.timeout,
-            OAuthSettings::default().timeout,
-        )?;
-        let (min, max) = (accounts.password_min_length, accounts.password_max_length);
-        if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
-            return Err(ConfigError::Invalid(format!(
-                "password_min_length is {min} and password_max_length is {max}; they need \
-                 1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
-            )));
         }
         oauth.providers = providers::resolve(std::mem::take(&mut oauth.entries), env)?;
         database.url = database.url.map(|url| sqlite_relative_to(&url, root));

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::ConfigError;
 
 /// One `[<profile>.oauth.<name>]` table of `torn.toml`. Every key is optional.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Entry {
     client_id: Option<String>,
@@ -25,6 +25,17 @@ pub(crate) struct Entry {
     scopes: Option<Vec<String>>,
     label: Option<String>,
     tenant: Option<String>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the client secret.
+        f.debug_struct("Entry")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How torn reads a provider's profile after the code exchange.
@@ -73,7 +84,7 @@ pub enum ClientAuth {
 }
 
 /// A provider the app offers, resolved from settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProviderConfig {
     /// Its name in URLs (`/auth/<name>/login`) and settings.
     pub name: String,
@@ -91,6 +102,22 @@ pub struct ProviderConfig {
     pub profile: ProfileSource,
     /// Client authentication at the token endpoint.
     pub client_auth: ClientAuth,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the client secret.
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("label", &self.label)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("scopes", &self.scopes)
+            .field("endpoints", &self.endpoints)
+            .field("profile", &self.profile)
+            .field("client_auth", &self.client_auth)
+            .finish()
+    }
 }
 
 impl ProviderConfig {

@@ -1,7 +1,6 @@
 //! Cookie secrets: read from the environment or the profile (one, or versioned for rotation),
 //! refused outside dev when short or not random, and made once for dev in `.torn/dev-secret`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use rand::RngCore as _;
@@ -34,30 +33,51 @@ pub(super) fn parse_secret_list(value: &str) -> Result<Keys, ConfigError> {
 }
 
 /// The keys a profile names: `cookie_secrets` (by key version) if present, else
-/// `cookie_secret` (version 0), else none.
+/// `cookie_secret` (version 0), else none. A value of the wrong type is refused without
+/// showing it.
 pub(super) fn secrets_from_profile(
     secret: Option<Hidden>,
-    versioned: Option<BTreeMap<String, Hidden>>,
+    versioned: Option<Hidden>,
 ) -> Result<Option<Keys>, ConfigError> {
-    if let Some(map) = versioned {
-        if map.is_empty() {
-            return Err(ConfigError::Invalid("cookie_secrets is empty".into()));
-        }
+    if let Some(Hidden(value)) = versioned {
+        let map = match value {
+            toml::Value::Table(map) if !map.is_empty() => map,
+            toml::Value::Table(_) => {
+                return Err(ConfigError::Invalid("cookie_secrets is empty".into()));
+            }
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "cookie_secrets must be a table of key versions and secrets, such as \
+                     [prod.cookie_secrets] with 2 = \"…\" (the value is not shown: it is a secret)"
+                        .into(),
+                ));
+            }
+        };
         let mut pairs = Vec::new();
-        for (version, Hidden(secret)) in map {
+        for (version, secret) in map {
             let v: u32 = version.parse().map_err(|_| {
                 ConfigError::Invalid(format!(
                     "cookie_secrets key {version:?} is not a key version number"
                 ))
             })?;
+            let toml::Value::String(secret) = secret else {
+                return Err(ConfigError::Invalid(format!(
+                    "cookie_secrets version {v} must be a string (the value is not shown: it \
+                     is a secret)"
+                )));
+            };
             pairs.push((v, secret));
         }
         return Ok(Some(Keys::versioned(pairs)));
     }
-    Ok(secret
-        .map(|Hidden(secret)| secret)
-        .filter(|s| !s.is_empty())
-        .map(Keys::single))
+    match secret {
+        None => Ok(None),
+        Some(Hidden(toml::Value::String(secret))) if secret.is_empty() => Ok(None),
+        Some(Hidden(toml::Value::String(secret))) => Ok(Some(Keys::single(secret))),
+        Some(_) => Err(ConfigError::Invalid(
+            "cookie_secret must be a string (the value is not shown: it is a secret)".into(),
+        )),
+    }
 }
 
 pub(super) fn check_strength(env: Env, keys: &Keys) -> Result<(), ConfigError> {

@@ -348,12 +348,68 @@ fn proxies_from_the_file_and_the_environment() {
 
 #[test]
 fn secrets_are_never_printed() {
-    let toml =
-        format!("[dev]\ncookie_secret = \"{STRONG}\"\n[dev.cookie_secrets]\n3 = \"{STRONG}x\"\n");
+    let toml = format!(
+        "[dev]\ncookie_secret = \"{STRONG}\"\nsmtp_url = \"smtps://me:smtp-pw-{STRONG}@mail.example\"\n\
+         database_url = \"postgres://me:db-pw-{STRONG}@db/app\"\n\
+         [dev.cookie_secrets]\n3 = \"{STRONG}x\"\n\
+         [dev.oauth.github]\nclient_id = \"id\"\nclient_secret = \"gh-{STRONG}\"\n"
+    );
     let s = load(&toml, &[]).unwrap();
     let shown = format!("{s:?}");
     assert!(!shown.contains(STRONG), "{shown}");
+    assert!(shown.contains("smtps://me:***@mail.example"), "{shown}");
     assert_eq!(s.cookies.keys.current_version(), 3);
+    // A secret of the wrong type is refused without being shown.
+    for bad in [
+        format!("[dev]\ncookie_secrets = \"{STRONG}\"\n"),
+        format!("[dev]\ncookie_secret = [\"{STRONG}\"]\n"),
+        format!("[dev.cookie_secrets]\n1 = [\"{STRONG}\"]\n"),
+    ] {
+        let err = load(&bad, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("cookie_secret") && !err.contains(STRONG),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_profile_is_checked_as_it_would_run() {
+    for bad in [
+        "[prod]\nreset_token_lifetime_secs = 0\n",
+        "[prod]\nbase_url = \"app.example.com\"\n",
+        "[test]\npassword_max_length = 6\n",
+    ] {
+        let err = load(bad, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("in the ") && err.contains(" profile of "),
+            "{bad}: {err}"
+        );
+    }
+    // Checked with the layers below: [default]'s minimum makes [prod]'s maximum fine.
+    load(
+        "[default]\npassword_min_length = 4\n[prod]\npassword_max_length = 6\n",
+        &[],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_profile_that_names_a_secret_names_the_only_one() {
+    // [default] has versioned secrets; [prod] has its own single secret: only that one counts.
+    let toml = format!(
+        "[default.cookie_secrets]\n1 = \"{}\"\n[prod]\ncookie_secret = \"{STRONG}\"\n",
+        STRONG.to_lowercase()
+    );
+    let prod = load(&toml, &[("TORN_ENV", "prod")]).unwrap();
+    assert_eq!(
+        prod.cookies.keys.iter().map(|(v, _)| v).collect::<Vec<_>>(),
+        [0]
+    );
+    assert_eq!(
+        prod.cookies.keys.iter().next().unwrap().1,
+        STRONG.as_bytes()
+    );
 }
 
 /// docs/configuration.md lists, under each group's heading, exactly the keys the group's struct
