@@ -1,10 +1,10 @@
 //! What runs around every request: the outer frame (client address, error pages, security
-//! headers, the request log), torn's request context (the `_xsrf` and flash cookies) and the
+//! headers), the request's span and log line (through tower-http's `TraceLayer`), torn's request context (the `_xsrf` and flash cookies) and the
 //! XSRF check on each route.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -26,14 +26,13 @@ use crate::xsrf::{self, RawToken};
 /// Name of the signed cookie that carries flash messages to the next page.
 pub const FLASH_COOKIE: &str = "_flash";
 
-/// The outer frame of every request: error pages (or JSON errors) for error responses without
-/// a body, security headers, and the request log (method, path, status, latency).
+/// The outer frame of every request: the client's address, the request id a trusted proxy
+/// sent, and error pages (or JSON errors) for error responses without a body.
 pub(super) async fn frame(
     State(shared): State<Arc<Shared>>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let start = Instant::now();
     // Who sent it, once for the log and every extractor ([`crate::client`]).
     let client = req
         .extensions()
@@ -48,9 +47,6 @@ pub(super) async fn frame(
     if let Some(client) = client {
         req.extensions_mut().insert(client);
     }
-    let client = client.map(|c| c.ip);
-    let method = req.method().clone();
-    let uri = req.uri().clone();
     // A request id is taken only from a trusted proxy, and only one that looks like an id.
     let from_proxy = req
         .extensions()
@@ -71,27 +67,51 @@ pub(super) async fn frame(
         }
     }
     let json = error::wants_json(req.headers());
-    let is_head = method == axum::http::Method::HEAD;
+    let is_head = req.method() == axum::http::Method::HEAD;
     let response = next.run(req).await;
     let mut response = error::error_page_for(response, &shared, json, is_head);
     if shared.dev.is_some() && !is_head {
         response = with_reload_script(response).await;
     }
-    let status = response.status().as_u16();
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let path = uri.path();
-    let client = client.map(tracing::field::display);
-    // Made (or kept) by tower-http's request-id layers inside the frame, and sent back.
-    let request_id = response
+    response
+}
+
+/// The request's span, made by tower-http's `TraceLayer` inside the frame: every line logged
+/// while the request is handled names its method, path, client and request id, so the lines of
+/// one request can be found together (and, through `X-Request-Id`, in the proxy's log).
+pub(super) fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let client = req
+        .extensions()
+        .get::<client::Client>()
+        .map(|c| tracing::field::display(c.ip));
+    // Made (or kept from a trusted proxy) by tower-http's request-id layer, outside this one.
+    let request_id = req
         .headers()
         .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .map(tracing::field::display);
+    // Shown as they are (no quotes): a path is percent-encoded, with no space or line break, and
+    // the id holds only letters, digits, `-`, `_`, `.` and `:` (see `usable_request_id`).
+    tracing::info_span!(
+        target: "torn::request",
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        client,
+        request_id,
+    )
+}
+
+/// The request log: one line per request, in its span, with the status and the latency;
+/// server errors at `error`.
+pub(super) fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::Span) {
+    let status = response.status().as_u16();
+    let latency_ms = format_args!("{:.1}", latency.as_secs_f64() * 1000.0);
     if status >= 500 {
-        tracing::error!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client, request_id);
+        tracing::error!(target: "torn::request", status, latency_ms);
     } else {
-        tracing::info!(target: "torn::request", %method, path, status, latency_ms = format_args!("{latency_ms:.1}"), client, request_id);
+        tracing::info!(target: "torn::request", status, latency_ms);
     }
-    response
 }
 
 /// An HTML page with `torn run`'s live-reload script in it.

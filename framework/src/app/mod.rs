@@ -16,10 +16,11 @@
 //! }
 //! ```
 //!
-//! Around every route, from the outside in: compression; the request log, error pages and
-//! security headers; panic recovery; the body limit; torn's request context (the `_xsrf` and
-//! flash cookies); and, on each route's methods, the XSRF check. Any axum or tower layer can be added with [`App::layer`]; it
-//! runs inside torn's.
+//! Around every route, from the outside in: compression; security headers; the frame (the
+//! client's address, error pages); the request id; the request's span and log line; panic
+//! recovery; the body limit; torn's request context (the `_xsrf` and flash cookies); and, on
+//! each route's methods, the XSRF check. Any axum or tower layer can be added with
+//! [`App::layer`]; it runs inside torn's.
 
 mod command;
 mod features;
@@ -39,6 +40,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 pub use command::{routes_table, run};
 use features::Features;
@@ -259,12 +261,22 @@ where
             )
             .layer(middleware::from_fn_with_state(shared.clone(), frame::frame))
             // The request id: made unless a trusted proxy sent a usable one (the frame drops
-            // any other), and sent back with the response, where the frame reads it for the log.
+            // any other), and sent back with the response.
             .layer(SetRequestIdLayer::new(
                 frame::X_REQUEST_ID.clone(),
                 MakeRequestUuid,
             ))
             .layer(PropagateRequestIdLayer::new(frame::X_REQUEST_ID.clone()))
+            // The request's span and its log line, with the id made above.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(frame::request_span)
+                    .on_request(())
+                    .on_response(frame::log_response)
+                    .on_body_chunk(())
+                    .on_eos(())
+                    .on_failure(()),
+            )
             .layer(axum::Extension(shared))
             .layer(axum::Extension(buttons))
             .layer(CatchPanicLayer::custom(error::panic_response))
