@@ -82,6 +82,29 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// An HTTP client as a browser is one: it keeps cookies and does not follow redirects (the
+/// test looks at each one). [`TestServer::client`] is one; make more for more browsers.
+///
+/// # Panics
+/// If the client cannot be built (no TLS roots on the machine).
+pub fn browser_client() -> reqwest::Client {
+    browser_client_from(None)
+}
+
+/// [`browser_client`], connecting from the local address `from` (any `127.x.y.z` is this
+/// machine), so that one test can be several clients, each with its own address.
+///
+/// # Panics
+/// If the client cannot be built.
+pub fn browser_client_from(from: Option<std::net::IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(from)
+        .build()
+        .expect("an HTTP client")
+}
+
 impl TestServer {
     /// Serve `app` on `127.0.0.1:0`.
     pub async fn start<S>(app: App<S>) -> Self
@@ -119,11 +142,7 @@ impl TestServer {
             },
             std::time::Duration::from_secs(5),
         ));
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client");
+        let client = browser_client();
         TestServer {
             addr,
             client,
@@ -207,62 +226,82 @@ pub struct TestDatabase {
 
 #[cfg(feature = "database")]
 impl TestDatabase {
-    /// Make one.
+    /// A PostgreSQL database when `TORN_TEST_POSTGRES_URL` is set, else an SQLite one.
     ///
     /// # Panics
-    /// If `TORN_TEST_POSTGRES_URL` is set but its server cannot be reached, or the folder
-    /// cannot be made.
+    /// As [`TestDatabase::postgres`] and [`TestDatabase::sqlite`].
     pub async fn new() -> Self {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let unique = format!(
-            "{}_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        match std::env::var("TORN_TEST_POSTGRES_URL") {
-            Ok(admin) if !admin.trim().is_empty() => {
-                let name = format!("torn_test_{unique}");
-                let server = crate::db::Db::connect(&admin)
-                    .await
-                    .expect("TORN_TEST_POSTGRES_URL is reachable");
-                crate::with_db!(&server, pool => {
-                    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                        .execute(pool)
-                        .await
-                        .map(|_| ())
-                })
-                .expect("create a test database");
-                server.close().await;
-                let (base, _) = admin
-                    .rsplit_once('/')
-                    .expect("TORN_TEST_POSTGRES_URL ends with a database name");
-                TestDatabase {
-                    url: format!("{base}/{name}"),
-                    postgres: Some((admin, name)),
-                    folder: None,
-                }
-            }
-            _ => {
-                let folder = std::env::temp_dir().join(format!("torn-test-{unique}"));
-                std::fs::create_dir_all(&folder).expect("make a test folder");
-                TestDatabase {
-                    url: format!("sqlite://{}?mode=rwc", folder.join("test.db").display()),
-                    postgres: None,
-                    folder: Some(folder),
-                }
-            }
+        match Self::postgres().await {
+            Some(db) => db,
+            None => Self::sqlite(),
         }
+    }
+
+    /// An SQLite file in a new temporary folder, whatever the environment says.
+    ///
+    /// # Panics
+    /// If the folder cannot be made.
+    pub fn sqlite() -> Self {
+        let folder = std::env::temp_dir().join(format!("torn-test-{}", unique()));
+        std::fs::create_dir_all(&folder).expect("make a test folder");
+        TestDatabase {
+            url: format!("sqlite://{}?mode=rwc", folder.join("test.db").display()),
+            postgres: None,
+            folder: Some(folder),
+        }
+    }
+
+    /// A new database on the PostgreSQL server that `TORN_TEST_POSTGRES_URL` names, or `None`
+    /// when the variable is not set (say which tests did not run, then).
+    ///
+    /// # Panics
+    /// If the variable is set but its server cannot be reached.
+    pub async fn postgres() -> Option<Self> {
+        let admin = std::env::var("TORN_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())?;
+        let name = format!("torn_test_{}", unique());
+        let server = crate::db::Db::connect(&admin)
+            .await
+            .expect("TORN_TEST_POSTGRES_URL is reachable");
+        crate::with_db!(&server, pool => {
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .expect("create a test database");
+        server.close().await;
+        let (base, _) = admin
+            .rsplit_once('/')
+            .expect("TORN_TEST_POSTGRES_URL ends with a database name");
+        Some(TestDatabase {
+            url: format!("{base}/{name}"),
+            postgres: Some((admin, name)),
+            folder: None,
+        })
     }
 
     /// Its URL, for `settings.database.url` or `Db::connect`.
     pub fn url(&self) -> &str {
         &self.url
     }
+}
+
+/// A name no other test database has: the process, the time and a counter.
+#[cfg(feature = "database")]
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 #[cfg(feature = "database")]

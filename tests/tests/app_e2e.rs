@@ -15,7 +15,7 @@ struct Browser {
 impl Browser {
     fn new(base: &str) -> Self {
         Browser {
-            client: common::browser_client(),
+            client: torn::test::browser_client(),
             base: base.to_string(),
         }
     }
@@ -460,9 +460,9 @@ async fn account_pages_on_postgres_with_smtp() {
     if !common::aiosmtpd_available() {
         return;
     }
-    let pg = common::PgDatabase::create("torn_e2e")
+    let pg = torn::test::TestDatabase::postgres()
         .await
         .expect("set above");
-    run_flows(&pg.url).await;
-    pg.drop_database().await;
+    run_flows(pg.url()).await;
+    drop(pg);
 }

@@ -130,18 +130,18 @@ async fn sqlite_in_memory_keeps_one_database() {
 
 #[tokio::test]
 async fn postgres_runs_the_same_code() {
-    let Some(pg) = common::PgDatabase::create("torn_test").await else {
+    let Some(pg) = torn::test::TestDatabase::postgres().await else {
         common::skipped(
             "postgres_runs_the_same_code",
             "TORN_TEST_POSTGRES_URL is not set",
         );
         return;
     };
-    let db = Db::connect(&pg.url).await.unwrap();
+    let db = Db::connect(pg.url()).await.unwrap();
     assert_eq!(db.backend(), Backend::Postgres);
     exercise(&db).await;
     db.close().await;
-    pg.drop_database().await;
+    drop(pg);
 }
 
 #[tokio::test]

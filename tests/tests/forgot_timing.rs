@@ -69,7 +69,7 @@ async fn forgot_takes_as_long_for_every_address(database_url: Option<&str>) {
         .collect();
     let (_app, base) = common::start_starter(&env);
     for i in 0..ADDRESSES {
-        let client = common::browser_client_from(loopback(1, i));
+        let client = torn::test::browser_client_from(loopback(1, i));
         let token = common::form_token(&client, &format!("{base}/auth/signup")).await;
         let email = format!("known{i}@example.com");
         let r = client
@@ -87,7 +87,7 @@ async fn forgot_takes_as_long_for_every_address(database_url: Option<&str>) {
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         for i in 0..ADDRESSES {
-            let client = common::browser_client_from(loopback(10 + round, i));
+            let client = torn::test::browser_client_from(loopback(10 + round, i));
             let pair = [
                 (format!("known{i}@example.com"), true),
                 (format!("unknown{i}@example.com"), false),
@@ -131,9 +131,9 @@ async fn forgot_takes_as_long_for_every_address_on_postgres() {
         );
         return;
     }
-    let pg = common::PgDatabase::create("torn_forgot_timing")
+    let pg = torn::test::TestDatabase::postgres()
         .await
         .expect("set above");
-    forgot_takes_as_long_for_every_address(Some(&pg.url)).await;
-    pg.drop_database().await;
+    forgot_takes_as_long_for_every_address(Some(pg.url())).await;
+    drop(pg);
 }

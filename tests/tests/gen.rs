@@ -464,18 +464,18 @@ fn db_commands_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_commands_on_postgres() {
-    let Some(pg) = common::PgDatabase::create("torn_db_cli").await else {
+    let Some(pg) = torn::test::TestDatabase::postgres().await else {
         common::skipped(
             "gen::db_commands_on_postgres",
             "TORN_TEST_POSTGRES_URL is not set",
         );
         return;
     };
-    let url = pg.url.clone();
+    let url = pg.url().to_string();
     tokio::task::spawn_blocking(move || db_commands(Some(&url)))
         .await
         .unwrap();
-    pg.drop_database().await;
+    drop(pg);
 }
 
 #[test]

@@ -72,7 +72,7 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
 
     let (child, base) = start_app(&common::profile_dir().join("freshapp"), &app);
     let _stop = common::KillOnDrop(child);
-    let client = common::browser_client();
+    let client = torn::test::browser_client();
     let home = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(home.status(), 200);
     let html = home.text().await.unwrap();

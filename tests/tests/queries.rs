@@ -69,27 +69,27 @@ async fn a_logged_in_page_looks_the_user_up_once() {
     tracing_subscriber::registry()
         .with(statements.clone())
         .init();
-    let sqlite = TestDb::sqlite().await;
+    let sqlite = torn::test::TestDatabase::sqlite();
     count_on(
         &Target {
-            db: sqlite.url.clone(),
+            db: sqlite.url().to_string(),
             redis: None,
         },
         &statements,
     )
     .await;
-    sqlite.cleanup().await;
-    match TestDb::postgres().await {
+    drop(sqlite);
+    match torn::test::TestDatabase::postgres().await {
         Some(pg) => {
             count_on(
                 &Target {
-                    db: pg.url.clone(),
+                    db: pg.url().to_string(),
                     redis: None,
                 },
                 &statements,
             )
             .await;
-            pg.cleanup().await;
+            drop(pg);
         }
         None => common::skipped("queries on PostgreSQL", "TORN_TEST_POSTGRES_URL is not set"),
     }

@@ -164,7 +164,7 @@ fn failed_log_ins_are_security_events_without_what_was_typed() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = common::browser_client();
+        let client = torn::test::browser_client();
         for _ in 0..7 {
             let xsrf = common::form_token(&client, &format!("{base}/auth/login")).await;
             let r = client
@@ -226,7 +226,7 @@ fn log_in_gives_the_browser_a_new_xsrf_token() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = common::browser_client();
+        let client = torn::test::browser_client();
         let form_token = |path: &'static str| {
             let client = client.clone();
             let base = base.clone();

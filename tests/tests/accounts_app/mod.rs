@@ -253,40 +253,6 @@ pub fn fast_hasher() -> Hasher {
     Hasher::new(argon2::Params::new(256, 1, 1, None).unwrap())
 }
 
-/// A database for one test: an SQLite file, or a fresh PostgreSQL database.
-pub struct TestDb {
-    pub url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<common::PgDatabase>,
-}
-
-impl TestDb {
-    pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
-        TestDb {
-            url,
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    pub async fn postgres() -> Option<Self> {
-        let pg = common::PgDatabase::create("torn_accounts").await?;
-        Some(TestDb {
-            url: pg.url.clone(),
-            _dir: None,
-            pg: Some(pg),
-        })
-    }
-
-    pub async fn cleanup(self) {
-        if let Some(pg) = self.pg {
-            pg.drop_database().await;
-        }
-    }
-}
-
 pub struct Fixture {
     pub server: TestServer,
     pub accounts: Accounts,
@@ -361,7 +327,7 @@ impl Browser {
     /// A browser for the site at `base`, connecting from the loopback address `from` (any
     /// 127.x.y.z is this machine), so that one test can be several clients.
     pub async fn at(base: String, from: Option<std::net::IpAddr>) -> Self {
-        let client = common::browser_client_from(from);
+        let client = torn::test::browser_client_from(from);
         let xsrf = common::page_text(&client, &format!("{base}/token")).await;
         Browser { client, base, xsrf }
     }
@@ -444,9 +410,9 @@ macro_rules! on_both {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = crate::accounts_app::TestDb::sqlite().await;
-                    super::$name(&crate::accounts_app::Target { db: db.url.clone(), redis: None }).await;
-                    db.cleanup().await;
+                    let db = torn::test::TestDatabase::sqlite();
+                    super::$name(&crate::accounts_app::Target { db: db.url().to_string(), redis: None }).await;
+                    drop(db);
                 }
             )+
         }
@@ -454,15 +420,15 @@ macro_rules! on_both {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(db) = crate::accounts_app::TestDb::postgres().await else {
+                    let Some(db) = torn::test::TestDatabase::postgres().await else {
                         crate::common::skipped(
                             concat!("accounts::postgres::", stringify!($name)),
                             "TORN_TEST_POSTGRES_URL is not set",
                         );
                         return;
                     };
-                    super::$name(&crate::accounts_app::Target { db: db.url.clone(), redis: None }).await;
-                    db.cleanup().await;
+                    super::$name(&crate::accounts_app::Target { db: db.url().to_string(), redis: None }).await;
+                    drop(db);
                 }
             )+
         }
@@ -486,9 +452,9 @@ macro_rules! on_redis {
                         );
                         return;
                     };
-                    let db = crate::accounts_app::TestDb::sqlite().await;
-                    super::$name(&crate::accounts_app::Target { db: db.url.clone(), redis: Some(redis) }).await;
-                    db.cleanup().await;
+                    let db = torn::test::TestDatabase::sqlite();
+                    super::$name(&crate::accounts_app::Target { db: db.url().to_string(), redis: Some(redis) }).await;
+                    drop(db);
                 }
             )+
         }

@@ -35,23 +35,6 @@ pub fn request(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     Ok((status, body))
 }
 
-/// An HTTP client as a browser is one: it keeps cookies and does not follow redirects (the
-/// test looks at each one).
-pub fn browser_client() -> reqwest::Client {
-    browser_client_from(None)
-}
-
-/// [`browser_client`], connecting from the local address `from` (any 127.x.y.z is this
-/// machine), so that one test can be several clients.
-pub fn browser_client_from(from: Option<std::net::IpAddr>) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .local_address(from)
-        .build()
-        .expect("an HTTP client")
-}
-
 /// The body of `GET url`, sent with `client`.
 pub async fn page_text(client: &reqwest::Client, url: &str) -> String {
     let response = client

@@ -59,15 +59,13 @@ pub struct Fixture {
     pub accounts: Accounts,
     pub social: SocialLogin,
     _dir: tempfile::TempDir,
-    pg: Option<common::PgDatabase>,
+    pg: Option<torn::test::TestDatabase>,
 }
 
 impl Fixture {
     pub async fn cleanup(self) {
         drop(self.server);
-        if let Some(pg) = self.pg {
-            pg.drop_database().await;
-        }
+        drop(self.pg);
     }
 
     pub async fn user_count(&self) -> i64 {
@@ -128,8 +126,8 @@ pub async fn app_on(
 ) -> Option<Fixture> {
     let dir = tempfile::tempdir().unwrap();
     let (db_url, pg) = if postgres {
-        let pg = common::PgDatabase::create("torn_oauth").await?;
-        (pg.url.clone(), Some(pg))
+        let pg = torn::test::TestDatabase::postgres().await?;
+        (pg.url().to_string(), Some(pg))
     } else {
         (
             format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display()),
@@ -176,7 +174,7 @@ pub struct Browser {
 impl Browser {
     pub fn new(f: &Fixture) -> Self {
         Browser {
-            client: common::browser_client(),
+            client: torn::test::browser_client(),
             base: f.server.url(""),
         }
     }
