@@ -88,6 +88,7 @@ impl TrustedProxies {
     }
 
     /// The same proxies, writing the client's address into `header`.
+    #[must_use]
     pub fn with_header(mut self, header: ProxyHeader) -> Self {
         self.header = header;
         self

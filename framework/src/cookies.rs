@@ -76,6 +76,7 @@ impl Cookies {
 
     /// Set a signed cookie (expires in 30 days). Keep values small: browsers drop cookies over
     /// 4096 bytes, and a longer signed value reads as absent.
+    #[must_use]
     pub fn set_signed(self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
         let name = name.into();
         let signed = self.keys.sign(&name, value.as_ref());
@@ -92,12 +93,14 @@ impl Cookies {
 
     /// Set a plain cookie with torn's defaults (`HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` per
     /// settings), for the browser session only.
+    #[must_use]
     pub fn set(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let cookie = self.defaults(Cookie::new(name.into(), value.into()), None);
         self.add_cookie(cookie)
     }
 
     /// Add a cookie exactly as given (no defaults applied).
+    #[must_use]
     pub fn add_cookie(mut self, cookie: Cookie<'static>) -> Self {
         self.jar = self.jar.add(cookie.clone());
         self.outgoing.retain(|c| c.name() != cookie.name());
@@ -106,6 +109,7 @@ impl Cookies {
     }
 
     /// Remove a cookie from the browser.
+    #[must_use]
     pub fn remove(mut self, name: impl Into<String>) -> Self {
         let mut cookie = Cookie::build(name.into()).path("/").build();
         self.jar = self.jar.remove(cookie.clone());

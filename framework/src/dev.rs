@@ -116,7 +116,7 @@ impl Reload {
                     };
                     match notice {
                         Ok(notice) => return Some((to_event(notice), (notices, stop))),
-                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Lagged(_)) => {}
                         Err(broadcast::error::RecvError::Closed) => return None,
                     }
                 }
@@ -126,6 +126,10 @@ impl Reload {
     }
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the event stream of `Sse` yields results"
+)]
 fn to_event(notice: Notice) -> Result<Event, Infallible> {
     Ok(match notice {
         Notice::Building => Event::default().event(Command::Building.event()).data(""),
@@ -157,9 +161,10 @@ pub(crate) async fn follow_supervisor(reload: Option<Arc<Reload>>, statics: Stat
         let Some(reload) = &reload else {
             continue;
         };
-        match Command::parse(&line) {
-            Some(command) => reload.handle(command, &statics),
-            None => tracing::warn!("torn run sent {line:?}, which is not a known command"),
+        if let Some(command) = Command::parse(&line) {
+            reload.handle(command, &statics);
+        } else {
+            tracing::warn!("torn run sent {line:?}, which is not a known command");
         }
     }
     tracing::info!("torn run has gone (its pipe closed); stopping");

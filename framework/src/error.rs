@@ -71,6 +71,7 @@ impl Error {
     }
 
     /// Attach a cause (kept for the log and dev pages).
+    #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
         self
@@ -108,14 +109,14 @@ impl fmt::Debug for Error {
             .field("status", &self.status)
             .field("message", &self.message)
             .field("chain", &self.chain())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
-            Some(source) => write!(f, "{}", source),
+            Some(source) => write!(f, "{source}"),
             None => write!(f, "{} {}", self.status.as_u16(), self.message),
         }
     }
@@ -305,6 +306,10 @@ pub(crate) fn error_page_for(
 }
 
 /// Turn a panic into a 500 response (the server lives on).
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "the signature `CatchPanicLayer::custom` takes"
+)]
 pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = if let Some(s) = panic.downcast_ref::<String>() {
         s.clone()

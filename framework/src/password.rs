@@ -119,7 +119,7 @@ impl fmt::Debug for Hasher {
             .field("t_cost", &self.params.t_cost())
             .field("p_cost", &self.params.p_cost())
             .field("parallel", &self.permits.available_permits())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +137,7 @@ pub fn owasp_params() -> Params {
 impl Hasher {
     /// A hasher with these parameters, running at most one hash per CPU at a time.
     pub fn new(params: Params) -> Self {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
             params,
             permits: Arc::new(Semaphore::new(cpus)),
@@ -207,12 +207,11 @@ impl Hasher {
     /// Spend the time of one verification without an account, so that a log-in for an unknown
     /// email takes as long as one for a known email with a wrong password.
     pub async fn verify_dummy(&self, password: &str) -> Result<(), Error> {
-        let dummy = match self.dummy.get() {
-            Some(d) => d.clone(),
-            None => {
-                let made = self.hash("torn dummy password, never valid").await?;
-                self.dummy.get_or_init(|| made).clone()
-            }
+        let dummy = if let Some(d) = self.dummy.get() {
+            d.clone()
+        } else {
+            let made = self.hash("torn dummy password, never valid").await?;
+            self.dummy.get_or_init(|| made).clone()
         };
         self.verify(password, &dummy).await.map(|_| ())
     }

@@ -154,8 +154,7 @@ fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs())
 }
 
 struct Fields<'a> {

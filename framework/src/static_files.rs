@@ -63,12 +63,11 @@ impl StaticFiles {
     pub(crate) fn url(&self, path: &str) -> String {
         let clean = path.trim_start_matches('/');
         let base = format!("{STATIC_PREFIX}{clean}");
-        match self.resolve(clean).and_then(|p| self.hash(&p).ok()) {
-            Some(hash) => format!("{base}?v={hash}"),
-            None => {
-                tracing::warn!(path = clean, root = %self.root.display(), "static_url: no such static file");
-                base
-            }
+        if let Some(hash) = self.resolve(clean).and_then(|p| self.hash(&p).ok()) {
+            format!("{base}?v={hash}")
+        } else {
+            tracing::warn!(path = clean, root = %self.root.display(), "static_url: no such static file");
+            base
         }
     }
 

@@ -298,8 +298,7 @@ fn unique() -> String {
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
+            .map_or(0, |d| d.as_nanos()),
         N.fetch_add(1, Ordering::SeqCst)
     )
 }

@@ -18,7 +18,7 @@ where
     Fut: Future<Output = Result<App<S>, Error>>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = args.first().map(String::as_str).unwrap_or("serve");
+    let command = args.first().map_or("serve", String::as_str);
     if matches!(command, "-h" | "--help" | "help") {
         println!(
             "usage: <app> [serve | routes | db COMMAND]\n\n  serve   run the server (default)\n  \

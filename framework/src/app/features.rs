@@ -114,6 +114,7 @@ where
     /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
     /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
     #[cfg(feature = "accounts")]
+    #[must_use]
     pub fn accounts(mut self, accounts: crate::auth::Accounts) -> Self {
         self.features.accounts = Some(accounts);
         self
@@ -124,6 +125,7 @@ where
     /// their "Sign in with …" buttons (`PageContext::social_buttons`). Needs
     /// [`App::accounts`].
     #[cfg(feature = "social-login")]
+    #[must_use]
     pub fn social_login(mut self, social: crate::oauth::SocialLogin) -> Self {
         use crate::oauth;
         use axum::routing::{get, post};
@@ -173,6 +175,7 @@ where
     /// Make the database available to handlers (the `Db` extractor). [`App::accounts`] does
     /// this with the accounts' database when this is not called.
     #[cfg(feature = "database")]
+    #[must_use]
     pub fn database(mut self, db: crate::db::Db) -> Self {
         self.features.database = Some(db);
         self
@@ -180,6 +183,7 @@ where
 
     /// Make a mailer available to handlers (the `Mailer` extractor).
     #[cfg(feature = "mail")]
+    #[must_use]
     pub fn mailer(mut self, mailer: crate::mail::Mailer) -> Self {
         self.features.mailer = Some(mailer);
         self
@@ -191,7 +195,7 @@ where
 #[cfg(feature = "accounts")]
 fn spawn_cleanup(accounts: crate::auth::Accounts) {
     tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_hours(1));
         loop {
             every_hour.tick().await;
             if let Err(e) = accounts.store().delete_expired().await {

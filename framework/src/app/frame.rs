@@ -191,7 +191,7 @@ pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
         flash_in,
         flash: Mutex::new(FlashState::default()),
         personal: has_session.into(),
-        cookies_out: Default::default(),
+        cookies_out: Mutex::default(),
     });
     req.extensions_mut().insert(state.clone());
 

@@ -104,6 +104,7 @@ where
     }
 
     /// Add an unnamed route (axum's `Router::route`).
+    #[must_use]
     pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
         self.routes
             .push(RouteInfo::new("", path, Vec::new(), String::new()));
@@ -115,6 +116,7 @@ where
     ///
     /// # Panics
     /// If the name is already taken (a programming error, found at start-up).
+    #[must_use]
     pub fn named(mut self, name: &str, path: &str, method_router: MethodRouter<S>) -> Self {
         self.add_name(name, path, Vec::new(), String::new());
         self.router = self.router.route(path, with_xsrf(method_router));
@@ -125,6 +127,7 @@ where
     ///
     /// # Panics
     /// If the name is already taken.
+    #[must_use]
     pub fn handler<H: RequestHandler<S>>(mut self, name: &str, path: &str) -> Self {
         self.add_name(
             name,
@@ -150,6 +153,7 @@ where
     }
 
     /// Nest an axum router under a path prefix (its routes are not named).
+    #[must_use]
     pub fn nest(mut self, path: &str, router: Router<S>) -> Self {
         self.routes.push(RouteInfo::new(
             "",
@@ -162,12 +166,14 @@ where
     }
 
     /// Merge an axum router (its routes are not named).
+    #[must_use]
     pub fn merge(mut self, router: Router<S>) -> Self {
         self.router = self.router.merge(router_with_xsrf(router));
         self
     }
 
     /// Add a tower layer around the routes added so far (it runs inside torn's own layers).
+    #[must_use]
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -183,12 +189,14 @@ where
     /// Turn off the XSRF check for a route pattern, exactly as it was registered
     /// (`"/api/webhook"`), or for every route under a prefix ending in `/` (`"/api/"`).
     /// Only for routes that authenticate requests another way.
+    #[must_use]
     pub fn xsrf_exempt(mut self, pattern: &str) -> Self {
         self.xsrf_exempt.push(pattern.to_string());
         self
     }
 
     /// Render error pages (404, 405, 500, …) with the app's own template.
+    #[must_use]
     pub fn error_page<F>(mut self, render: F) -> Self
     where
         F: Fn(&ErrorInfo) -> Result<String, askama::Error> + Send + Sync + 'static,

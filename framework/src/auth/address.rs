@@ -118,7 +118,7 @@ impl Accounts {
             Ok(_) => {}
             Err(e)
                 if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
+                    .is_some_and(sqlx::error::DatabaseError::is_unique_violation) =>
             {
                 return Err(AuthError::EmailUnavailable);
             }

@@ -52,7 +52,7 @@ impl std::fmt::Debug for Device {
         f.debug_struct("Device")
             .field("client", &self.client)
             .field("accounts", &self.known.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

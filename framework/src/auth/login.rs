@@ -80,12 +80,11 @@ impl Accounts {
                 }
             };
         let user = self.user_by_email(&normalized).await?;
-        let checked = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-            Some(hash) => Some(self.hasher.verify(password, hash).await?),
-            None => {
-                self.hasher.verify_dummy(password).await?;
-                None
-            }
+        let checked = if let Some(hash) = user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+            Some(self.hasher.verify(password, hash).await?)
+        } else {
+            self.hasher.verify_dummy(password).await?;
+            None
         };
         match (user, checked) {
             (Some(user), Some(v)) if v.ok => {
@@ -267,7 +266,7 @@ impl Accounts {
             self.settings.sessions.absolute_timeout
         };
         let now = now();
-        if now - auth_at > limit.as_secs() as i64 {
+        if now - auth_at > crate::db::secs_i64(limit) {
             self.log_out(session).await?;
             return Ok(None);
         }
@@ -282,7 +281,7 @@ impl Accounts {
         } else {
             self.settings.sessions.idle_timeout
         };
-        let renew_every = (idle.as_secs() / 2).min(60) as i64;
+        let renew_every = crate::db::secs_i64(idle / 2).min(60);
         if now - seen_at >= renew_every {
             session
                 .insert(SEEN_AT_KEY, now)

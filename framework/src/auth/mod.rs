@@ -107,6 +107,7 @@ impl Accounts {
     }
 
     /// Use another hasher (tests use cheap parameters).
+    #[must_use]
     pub fn with_hasher(mut self, hasher: Hasher) -> Self {
         self.hasher = hasher;
         self
@@ -120,6 +121,7 @@ impl Accounts {
     }
 
     /// Use another password policy.
+    #[must_use]
     pub fn with_policy(mut self, policy: PasswordPolicy) -> Self {
         self.policy = policy;
         self

@@ -68,7 +68,7 @@ pub(crate) fn address_key(ip: IpAddr) -> String {
                 &format!("{}/64", std::net::Ipv6Addr::from(prefix)),
             );
         }
-        v4 => v4,
+        IpAddr::V4(v4) => IpAddr::V4(v4),
     };
     key("address", &ip.to_string())
 }
@@ -96,7 +96,8 @@ pub(crate) fn wait_after(n: i64, free: i64) -> i64 {
     if n <= free {
         return 0;
     }
-    let doublings = (n - free - 1).min(20) as u32;
+    // n > free here, so this is 0 to 20.
+    let doublings = u32::try_from((n - free - 1).min(20)).unwrap_or(20);
     (FIRST_WAIT_SECS << doublings).min(MAX_WAIT_SECS)
 }
 
@@ -165,7 +166,7 @@ pub(crate) async fn reserve(db: &Db, key: &str, free: i64) -> Result<i64, AuthEr
         })?;
         if let Some(until) = locked_until.filter(|until| *until > t) {
             return Err(AuthError::Throttled {
-                retry_after: (until - t) as u64,
+                retry_after: (until - t).unsigned_abs(),
             });
         }
         // The lock ended or the row went in the meantime: count again.

@@ -115,7 +115,7 @@ impl Accounts {
             .bind(purpose.as_str())
             .bind(email)
             .bind(t)
-            .bind(t + lifetime.as_secs() as i64)
+            .bind(t.saturating_add(crate::db::secs_i64(lifetime)))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

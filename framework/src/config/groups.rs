@@ -147,9 +147,9 @@ pub struct SessionSettings {
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
-            idle_timeout: Duration::from_secs(86_400),
-            absolute_timeout: Duration::from_secs(14 * 86_400),
-            remember_me: Duration::from_secs(30 * 86_400),
+            idle_timeout: Duration::from_hours(24),
+            absolute_timeout: Duration::from_hours(336),
+            remember_me: Duration::from_hours(720),
         }
     }
 }
@@ -180,8 +180,8 @@ impl Default for AccountSettings {
         AccountSettings {
             password_min_length: 8,
             password_max_length: 128,
-            verify_token_lifetime: Duration::from_secs(86_400),
-            reset_token_lifetime: Duration::from_secs(3_600),
+            verify_token_lifetime: Duration::from_hours(24),
+            reset_token_lifetime: Duration::from_hours(1),
             require_verified_email: false,
         }
     }

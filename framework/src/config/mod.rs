@@ -313,7 +313,7 @@ impl Settings {
             mut oauth,
         } = groups;
         let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
-            Some(value) => Some(parse_secret_list(&value)?),
+            Some(value) => Some(parse_secret_list(&value)),
             None => {
                 secrets_from_profile(cookies.cookie_secret.take(), cookies.cookie_secrets.take())?
             }
@@ -326,7 +326,7 @@ impl Settings {
                 keys
             }
             None => match profile {
-                Env::Dev => Keys::single(dev_secret(root)?),
+                Env::Dev => Keys::single(dev_secret(root)),
                 Env::Test => Keys::single(random_secret()),
                 Env::Prod => return Err(ConfigError::MissingSecret(profile)),
             },

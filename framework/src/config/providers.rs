@@ -135,7 +135,7 @@ impl ProviderConfig {
 pub const BUILT_IN: [&str; 5] = ["google", "github", "facebook", "x", "microsoft"];
 
 fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 /// Resolve the `oauth` tables and `TORN_OAUTH_<NAME>_…` variables into the offered providers.

@@ -17,7 +17,7 @@ pub(super) const HOW_TO_MAKE_A_SECRET: &str = "make one with `head -c 48 /dev/ur
 
 /// `TORN_COOKIE_SECRET`: either one secret, or `VERSION:SECRET` pairs separated by commas for
 /// rotation (`2:new-secret,1:old-secret`).
-pub(super) fn parse_secret_list(value: &str) -> Result<Keys, ConfigError> {
+pub(super) fn parse_secret_list(value: &str) -> Keys {
     let versioned: Option<Vec<(u32, &str)>> = value
         .split(',')
         .map(|part| {
@@ -26,10 +26,10 @@ pub(super) fn parse_secret_list(value: &str) -> Result<Keys, ConfigError> {
             (!s.is_empty()).then_some((v, s))
         })
         .collect();
-    Ok(match versioned {
+    match versioned {
         Some(pairs) => Keys::versioned(pairs),
         None => Keys::single(value),
-    })
+    }
 }
 
 /// The keys a profile names: `cookie_secrets` (by key version) if present, else
@@ -86,12 +86,10 @@ pub(super) fn check_strength(env: Env, keys: &Keys) -> Result<(), ConfigError> {
             .iter()
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        let placeholder = std::str::from_utf8(secret)
-            .map(|s| {
-                let s = s.to_ascii_lowercase();
-                s.contains("change") || s.contains("secret") || s.contains("example")
-            })
-            .unwrap_or(false);
+        let placeholder = std::str::from_utf8(secret).is_ok_and(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("change") || s.contains("secret") || s.contains("example")
+        });
         if secret.len() < MIN_SECRET_LEN || distinct < 10 || placeholder || !looks_random(secret) {
             return Err(ConfigError::WeakSecret { env, version });
         }
@@ -135,12 +133,12 @@ pub fn random_secret() -> String {
 }
 
 /// The dev profile's secret: made once and kept in `.torn/dev-secret`.
-pub(super) fn dev_secret(root: &Path) -> Result<String, ConfigError> {
+pub(super) fn dev_secret(root: &Path) -> String {
     let path = root.join(".torn").join("dev-secret");
     if let Ok(s) = std::fs::read_to_string(&path) {
         let s = s.trim();
         if s.len() >= MIN_SECRET_LEN {
-            return Ok(s.to_string());
+            return s.to_string();
         }
     }
     let secret = random_secret();
@@ -161,5 +159,5 @@ pub(super) fn dev_secret(root: &Path) -> Result<String, ConfigError> {
             path.display()
         );
     }
-    Ok(secret)
+    secret
 }

@@ -22,11 +22,8 @@ const STRONG: &str = "Vb3kq8Zr1xWm9Lp2Tn7Yc4Hs6Gd0Jf5Qa8Ue3Ri1Oo";
 #[test]
 fn token_lifetimes_and_password_lengths() {
     let s = load("", &[]).unwrap();
-    assert_eq!(
-        s.accounts.verify_token_lifetime,
-        Duration::from_secs(86_400)
-    );
-    assert_eq!(s.accounts.reset_token_lifetime, Duration::from_secs(3_600));
+    assert_eq!(s.accounts.verify_token_lifetime, Duration::from_hours(24));
+    assert_eq!(s.accounts.reset_token_lifetime, Duration::from_hours(1));
     assert_eq!(
         (
             s.accounts.password_min_length,
@@ -40,8 +37,8 @@ fn token_lifetimes_and_password_lengths() {
         &[],
     )
     .unwrap();
-    assert_eq!(s.accounts.verify_token_lifetime, Duration::from_secs(7_200));
-    assert_eq!(s.accounts.reset_token_lifetime, Duration::from_secs(900));
+    assert_eq!(s.accounts.verify_token_lifetime, Duration::from_hours(2));
+    assert_eq!(s.accounts.reset_token_lifetime, Duration::from_mins(15));
     assert_eq!(
         (
             s.accounts.password_min_length,
@@ -141,9 +138,9 @@ fn prod_refuses_missing_and_weak_secrets_with_instructions() {
     }
     // What the message says to run, and other random secrets, pass.
     for _ in 0..200 {
+        use base64::Engine as _;
         let mut bytes = [0u8; 48];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        use base64::Engine as _;
         let strong = base64::engine::general_purpose::STANDARD.encode(bytes);
         assert!(
             load("", &[("TORN_ENV", "prod"), ("TORN_COOKIE_SECRET", &strong)]).is_ok(),
@@ -450,7 +447,7 @@ fn the_configuration_page_matches_the_settings() {
     ]
     .into_iter()
     .map(|(g, keys)| {
-        let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let mut keys: Vec<String> = keys.iter().map(std::string::ToString::to_string).collect();
         keys.sort();
         (g.to_string(), keys)
     })

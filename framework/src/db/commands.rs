@@ -104,7 +104,7 @@ pub(crate) fn parse(args: &[String]) -> Result<DbCommand, CommandError> {
         ["status"] => Ok(DbCommand::Status),
         ["reset"] => Ok(DbCommand::Reset),
         ["rollback"] => Ok(DbCommand::Rollback(1)),
-        ["rollback", "--steps", n] | ["rollback", "-n", n] => n
+        ["rollback", "--steps" | "-n", n] => n
             .parse()
             .map(DbCommand::Rollback)
             .map_err(|_| CommandError::Usage(format!("--steps {n:?} is not a number"))),

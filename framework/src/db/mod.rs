@@ -168,12 +168,19 @@ pub enum DbError {
 /// A new row id: random, positive, 63 bits (ids tell nothing about how many rows there are).
 pub fn new_id() -> i64 {
     use rand::RngCore as _;
-    (rand::rngs::OsRng.next_u64() >> 1) as i64
+    i64::try_from(rand::rngs::OsRng.next_u64() >> 1).expect("63 bits fit in an i64")
+}
+
+/// A duration in whole seconds, as the `i64` Unix times in the database count them; a
+/// setting of centuries saturates instead of wrapping into the past.
+#[cfg(any(feature = "accounts", feature = "social-login"))]
+pub(crate) fn secs_i64(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The time now in Unix seconds, as stored in `created_at` and `updated_at` columns.
 pub fn now() -> i64 {
-    crate::signing::unix_now() as i64
+    i64::try_from(crate::signing::unix_now()).unwrap_or(i64::MAX)
 }
 
 pub use crate::config::redact;

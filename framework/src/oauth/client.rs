@@ -144,7 +144,6 @@ impl SocialLogin {
 
     /// A failed code exchange: the provider could not be reached (transport), or it refused.
     pub(super) fn exchange_error<RE, T>(
-        &self,
         config: &ProviderConfig,
         e: &RequestTokenError<RE, T>,
     ) -> OAuthError
@@ -175,7 +174,7 @@ impl SocialLogin {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
             .request_async(&self.inner.http)
             .await
-            .map_err(|e| self.exchange_error(config, &e))?;
+            .map_err(|e| Self::exchange_error(config, &e))?;
         let bad = |reason: String| {
             tracing::warn!(provider = %config.name, %reason, "ID token refused");
             OAuthError::BadIdToken(config.label.clone())

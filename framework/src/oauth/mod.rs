@@ -58,7 +58,7 @@ const FLOW_KEY: &str = "torn.oauth.flow";
 /// How long a person has to come back from the provider.
 pub const FLOW_LIFETIME_SECS: i64 = 600;
 /// How long discovered provider metadata (endpoints and signing keys) is reused.
-const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+const DISCOVERY_TTL: Duration = Duration::from_hours(1);
 
 /// A sign-in in progress, kept in the session between the redirect and the callback.
 #[derive(Debug, Deserialize, Serialize)]
@@ -142,10 +142,11 @@ impl SocialLogin {
     ///
     /// # Panics
     /// If the service was already cloned.
+    #[must_use]
     pub fn with_flow_lifetime(mut self, lifetime: Duration) -> Self {
         Arc::get_mut(&mut self.inner)
             .expect("set the flow lifetime before sharing the service")
-            .flow_lifetime = lifetime.as_secs() as i64;
+            .flow_lifetime = crate::db::secs_i64(lifetime);
         self
     }
 
@@ -334,7 +335,7 @@ impl SocialLogin {
                     .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
                     .request_async(&self.inner.http)
                     .await
-                    .map_err(|e| self.exchange_error(config, &e))?;
+                    .map_err(|e| Self::exchange_error(config, &e))?;
                 self.fetched_profile(config, token.access_token().secret())
                     .await?
             }

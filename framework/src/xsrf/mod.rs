@@ -75,8 +75,7 @@ pub(crate) fn check_origin(
     }
     let origin_host = origin
         .split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/'))
-        .unwrap_or("");
+        .map_or("", |(_, rest)| rest.trim_end_matches('/'));
     // The host the browser addressed: `Host`, the URI's authority (HTTP/2), or the host a
     // reverse proxy saw (`X-Forwarded-Host`; a cross-site form cannot set that header).
     let hosts = [

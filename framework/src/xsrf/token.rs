@@ -46,7 +46,7 @@ impl RawToken {
         format!(
             "2|{}|{}|{}",
             hex::encode(mask),
-            hex::encode(apply_mask(&mask, &self.bytes)),
+            hex::encode(apply_mask(mask, &self.bytes)),
             self.timestamp
         )
     }
@@ -76,7 +76,7 @@ impl RawToken {
             return None;
         }
         Some(Self {
-            bytes: apply_mask(&mask, &masked),
+            bytes: apply_mask(mask, &masked),
             timestamp: timestamp.parse().ok()?,
         })
     }
@@ -88,7 +88,7 @@ impl RawToken {
 }
 
 /// Tornado's `_websocket_mask`: XOR with the 4-byte mask repeated.
-fn apply_mask(mask: &[u8; 4], data: &[u8]) -> Vec<u8> {
+fn apply_mask(mask: [u8; 4], data: &[u8]) -> Vec<u8> {
     data.iter()
         .enumerate()
         .map(|(i, b)| b ^ mask[i % 4])
