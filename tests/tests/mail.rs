@@ -65,9 +65,7 @@ async fn background_sends_do_not_block_and_report_failures() {
     assert_eq!(server.wait_for(1).len(), 1);
 
     // A server that is not there: the error says where and to whom, and hides the password.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = common::free_port();
     let broken = Mailer::smtp(
         &format!("smtp://app:hunter2@127.0.0.1:{port}"),
         "app@example.com",

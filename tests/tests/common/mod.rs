@@ -46,13 +46,23 @@ pub fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago, and that no other test of this process was given: the
+/// system may hand a released port out again at once, and two tests running side by side would
+/// then start their servers on one port (one test's messages reaching the other's server).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Stops a child process when dropped, so a failing test leaves no server behind (one would
