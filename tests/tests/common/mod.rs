@@ -51,7 +51,9 @@ pub fn wait_for_port(port: u16, what: &str) {
 /// then start their servers on one port (one test's messages reaching the other's server).
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     loop {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
