@@ -75,7 +75,7 @@ enum Command {
 enum Gen {
     /// A handler: src/handlers/NAME.rs, templates/NAME.html, a named route, tests/NAME.rs.
     Handler {
-        /// Module, route and template name: lowercase, digits and '_' (blog_post).
+        /// Module, route and template name (blog_post; BlogPost and blog-post mean the same).
         name: String,
         /// The URL path (default: /NAME, with '-' for '_').
         #[arg(long, value_name = "/URL")]
@@ -86,7 +86,7 @@ enum Gen {
     },
     /// A model with pages to list, show, make, change and delete its rows, and their tests.
     Scaffold {
-        /// The model's name, singular snake_case (post); the pages are at /<plural>.
+        /// The model's name, singular (post, blog_post, BlogPost); the pages are at /<plural>.
         name: String,
         /// Fields, as for `torn gen model`.
         #[arg(required = true, value_name = "FIELD:TYPE")]
@@ -97,7 +97,7 @@ enum Gen {
     },
     /// A table and its model: a migration, src/models/NAME.rs with its queries, a test.
     Model {
-        /// The model's name, singular snake_case (post, blog_post); the table is its plural.
+        /// The model's name, singular (post, blog_post, BlogPost); the table is its plural.
         name: String,
         /// Fields, name:type: string, text, int, bigint, float, bool, date, datetime, uuid,
         /// references:MODEL; `?` after the type for nullable (body:text?).
@@ -106,7 +106,7 @@ enum Gen {
     },
     /// A mail: templates/mail/NAME.txt and .html, src/mailers/NAME.rs with a test.
     Mailer {
-        /// The mail's name, in snake_case (welcome, order_shipped).
+        /// The mail's name (welcome, order_shipped, OrderShipped).
         name: String,
     },
     /// "Log in with PROVIDER": its table in torn.toml (where to register, what to set) and a
@@ -255,6 +255,17 @@ fn current_app() -> Result<torn_cli::generate::AppDir, torn_cli::CliError> {
 fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::CliError> {
     use torn_cli::generate as g;
     let app = current_app()?;
+    // Names as people type them: `BlogPost`, `blog-post` and `blog_post` are one name, and
+    // the report says what a name that was not snake_case became.
+    let typed = match &what {
+        Gen::Handler { name, .. }
+        | Gen::Scaffold { name, .. }
+        | Gen::Model { name, .. }
+        | Gen::Mailer { name }
+        | Gen::Migration { name } => Some(name.clone()),
+        Gen::Oauth { .. } | Gen::Auth => None,
+    };
+    let has_table = matches!(what, Gen::Scaffold { .. } | Gen::Model { .. });
     let (plan, next) = match what {
         Gen::Handler {
             name,
@@ -262,7 +273,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
             methods,
         } => {
             let opts = g::handler::HandlerOptions {
-                name,
+                name: g::typed_name("handler", &name)?,
                 path,
                 methods,
             };
@@ -272,11 +283,17 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
             )
         }
         Gen::Scaffold { name, fields, auth } => (
-            g::scaffold::plan(&app, &name, &fields, auth, unix_now())?,
+            g::scaffold::plan(
+                &app,
+                &g::typed_name("model", &name)?,
+                &fields,
+                auth,
+                unix_now(),
+            )?,
             "Run `cargo test` to run its tests, and `cargo run` to see the pages.",
         ),
         Gen::Model { name, fields } => (
-            g::model::plan(&app, &name, &fields, unix_now())?,
+            g::model::plan(&app, &g::typed_name("model", &name)?, &fields, unix_now())?,
             "Run `cargo test` to run its test; `torn db migrate` makes the table.",
         ),
         Gen::Oauth {
@@ -289,7 +306,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
              `cargo test`.",
         ),
         Gen::Mailer { name } => (
-            g::mailer::plan(&app, &name)?,
+            g::mailer::plan(&app, &g::typed_name("mailer", &name)?)?,
             "Run `cargo test` to render it; send it with `mailer.send_later(…)`.",
         ),
         Gen::Auth => (
@@ -297,6 +314,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
             "Run `cargo test` to run the accounts' tests, and `cargo run` to sign up.",
         ),
         Gen::Migration { name } => {
+            let name = g::typed_name("migration", &name)?;
             let (up, down) = g::migration::blank(&name);
             (
                 g::migration::plan(&app, &name, unix_now(), &up, &down)?,
@@ -305,6 +323,20 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         }
     };
     let outcome = g::apply(&app, &plan, force, dry_run)?;
+    if let Some(typed) = typed {
+        let snake = g::snake_name(&typed);
+        if snake != typed {
+            let table = if has_table {
+                format!(", table {}", g::model::table_name(&snake))
+            } else {
+                String::new()
+            };
+            println!(
+                "  {typed} is {snake}: type {}, module {snake}{table}",
+                g::camel(&snake)
+            );
+        }
+    }
     print!("{}", outcome.report());
     if !dry_run && !outcome.created.is_empty() {
         println!("{next}");

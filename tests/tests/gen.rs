@@ -247,6 +247,46 @@ fn dry_run_writes_nothing_and_force_overwrites() {
     );
 }
 
+/// Names as people type them: `BlogPost`, `blog-post` and `blog_post` are one name, and the
+/// report says what the first two became.
+#[test]
+fn names_as_people_type_them() {
+    let mut written = Vec::new();
+    for typed in ["BlogPost", "blog-post", "blog_post"] {
+        let (_dir, app) = new_app();
+        let before = files(&app);
+        let args = ["gen", "scaffold", typed, "title:string", "--dry-run"];
+        let out = torn(&app, &args);
+        assert!(out.status.success(), "{typed}: {}", text(&out));
+        let said = text(&out);
+        assert!(
+            said.contains("would create  src/models/blog_post.rs"),
+            "{said}"
+        );
+        assert!(
+            said.contains("would create  templates/blog_posts/index.html"),
+            "{said}"
+        );
+        if typed == "blog_post" {
+            assert!(!said.contains(" is blog_post"), "{said}");
+        } else {
+            assert!(
+                said.contains(&format!(
+                    "{typed} is blog_post: type BlogPost, module blog_post, table blog_posts"
+                )),
+                "{said}"
+            );
+        }
+        assert_eq!(files(&app), before, "--dry-run writes nothing");
+        let out = torn(&app, &args[..4]);
+        assert!(out.status.success(), "{typed}: {}", text(&out));
+        written.push(changes(&before, &files(&app)));
+    }
+    assert!(written[0].contains("pub struct BlogPost"), "{}", written[0]);
+    assert_eq!(written[0], written[1], "BlogPost and blog-post");
+    assert_eq!(written[1], written[2], "blog-post and blog_post");
+}
+
 #[test]
 fn bad_input_is_refused_and_nothing_is_written() {
     let outside = tempfile::tempdir().unwrap();
@@ -262,8 +302,11 @@ fn bad_input_is_refused_and_nothing_is_written() {
     let (_dir, app) = new_app();
     let before = files(&app);
     for (args, says) in [
-        (vec!["gen", "handler", "About"], "is not valid"),
-        (vec!["gen", "handler", "blog-post"], "is not valid"),
+        (
+            vec!["gen", "handler", "About!"],
+            "handler name \"About!\" is not valid",
+        ),
+        (vec!["gen", "handler", "blog post"], "is not valid"),
         (vec!["gen", "handler", "type"], "is a Rust keyword"),
         (
             vec!["gen", "handler", "home"],
@@ -281,7 +324,7 @@ fn bad_input_is_refused_and_nothing_is_written() {
             vec!["gen", "handler", "about", "--path", "/a b"],
             "is not valid",
         ),
-        (vec!["gen", "migration", "Add-Notes"], "migration name"),
+        (vec!["gen", "migration", "Add Notes"], "migration name"),
         (vec!["gen", "mailer", "Welcome!"], "mailer name"),
         (vec!["gen", "model", "post"], "required"),
         (vec!["gen", "model", "post", "title"], "no type"),
