@@ -226,12 +226,12 @@ fn handlers_rs(
                 "accounts.user(id).await?.is_none()".to_string()
             } else if owned.contains(parent) {
                 format!(
-                    "crate::models::{parent}::{}::find_owned(db, owner_id, id).await.map_err(Error::internal)?.is_none()",
+                    "crate::models::{parent}::{}::find_owned(db, owner_id, id).await?.is_none()",
                     camel(parent)
                 )
             } else {
                 format!(
-                    "crate::models::{parent}::{}::find(db, id).await.map_err(Error::internal)?.is_none()",
+                    "crate::models::{parent}::{}::find(db, id).await?.is_none()",
                     camel(parent)
                 )
             };
@@ -429,8 +429,8 @@ impl {pty}Index {{
 {user_arg}        Query(q): Query<PageQuery>,
     ) -> torn::Result<Page<{pty}IndexPage>> {{
         let page = q.page.unwrap_or(1).max(1);
-        let rows = {list}.await.map_err(Error::internal)?;
-        let count = {count}.await.map_err(Error::internal)?;
+        let rows = {list}.await?;
+        let count = {count}.await?;
         let pages = u32::try_from(count).unwrap_or(u32::MAX).div_ceil(PER_PAGE).max(1);
         Ok(Page({pty}IndexPage {{
             ctx,
@@ -452,10 +452,9 @@ impl {pty}Index {{
             Err(errors) => return Ok(invalid(ctx, None, form, errors)),
         }};
         let row = {ty}::create(&db, &input)
-            .await
-            .map_err(Error::internal)?;
+            .await?;
         flash.success("{label} created.");
-        Ok(Redirect::to(&format!("{{}}/{{}}", ctx.url("{t}")?, row.id)).into_response())
+        Ok(Redirect::to(&ctx.reverse_url("{s}", [row.id])?).into_response())
     }}
 }}
 
@@ -489,8 +488,7 @@ impl {pty}Show {{
 {user_arg}        Path(id): Path<i64>,
     ) -> torn::Result<Page<{pty}ShowPage>> {{
         let row = {find_id}
-            .await
-            .map_err(Error::internal)?
+            .await?
             .ok_or_else(Error::not_found)?;
         Ok(Page({pty}ShowPage {{ ctx, row }}))
     }}
@@ -504,19 +502,17 @@ impl {pty}Show {{
         Form(form): Form<{ty}Form>,
     ) -> torn::Result<Response> {{
         {find_id}
-            .await
-            .map_err(Error::internal)?
+            .await?
             .ok_or_else(Error::not_found)?;
         let input = match form.check(&db{accounts_arg}{owner_arg}).await? {{
             Ok(input) => input,
             Err(errors) => return Ok(invalid(ctx, Some(id), form, errors)),
         }};
         {ty}::update(&db, id, &input)
-            .await
-            .map_err(Error::internal)?
+            .await?
             .ok_or_else(Error::not_found)?;
         flash.success("{label} saved.");
-        Ok(Redirect::to(&format!("{{}}/{{id}}", ctx.url("{t}")?)).into_response())
+        Ok(Redirect::to(&ctx.reverse_url("{s}", [id])?).into_response())
     }}
 }}
 
@@ -533,8 +529,7 @@ impl {pty}Edit {{
 {user_arg}        Path(id): Path<i64>,
     ) -> torn::Result<Page<{pty}FormPage>> {{
         let row = {find_id}
-            .await
-            .map_err(Error::internal)?
+            .await?
             .ok_or_else(Error::not_found)?;
         Ok(Page({pty}FormPage {{
             ctx,
@@ -559,12 +554,10 @@ impl {pty}Delete {{
         Path(id): Path<i64>,
     ) -> torn::Result<Response> {{
         {find_id}
-            .await
-            .map_err(Error::internal)?
+            .await?
             .ok_or_else(Error::not_found)?;
         {ty}::delete(&db, id)
-            .await
-            .map_err(Error::internal)?;
+            .await?;
         flash.success("{label} deleted.");
         Ok(Redirect::to(&ctx.url("{t}")?).into_response())
     }}
