@@ -186,46 +186,43 @@ impl Groups {
         }
         Ok(groups)
     }
-}
 
-/// The checks of values against each other, which need no secret and no environment: run for
-/// every profile, so a mistake in `[prod]` shows in dev too.
-fn groups_check(
-    server: &ServerSettings,
-    accounts: &AccountSettings,
-    oauth: &OAuthSettings,
-) -> Result<(), ConfigError> {
-    let url = &server.base_url;
-    if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(ConfigError::Invalid(format!(
-            "base_url is {url:?}; it must start with http:// or https:// (for example \
-             https://app.example.com)"
-        )));
+    /// The checks of values against each other, which need no secret and no environment: run for
+    /// every profile, so a mistake in `[prod]` shows in dev too.
+    fn check(&self) -> Result<(), ConfigError> {
+        let (server, accounts, oauth) = (&self.server, &self.accounts, &self.oauth);
+        let url = &server.base_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "base_url is {url:?}; it must start with http:// or https:// (for example \
+                 https://app.example.com)"
+            )));
+        }
+        let defaults = AccountSettings::default();
+        positive_secs(
+            "verify_token_lifetime_secs",
+            accounts.verify_token_lifetime,
+            defaults.verify_token_lifetime,
+        )?;
+        positive_secs(
+            "reset_token_lifetime_secs",
+            accounts.reset_token_lifetime,
+            defaults.reset_token_lifetime,
+        )?;
+        positive_secs(
+            "oauth_timeout_secs",
+            oauth.timeout,
+            OAuthSettings::default().timeout,
+        )?;
+        let (min, max) = (accounts.password_min_length, accounts.password_max_length);
+        if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
+            return Err(ConfigError::Invalid(format!(
+                "password_min_length is {min} and password_max_length is {max}; they need \
+                 1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
+            )));
+        }
+        Ok(())
     }
-    let defaults = AccountSettings::default();
-    positive_secs(
-        "verify_token_lifetime_secs",
-        accounts.verify_token_lifetime,
-        defaults.verify_token_lifetime,
-    )?;
-    positive_secs(
-        "reset_token_lifetime_secs",
-        accounts.reset_token_lifetime,
-        defaults.reset_token_lifetime,
-    )?;
-    positive_secs(
-        "oauth_timeout_secs",
-        oauth.timeout,
-        OAuthSettings::default().timeout,
-    )?;
-    let (min, max) = (accounts.password_min_length, accounts.password_max_length);
-    if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
-        return Err(ConfigError::Invalid(format!(
-            "password_min_length is {min} and password_max_length is {max}; they need \
-             1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
-        )));
-    }
-    Ok(())
 }
 
 fn group<T: DeserializeOwned>(table: &Table, known: &mut Vec<&str>) -> Result<T, String> {
@@ -278,7 +275,7 @@ impl Settings {
         for other in [Env::Dev, Env::Test, Env::Prod] {
             let groups =
                 Groups::read(&layers::profile(&file, other)).map_err(ConfigError::Invalid)?;
-            groups_check(&groups.server, &groups.accounts, &groups.oauth).map_err(|e| {
+            groups.check().map_err(|e| {
                 ConfigError::Invalid(format!("in the {other} profile of {}: {e}", path.display()))
             })?;
         }
@@ -303,6 +300,7 @@ impl Settings {
         groups: Groups,
         env: &impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        groups.check()?;
         let Groups {
             mut server,
             mut database,
@@ -331,7 +329,6 @@ impl Settings {
                 Env::Prod => return Err(ConfigError::MissingSecret(profile)),
             },
         };
-        groups_check(&server, &accounts, &oauth)?;
         server.trusted_proxies =
             std::mem::take(&mut server.trusted_proxies).with_header(server.proxy_header);
         if server.base_url.is_empty() {
