@@ -315,7 +315,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         ),
         Gen::Migration { name } => {
             let name = g::typed_name("migration", &name)?;
-            let (up, down) = g::migration::blank(&name);
+            let (up, down) = g::migration::blank(&name)?;
             (
                 g::migration::plan(&app, &name, unix_now(), &up, &down)?,
                 "Write the SQL, then `torn db migrate` (the app also runs it at start-up).",

@@ -65,7 +65,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
                 let module = file.trim_end_matches(".rs");
                 plan.inserts.push(Insert {
                     path: PathBuf::from("src/handlers/mod.rs"),
-                    mark: HANDLERS_MARK,
+                    mark: HANDLERS_MARK.into(),
                     line: format!("pub mod {module};"),
                     at: Place::Sorted,
                 });
@@ -80,7 +80,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
     if !app.has_accounts()? {
         plan.inserts.push(Insert {
             path: PathBuf::from("src/lib.rs"),
-            mark: ROUTES_MARK,
+            mark: ROUTES_MARK.into(),
             line: block(&read(Path::new("src/lib.rs"))?, BLOCK_START, ROUTES_MARK)?,
             at: Place::Above,
         });
@@ -102,7 +102,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
     if !layout.contains("ctx.url(\"login\")") {
         plan.inserts.push(Insert {
             path: PathBuf::from("templates/base.html"),
-            mark: NAV_MARK,
+            mark: NAV_MARK.into(),
             line: block_after(&read(Path::new("templates/base.html"))?, NAV_MARK, "</nav>")?,
             at: Place::Below,
         });

@@ -77,16 +77,29 @@ fn series(
     Ok(plan)
 }
 
-/// The empty scripts of `torn gen migration`.
-pub fn blank(name: &str) -> (String, String) {
-    (
-        format!(
-            "-- {name}: the change. SQL that SQLite and PostgreSQL both run (see torn's \
-             docs/database.md).\n"
-        ),
-        format!("-- {name}: undoes the change, for `torn db rollback`.\n"),
-    )
+/// The empty scripts of `torn gen migration`: `templates/gen/migration/up.sql` and
+/// `down.sql`.
+pub fn blank(name: &str) -> Result<(String, String), CliError> {
+    let blank = Blank {
+        name: name.to_string(),
+    };
+    let mut up = render(&blank, "up.sql")?;
+    let mut down = render(&blank, "down.sql")?;
+    up.push('\n');
+    down.push('\n');
+    Ok((up, down))
 }
+
+/// What the templates in `templates/gen/migration/` see.
+struct Blank {
+    /// The migration's name.
+    name: String,
+}
+
+super::template::templates!(Blank, "migration" {
+    UpSql = "migration/up.sql",
+    DownSql = "migration/down.sql",
+});
 
 /// The file names in the app's `migrations/` (none when it has no such folder).
 fn migration_files(app: &AppDir) -> Result<Vec<String>, CliError> {

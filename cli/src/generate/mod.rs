@@ -24,6 +24,7 @@ pub mod migration;
 pub mod model;
 pub mod oauth;
 pub mod scaffold;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 
@@ -122,7 +123,7 @@ pub struct Insert {
     /// The file, relative to the app.
     pub path: PathBuf,
     /// The mark line's text (trimmed).
-    pub mark: &'static str,
+    pub mark: String,
     /// The line, without indentation (the mark's is used).
     pub line: String,
     /// Where it goes.
@@ -219,7 +220,7 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
             ))
         };
         if let Some((_, text)) = planned.iter_mut().find(|(p, _)| p == &insert.path) {
-            *text = insert_at_mark(text, insert.mark, &insert.line, insert.at)
+            *text = insert_at_mark(text, &insert.mark, &insert.line, insert.at)
                 .ok_or_else(missing_mark)?;
             continue;
         }
@@ -232,7 +233,7 @@ pub fn apply(app: &AppDir, plan: &Plan, force: bool, dry_run: bool) -> Result<Ou
                 ))
             })?,
         };
-        let updated = insert_at_mark(&current, insert.mark, &insert.line, insert.at)
+        let updated = insert_at_mark(&current, &insert.mark, &insert.line, insert.at)
             .ok_or_else(missing_mark)?;
         match edited.iter_mut().find(|(p, _)| p == &insert.path) {
             Some((_, text)) => *text = updated,
@@ -354,16 +355,30 @@ pub fn insert_at_mark(text: &str, mark: &str, line: &str, place: Place) -> Optio
     Some(lines.concat())
 }
 
-/// A statement inside a function body, laid out by rustfmt (4 spaces in, lines of at most
-/// 100 characters), without its final newline.
-pub fn format_statement(statement: &str) -> String {
-    let wrapped = crate::format_rust(&format!("fn f() {{\n    {statement}\n}}\n"));
-    let body: Vec<&str> = wrapped.lines().collect();
-    if body.len() >= 3 && body[0].starts_with("fn f()") {
-        body[1..body.len() - 1].join("\n")
-    } else {
-        format!("    {statement}")
+/// `use krate::Item;` or `use krate::{A, B};`.
+pub fn use_line(krate: &str, items: &[&str]) -> String {
+    match items {
+        [one] => format!("use {krate}::{one};"),
+        _ => format!("use {krate}::{{{}}};", items.join(", ")),
     }
+}
+
+/// The line of `src/lib.rs` that mounts `handler` as the route `name` at `path`, four spaces
+/// in, laid out as rustfmt lays it out (lines of at most 100 characters): on one line when it
+/// fits, else with the arguments one per line, else with the method call on a line of its own.
+pub fn route_statement(handler: &str, name: &str, path: &str) -> String {
+    let one = format!("    let app = app.handler::<{handler}>(\"{name}\", \"{path}\");");
+    if one.len() <= 100 {
+        return one;
+    }
+    let head = format!("    let app = app.handler::<{handler}>(");
+    if head.len() <= 100 {
+        return format!("{head}\n        \"{name}\",\n        \"{path}\",\n    );");
+    }
+    format!(
+        "    let app = app\n        .handler::<{handler}>(\n            \"{name}\",\n            \
+         \"{path}\",\n        );"
+    )
 }
 
 /// Names: a Rust identifier in snake_case that is not a keyword.

@@ -420,13 +420,13 @@ pub fn plan(app: &AppDir, name: &str, args: &[String], unix_secs: u64) -> Result
     }
     plan.inserts.push(Insert {
         path: PathBuf::from("src/lib.rs"),
-        mark: MODULES_MARK,
+        mark: MODULES_MARK.into(),
         line: "pub mod models;".into(),
         at: Place::Sorted,
     });
     plan.inserts.push(Insert {
         path: models_mod,
-        mark: MODELS_MARK,
+        mark: MODELS_MARK.into(),
         line: format!("pub mod {name};"),
         at: Place::Sorted,
     });

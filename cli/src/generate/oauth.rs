@@ -2,9 +2,7 @@
 //! the provider's table in `torn.toml` with where to register and what to set, and a test that
 //! the button shows and sends the browser to the provider once the two variables are set.
 
-use std::path::PathBuf;
-
-use super::{AppDir, Insert, Place, Plan, camel};
+use super::{AppDir, Plan, camel, template};
 use crate::CliError;
 
 /// The mark at the end of `torn.toml`.
@@ -62,7 +60,6 @@ pub fn plan(
     app.require_accounts("social log-in")?;
     let upper = name.to_uppercase().replace('-', "_");
     let built_in = BUILT_IN.iter().find(|(n, _, _)| *n == name);
-    let mut block = format!("\n[default.oauth.{name}]\n");
     let (label, register) = match (built_in, issuer) {
         (Some(_), Some(_)) => {
             return Err(CliError::Usage(format!(
@@ -80,7 +77,6 @@ pub fn plan(
                      https://id.example.com)"
                 )));
             }
-            block.push_str(&format!("issuer = \"{issuer}\"\n"));
             (
                 label
                     .map(str::to_string)
@@ -100,99 +96,44 @@ pub fn plan(
             "--label cannot hold quotes or new lines".into(),
         ));
     }
-    block.push_str(&format!("label = \"{label}\"\n"));
-    let header = format!(
-        "# Log in with {label} (torn gen oauth {name}). Register the app in {register}, with\n\
-         # the callback URL <base_url>/auth/{name}/callback, then set TORN_OAUTH_{upper}_CLIENT_ID\n\
-         # and TORN_OAUTH_{upper}_CLIENT_SECRET in the environment (never in this file). More in\n\
-         # torn's docs/social-login.md."
-    );
     let torn_toml = std::fs::read_to_string(app.root.join("torn.toml")).unwrap_or_default();
     let table = format!("[default.oauth.{name}]");
-    let already = torn_toml.lines().any(|l| l.trim() == table);
-    let mut inserts = Vec::new();
-    if !already {
-        inserts.push(Insert {
-            path: PathBuf::from("torn.toml"),
-            mark: OAUTH_MARK,
-            line: format!("{header}{block}"),
-            at: Place::Above,
-        });
-    }
-    let test_name = name.replace('-', "_");
-    Ok(Plan {
-        files: vec![(
-            PathBuf::from(format!("tests/oauth_{test_name}.rs")),
-            crate::format_rust(&test_rs(
-                &app.crate_name,
-                &name,
-                &upper,
-                &label,
-                issuer.is_none(),
-            )),
-        )],
-        inserts,
-        replaces: Vec::new(),
-    })
+    let provider = Provider {
+        ident: name.replace('-', "_"),
+        upper,
+        label,
+        register,
+        issuer: issuer.map(str::to_string),
+        crate_name: app.crate_name.clone(),
+        configured: torn_toml.lines().any(|l| l.trim() == table),
+        name,
+    };
+    let manifest = render(&provider, "manifest.toml")?;
+    template::plan("oauth", &manifest, |file| render(&provider, file))
 }
 
-fn test_rs(krate: &str, name: &str, upper: &str, label: &str, redirect_test: bool) -> String {
-    let test_name = name.replace('-', "_");
-    let mut out = format!(
-        r#"//! "Log in with {label}", made by `torn gen oauth {name}`: the button shows once the
-//! client id and secret are set, and not before.
-
-use std::path::Path;
-
-use torn::Settings;
-use torn::test::TestServer;
-
-/// The app with these environment variables (and nothing else from the environment).
-async fn server(vars: &[(&str, &str)]) -> TestServer {{
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut settings = Settings::load_from(root, |key| {{
-        if key == "TORN_ENV" {{
-            return Some("test".into());
-        }}
-        vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
-    }})
-    .expect("settings");
-    settings.root = std::env::temp_dir().join("{krate}-tests");
-    let app = {krate}::app(settings).await.expect("the app builds");
-    TestServer::start(app).await
-}}
-
-const CONFIGURED: [(&str, &str); 2] = [
-    ("TORN_OAUTH_{upper}_CLIENT_ID", "test-client-id"),
-    ("TORN_OAUTH_{upper}_CLIENT_SECRET", "test-client-secret"),
-];
-
-#[tokio::test]
-async fn {test_name}_button_shows_once_configured() {{
-    let unset = server(&[]).await;
-    let page = unset.get("/auth/login").await;
-    assert!(!page.text.contains("Log in with {label}"));
-    let configured = server(&CONFIGURED).await;
-    let page = configured.get("/auth/login").await;
-    assert!(page.text.contains("Log in with {label}"), "{{}}", page.text);
-}}
-"#
-    );
-    if redirect_test {
-        out.push_str(&format!(
-            r#"
-#[tokio::test]
-async fn {test_name}_log_in_goes_to_the_provider_with_pkce() {{
-    let configured = server(&CONFIGURED).await;
-    let r = configured.get("/auth/{name}/login").await;
-    assert_eq!(r.status, 303);
-    let to = r.header("location").unwrap();
-    assert!(to.contains("client_id=test-client-id"), "{{to}}");
-    assert!(to.contains("code_challenge_method=S256") && to.contains("state="), "{{to}}");
-    assert!(!to.contains("test-client-secret"), "{{to}}");
-}}
-"#
-        ));
-    }
-    out
+/// What the templates in `templates/gen/oauth/` see.
+struct Provider {
+    /// `corp-sso`: the provider's name in `torn.toml` and its URLs.
+    name: String,
+    /// `corp_sso`: in Rust names.
+    ident: String,
+    /// `CORP_SSO`: in environment variables.
+    upper: String,
+    /// `Corp SSO`: on the button.
+    label: String,
+    /// Where the app is registered with the provider.
+    register: String,
+    /// The OpenID Connect issuer of a provider that is not built in.
+    issuer: Option<String>,
+    /// The app's crate, for the test.
+    crate_name: String,
+    /// Whether `torn.toml` has the provider's table already.
+    configured: bool,
 }
+
+template::templates!(Provider, "oauth" {
+    Manifest = "oauth/manifest.toml",
+    TornToml = "oauth/torn.toml",
+    TestRs = "oauth/test.rs",
+});

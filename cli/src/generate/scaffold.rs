@@ -108,14 +108,14 @@ pub fn plan(
     ));
     plan.inserts.push(Insert {
         path: PathBuf::from("src/handlers/mod.rs"),
-        mark: HANDLERS_MARK,
+        mark: HANDLERS_MARK.into(),
         line: format!("pub mod {t};"),
         at: Place::Sorted,
     });
     for line in routes {
         plan.inserts.push(Insert {
             path: PathBuf::from("src/lib.rs"),
-            mark: ROUTES_MARK,
+            mark: ROUTES_MARK.into(),
             line,
             at: Place::Above,
         });
@@ -133,7 +133,7 @@ pub fn plan(
     };
     plan.inserts.push(Insert {
         path: PathBuf::from("templates/base.html"),
-        mark: NAV_MARK,
+        mark: NAV_MARK.into(),
         line: link,
         at: Place::Above,
     });
@@ -158,10 +158,11 @@ fn route_lines(n: &Names) -> Vec<String> {
         .iter()
         .zip(kinds)
         .map(|((route, path), kind)| {
-            super::format_statement(&format!(
-                "let app = app.handler::<handlers::{}::{}{kind}>(\"{route}\", \"{path}\");",
-                n.table, n.plural_ty
-            ))
+            super::route_statement(
+                &format!("handlers::{}::{}{kind}", n.table, n.plural_ty),
+                route,
+                path,
+            )
         })
         .collect()
 }

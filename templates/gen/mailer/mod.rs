@@ -1,0 +1,3 @@
+//! The app's mails, one module each; `torn gen mailer` adds them above the `// torn:mailers` line.
+
+// torn:mailers

@@ -1,0 +1,1 @@
+-- [[ name ]]: undoes the change, for `torn db rollback`.

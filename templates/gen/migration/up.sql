@@ -1,0 +1,1 @@
+-- [[ name ]]: the change. SQL that SQLite and PostgreSQL both run (see torn's docs/database.md).
