@@ -223,30 +223,6 @@ pub fn expand(
         .map_err(|e| CliError::Failed(format!("cannot expand the app template: {e:#}")))
 }
 
-/// Lay out generated Rust as `rustfmt` would (edition 2024), so generated files pass
-/// `cargo fmt --check`; unchanged when rustfmt is not installed.
-pub fn format_rust(text: &str) -> String {
-    use std::io::Write as _;
-    let child = Command::new("rustfmt")
-        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    let Ok(mut child) = child else {
-        return text.to_string();
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    match child.wait_with_output() {
-        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
-            String::from_utf8(out.stdout).unwrap_or_else(|_| text.to_string())
-        }
-        _ => text.to_string(),
-    }
-}
-
 /// The environment for a cargo run inside an app: without the `CARGO_*` variables of an outer
 /// cargo (they would make build scripts rerun and the app's build start over).
 pub fn clean_cargo(command: &mut Command) -> &mut Command {

@@ -327,7 +327,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         let snake = g::snake_name(&typed);
         if snake != typed {
             let table = if has_table {
-                format!(", table {}", g::model::table_name(&snake))
+                format!(", table {}", g::field::table_name(&snake))
             } else {
                 String::new()
             };

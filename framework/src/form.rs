@@ -178,6 +178,17 @@ pub fn at_most(text: Result<String, String>, max: usize) -> Result<String, Strin
     }
 }
 
+/// A text that may be left empty and, when filled in, must be at most `max` characters.
+pub fn optional_at_most(
+    text: Result<Option<String>, String>,
+    max: usize,
+) -> Result<Option<String>, String> {
+    match text {
+        Ok(Some(t)) => at_most(Ok(t), max).map(Some),
+        other => other,
+    }
+}
+
 /// The text to put back in an input for an optional value (empty for `None`).
 pub fn optional_to_form<T: FormValue>(value: &Option<T>) -> String {
     value.as_ref().map(FormValue::to_form).unwrap_or_default()
@@ -257,6 +268,12 @@ mod tests {
             at_most(Ok("abcd".into()), 3),
             Err("is too long (at most 3 characters)".into())
         );
+        assert_eq!(optional_at_most(optional("  "), 3), Ok(None));
+        assert_eq!(
+            optional_at_most(optional(" abc "), 3),
+            Ok(Some("abc".into()))
+        );
+        assert!(optional_at_most(optional("abcd"), 3).is_err());
         assert_eq!(optional_to_form::<i32>(&None), "");
         assert_eq!(optional_to_form(&Some(7)), "7");
     }

@@ -1,8 +1,9 @@
-//! `torn gen`: each generator's output against snapshots (`tests/snapshots/gen/`), running
-//! twice, `--dry-run`, `--force`, and bad input (exit 2, nothing written).
+//! `torn gen`: each generator's output against insta snapshots (`tests/snapshots/gen/`),
+//! running twice, `--dry-run`, `--force`, and bad input (exit 2, nothing written).
 //!
-//! After a deliberate change to a generator, refresh the snapshots with
-//! `TORN_UPDATE_SNAPSHOTS=1 cargo test -p torn-tests --test gen`, and read the diff.
+//! After a deliberate change to a generator, review the new output with `cargo insta review`
+//! (or accept it all with `INSTA_UPDATE=always cargo test -p torn-tests --test gen`), and read
+//! the diff.
 
 mod common;
 
@@ -78,27 +79,16 @@ fn migration_stable(name: &str) -> String {
     }
 }
 
+/// Compare with `tests/snapshots/gen/NAME.snap` (insta: review a change with
+/// `cargo insta review`, or accept it with `INSTA_UPDATE=always`).
 fn check_snapshot(name: &str, actual: &str) {
-    let path = common::workspace_root()
-        .join("tests/snapshots/gen")
-        .join(format!("{name}.txt"));
-    if std::env::var_os("TORN_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot {}; make it with TORN_UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
+    insta::with_settings!({
+        snapshot_path => common::workspace_root().join("tests/snapshots/gen"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, actual);
     });
-    assert!(
-        expected == actual,
-        "the output of `torn gen` differs from {}; if the change is meant, refresh it with \
-         TORN_UPDATE_SNAPSHOTS=1 cargo test -p torn-tests --test gen\n--- actual:\n{actual}",
-        path.display()
-    );
 }
 
 /// Run a generator on a fresh app and compare what it wrote with the snapshot; then run it
@@ -646,4 +636,83 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
     // Now the generators that need accounts work.
     let out = torn(&mini, &["gen", "scaffold", "note", "body:text", "--auth"]);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The generators write code already laid out as rustfmt lays it out, so what they write is the
+/// same on a machine with rustfmt and one without: every generator, with short names and long
+/// ones, many fields and few, and `rustfmt --check` finds nothing to change. (rustfmt comes
+/// with the toolchain; without it this test fails rather than pass unchecked.)
+#[test]
+fn generated_code_needs_no_rustfmt() {
+    let (_dir, app) = new_app();
+    let runs: &[&[&str]] = &[
+        &["gen", "handler", "about", "--methods", "get,post"],
+        &[
+            "gen",
+            "handler",
+            "a_rather_long_handler_name_here",
+            "--methods",
+            "get,post,put,delete",
+        ],
+        &[
+            "gen",
+            "scaffold",
+            "post",
+            "title:string",
+            "body:text?",
+            "views:int",
+            "published:bool",
+        ],
+        &["gen", "scaffold", "note", "body:text", "--auth"],
+        &["gen", "scaffold", "flag", "shown:bool"],
+        &["gen", "model", "category", "name:string"],
+        &[
+            "gen",
+            "scaffold",
+            "blog_post_comment",
+            "headline_for_the_comment:string",
+            "summary:string?",
+            "rating_value:float?",
+            "category:references",
+            "the_author:references:user",
+            "happened_on:date?",
+            "at:datetime",
+            "key:uuid",
+            "big:bigint?",
+            "--auth",
+        ],
+        &["gen", "model", "x", "n:int"],
+        &["gen", "oauth", "github"],
+        &[
+            "gen",
+            "oauth",
+            "corp-single-sign-on",
+            "--issuer",
+            "https://id.example.com",
+            "--label",
+            "Corporate Single Sign On",
+        ],
+        &["gen", "mailer", "order_shipped_to_the_customer"],
+    ];
+    for args in runs {
+        let out = torn(&app, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let rust: Vec<PathBuf> = files(&app)
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    assert!(rust.len() > 20, "{rust:?}");
+    let out = Command::new("rustfmt")
+        .args(["--edition", "2024", "--check"])
+        .args(&rust)
+        .current_dir(&app)
+        .output()
+        .expect("rustfmt runs (it comes with the Rust toolchain)");
+    assert!(
+        out.status.success(),
+        "rustfmt would change generated code:\n{}",
+        text(&out)
+    );
 }

@@ -18,7 +18,9 @@
 //! line that is already there is not added again, so running a generator twice changes nothing.
 
 pub mod auth;
+pub mod field;
 pub mod handler;
+pub mod layout;
 pub mod mailer;
 pub mod migration;
 pub mod model;
@@ -365,15 +367,25 @@ pub fn use_line(krate: &str, items: &[&str]) -> String {
 
 /// The line of `src/lib.rs` that mounts `handler` as the route `name` at `path`, four spaces
 /// in, laid out as rustfmt lays it out (lines of at most 100 characters): on one line when it
-/// fits, else with the arguments one per line, else with the method call on a line of its own.
+/// fits; else the call on the next line; else the method call on a line of its own; else the
+/// arguments one per line.
 pub fn route_statement(handler: &str, name: &str, path: &str) -> String {
-    let one = format!("    let app = app.handler::<{handler}>(\"{name}\", \"{path}\");");
-    if one.len() <= 100 {
+    let call = format!("handler::<{handler}>(\"{name}\", \"{path}\");");
+    let fits = |line: &str| line.len() <= 100;
+    let one = format!("    let app = app.{call}");
+    if fits(&one) {
         return one;
     }
+    if fits(&format!("        app.{call}")) {
+        return format!("    let app =\n        app.{call}");
+    }
+    if fits(&format!("        .{call}")) {
+        return format!("    let app = app\n        .{call}");
+    }
+    let args = format!("\"{name}\",\n        \"{path}\",\n    );");
     let head = format!("    let app = app.handler::<{handler}>(");
-    if head.len() <= 100 {
-        return format!("{head}\n        \"{name}\",\n        \"{path}\",\n    );");
+    if fits(&head) {
+        return format!("{head}\n        {args}");
     }
     format!(
         "    let app = app\n        .handler::<{handler}>(\n            \"{name}\",\n            \
@@ -508,6 +520,33 @@ mod tests {
         let nav = "<nav>\n  {# torn:nav #}\n</nav>\n";
         let below = insert_at_mark(nav, "{# torn:nav #}", "<a>x</a>", Place::Below).unwrap();
         assert_eq!(below, "<nav>\n  {# torn:nav #}\n  <a>x</a>\n</nav>\n");
+    }
+
+    #[test]
+    fn route_lines_are_laid_out_as_rustfmt_does() {
+        // The layouts rustfmt gave these lines in an app's src/lib.rs.
+        assert_eq!(
+            route_statement("handlers::about::About", "about", "/about"),
+            "    let app = app.handler::<handlers::about::About>(\"about\", \"/about\");"
+        );
+        assert_eq!(
+            route_statement(
+                "handlers::articles::ArticlesEdit",
+                "edit_article",
+                "/articles/{id}/edit"
+            ),
+            "    let app =\n        app.handler::<handlers::articles::ArticlesEdit>(\"edit_article\", \
+             \"/articles/{id}/edit\");"
+        );
+        assert_eq!(
+            route_statement(
+                "handlers::articles::ArticlesDelete",
+                "delete_article",
+                "/articles/{id}/delete"
+            ),
+            "    let app = app\n        .handler::<handlers::articles::ArticlesDelete>(\"delete_article\", \
+             \"/articles/{id}/delete\");"
+        );
     }
 
     #[test]

@@ -5,314 +5,12 @@
 //! `references:MODEL` (a `<field>_id` column pointing at MODEL's table; `user` is the accounts
 //! table). A `?` after the type makes the column nullable: `body:text?`.
 
-use std::path::PathBuf;
-
-use super::{AppDir, Insert, MODULES_MARK, Place, Plan, camel, check_snake_name, migration};
+use super::field::{Field, FieldType, parse_field, table_name};
+use super::{AppDir, Plan, camel, check_snake_name, layout, migration, template};
 use crate::CliError;
 
 /// The mark in `src/models/mod.rs`.
 pub const MODELS_MARK: &str = "// torn:models";
-
-/// A column's type.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FieldType {
-    /// Short text (`TEXT`, `String`).
-    String,
-    /// Long text (`TEXT`, `String`).
-    Text,
-    /// `INTEGER`, `i32`.
-    Int,
-    /// `BIGINT`, `i64`.
-    BigInt,
-    /// `DOUBLE PRECISION`, `f64`.
-    Float,
-    /// `BOOLEAN`, `bool`.
-    Bool,
-    /// `DATE`, `time::Date`.
-    Date,
-    /// `TIMESTAMPTZ`, `time::OffsetDateTime`.
-    DateTime,
-    /// `UUID`, `uuid::Uuid`.
-    Uuid,
-    /// `BIGINT REFERENCES <table> (id)`, `i64`.
-    References(String),
-}
-
-/// One `field:type` argument.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Field {
-    /// The field's name (for references, without `_id`).
-    pub name: String,
-    /// Its type.
-    pub ty: FieldType,
-    /// `?`: may be NULL.
-    pub optional: bool,
-}
-
-impl Field {
-    /// The column (and struct field) name.
-    pub fn column(&self) -> String {
-        match self.ty {
-            FieldType::References(_) => format!("{}_id", self.name),
-            _ => self.name.clone(),
-        }
-    }
-
-    fn sql_type(&self) -> String {
-        let base = match &self.ty {
-            FieldType::String | FieldType::Text => "TEXT".to_string(),
-            FieldType::Int => "INTEGER".into(),
-            FieldType::BigInt => "BIGINT".into(),
-            FieldType::Float => "DOUBLE PRECISION".into(),
-            FieldType::Bool => "BOOLEAN".into(),
-            FieldType::Date => "DATE".into(),
-            FieldType::DateTime => "TIMESTAMPTZ".into(),
-            FieldType::Uuid => "UUID".into(),
-            FieldType::References(model) => {
-                let on_delete = if self.optional { "SET NULL" } else { "CASCADE" };
-                format!(
-                    "BIGINT{} REFERENCES {} (id) ON DELETE {on_delete}",
-                    if self.optional { "" } else { " NOT NULL" },
-                    table_name(model)
-                )
-            }
-        };
-        match (&self.ty, self.optional) {
-            (FieldType::References(_), _) | (_, true) => base,
-            (_, false) => format!("{base} NOT NULL"),
-        }
-    }
-
-    /// The Rust type of the field.
-    pub fn rust_type(&self) -> String {
-        let base = match self.ty {
-            FieldType::String | FieldType::Text => "String",
-            FieldType::Int => "i32",
-            FieldType::BigInt | FieldType::References(_) => "i64",
-            FieldType::Float => "f64",
-            FieldType::Bool => "bool",
-            FieldType::Date => "time::Date",
-            FieldType::DateTime => "time::OffsetDateTime",
-            FieldType::Uuid => "uuid::Uuid",
-        };
-        if self.optional {
-            format!("Option<{base}>")
-        } else {
-            base.to_string()
-        }
-    }
-
-    /// A value of the field's type, as Rust code, for tests (`n` varies it).
-    pub(crate) fn sample(&self, n: u32, parent_ids: &[(String, String)]) -> String {
-        let value = match &self.ty {
-            FieldType::String => format!("\"{} {n}\".to_string()", self.name.replace('_', " ")),
-            FieldType::Text => format!("\"Some {} text, {n}.\".to_string()", self.name),
-            FieldType::Int => format!("{}", 40 + n),
-            FieldType::BigInt => format!("{}_i64", 9_000_000_000_u64 + u64::from(n)),
-            FieldType::Float => format!("{n}.5"),
-            FieldType::Bool => (n % 2 == 1).to_string(),
-            FieldType::Date => format!(
-                "time::Date::from_calendar_date(2026, time::Month::November, {}).unwrap()",
-                n % 28 + 1
-            ),
-            FieldType::DateTime => {
-                format!(
-                    "time::OffsetDateTime::from_unix_timestamp({}).unwrap()",
-                    1_795_000_000 + n
-                )
-            }
-            FieldType::Uuid => format!("uuid::Uuid::from_u128({n})"),
-            FieldType::References(model) => match parent_ids.iter().find(|(m, _)| m == model) {
-                Some((_, var)) => var.clone(),
-                None if self.optional => return "None".into(),
-                None => "0".into(),
-            },
-        };
-        if self.optional {
-            format!("Some({value})")
-        } else {
-            value
-        }
-    }
-}
-
-/// `post` → `posts`, `category` → `categories`, `box` → `boxes`.
-pub fn table_name(model: &str) -> String {
-    if model == "user" {
-        return "users".into();
-    }
-    if let Some(stem) = model.strip_suffix('y')
-        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
-    {
-        return format!("{stem}ies");
-    }
-    if model.ends_with('s')
-        || model.ends_with('x')
-        || model.ends_with("ch")
-        || model.ends_with("sh")
-    {
-        return format!("{model}es");
-    }
-    format!("{model}s")
-}
-
-/// Words PostgreSQL or SQLite reserve: not usable as column names without quoting.
-const SQL_RESERVED: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "both",
-    "case",
-    "cast",
-    "check",
-    "collate",
-    "column",
-    "commit",
-    "constraint",
-    "create",
-    "cross",
-    "current_date",
-    "current_role",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "default",
-    "deferrable",
-    "delete",
-    "desc",
-    "distinct",
-    "do",
-    "drop",
-    "else",
-    "end",
-    "escape",
-    "except",
-    "exists",
-    "false",
-    "fetch",
-    "for",
-    "foreign",
-    "from",
-    "full",
-    "grant",
-    "group",
-    "having",
-    "in",
-    "index",
-    "initially",
-    "inner",
-    "insert",
-    "intersect",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "lateral",
-    "leading",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "natural",
-    "not",
-    "notnull",
-    "null",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "outer",
-    "placing",
-    "primary",
-    "references",
-    "returning",
-    "right",
-    "select",
-    "session_user",
-    "set",
-    "some",
-    "symmetric",
-    "table",
-    "then",
-    "to",
-    "trailing",
-    "transaction",
-    "true",
-    "union",
-    "unique",
-    "update",
-    "user",
-    "using",
-    "values",
-    "variadic",
-    "when",
-    "where",
-    "window",
-    "with",
-];
-
-/// Parse `name:type`, `name:type?`, `name:references:model`, `model:references`.
-pub fn parse_field(arg: &str) -> Result<Field, CliError> {
-    let bad = |why: &str| {
-        CliError::Usage(format!(
-            "field {arg:?}: {why}; write name:type, such as title:string, body:text?, \
-             author:references:user (types: string, text, int, bigint, float, bool, date, \
-             datetime, uuid, references:MODEL; ? for nullable)"
-        ))
-    };
-    let mut parts = arg.splitn(3, ':');
-    let name = parts.next().unwrap_or_default();
-    let ty = parts.next().ok_or_else(|| bad("no type"))?;
-    let rest = parts.next();
-    check_snake_name("field", name)?;
-    if SQL_RESERVED.contains(&name) {
-        return Err(bad("that name is an SQL keyword; choose another"));
-    }
-    if matches!(name, "id" | "created_at" | "updated_at") {
-        return Err(bad(
-            "id, created_at and updated_at are made for every model",
-        ));
-    }
-    let (ty, optional) = match ty.strip_suffix('?') {
-        Some(t) => (t, true),
-        None => (ty, false),
-    };
-    let (ty, optional) = match (ty, rest) {
-        ("references", Some(model)) => {
-            let (model, optional) = match model.strip_suffix('?') {
-                Some(m) => (m, true),
-                None => (model, optional),
-            };
-            check_snake_name("referenced model", model)?;
-            (FieldType::References(model.to_string()), optional)
-        }
-        ("references", None) => (FieldType::References(name.to_string()), optional),
-        (_, Some(_)) => return Err(bad("only references takes a model after it")),
-        ("string", None) => (FieldType::String, optional),
-        ("text", None) => (FieldType::Text, optional),
-        ("int", None) => (FieldType::Int, optional),
-        ("bigint", None) => (FieldType::BigInt, optional),
-        ("float", None) => (FieldType::Float, optional),
-        ("bool", None) => (FieldType::Bool, optional),
-        ("date", None) => (FieldType::Date, optional),
-        ("datetime", None) => (FieldType::DateTime, optional),
-        ("uuid", None) => (FieldType::Uuid, optional),
-        (other, None) => return Err(bad(&format!("unknown type {other:?}"))),
-    };
-    Ok(Field {
-        name: name.to_string(),
-        ty,
-        optional,
-    })
-}
 
 /// The fields of a model generated earlier, read from its file's first line.
 /// Whether `model` (made by `torn gen scaffold --auth`) belongs to a user: its rows have an
@@ -398,296 +96,247 @@ pub fn plan(app: &AppDir, name: &str, args: &[String], unix_secs: u64) -> Result
     }
     let table = table_name(name);
     let command = format!("torn gen model {name} {}", args.join(" "));
-    let (up, down) = migration_sql(&table, &fields, &command);
-    let mut plan = migration::plan(app, &format!("create_{table}"), unix_secs, &up, &down)?;
-    plan.files.push((
-        PathBuf::from(format!("src/models/{name}.rs")),
-        crate::format_rust(&model_rs(name, &table, &fields, &command)),
-    ));
-    plan.files.push((
-        PathBuf::from(format!("tests/model_{name}.rs")),
-        crate::format_rust(&test_rs(app, name, &table, &fields)?),
-    ));
-    let models_mod = PathBuf::from("src/models/mod.rs");
-    if !app.root.join(&models_mod).exists() {
-        plan.files.push((
-            models_mod.clone(),
-            format!(
-                "//! The app's tables, one module each; `torn gen model` adds them above the \
-                 `{MODELS_MARK}` line.\n\n{MODELS_MARK}\n"
-            ),
-        ));
+    let ty = camel(name);
+    let mut setup = Setup::default();
+    let mut parents: Vec<(String, String)> = Vec::new();
+    let mut seen = vec![name.to_string()];
+    for f in &fields {
+        if let FieldType::References(model) = &f.ty
+            && model != name
+            && !parents.iter().any(|(m, _)| m == model)
+        {
+            let id = make_row(app, model, 1, None, &mut seen, &mut setup)?;
+            parents.push((model.clone(), id));
+        }
     }
-    plan.inserts.push(Insert {
-        path: PathBuf::from("src/lib.rs"),
-        mark: MODULES_MARK.into(),
-        line: "pub mod models;".into(),
-        at: Place::Sorted,
-    });
-    plan.inserts.push(Insert {
-        path: models_mod,
-        mark: MODELS_MARK.into(),
-        line: format!("pub mod {name};"),
-        at: Place::Sorted,
-    });
+    let input = |n: u32| -> Vec<String> {
+        fields
+            .iter()
+            .map(|f| {
+                let value = if matches!(&f.ty, FieldType::References(m) if m == name) {
+                    "None".to_string()
+                } else {
+                    f.sample(n, &parents)
+                };
+                format!("{}: {value}", f.column())
+            })
+            .collect()
+    };
+    let krate = &app.crate_name;
+    let mut test_uses = vec![
+        format!("use {krate}::models::{name}::{{{ty}, {ty}Input}};"),
+        "use torn::db::Db;".to_string(),
+        "use torn::test::TestDatabase;".to_string(),
+    ];
+    test_uses.extend(setup.uses.iter().map(|m| model_use(krate, m)));
+    let columns = fields
+        .iter()
+        .map(Field::column)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let model = Model {
+        columns_const: layout::const_str(
+            "COLUMNS",
+            &format!("id, {columns}, created_at, updated_at"),
+        ),
+        columns,
+        insert_placeholders: (2..fields.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        now_at: fields.len() + 2,
+        sets: fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("{} = ${}", f.column(), i + 3))
+            .collect::<Vec<_>>()
+            .join(", "),
+        update_signature: layout::signature(
+            4,
+            "pub async fn update",
+            &["db: &Db", "id: i64", &format!("input: &{ty}Input")],
+            "sqlx::Result<Option<Self>>",
+        ),
+        owned: fields.iter().any(is_owner_field),
+        first: !app.root.join("src/models/mod.rs").exists(),
+        changed_check: layout::call(
+            4,
+            "assert_eq!",
+            &[
+                format!("changed.{}", fields[0].column()),
+                format!("two.{}", fields[0].column()),
+            ],
+            ";",
+        ),
+        find_sql: layout::let_call(
+            8,
+            "sql",
+            "format!",
+            &[format!("\"SELECT {{COLUMNS}} FROM {table} WHERE id = $1\"")],
+        ),
+        find_owned_sql: layout::let_call(
+            8,
+            "sql",
+            "format!",
+            &[format!(
+                "\"SELECT {{COLUMNS}} FROM {table} WHERE id = $1 AND owner_id = $2\""
+            )],
+        ),
+        fields: fields.iter().map(Column::of).collect(),
+        needs_accounts: setup.accounts,
+        test_uses: sorted(test_uses),
+        setup: setup.lines,
+        one: layout::let_struct("one", &format!("{ty}Input"), &input(1)),
+        two: layout::let_struct("two", &format!("{ty}Input"), &input(2)),
+        crate_name: krate.clone(),
+        name: name.to_string(),
+        ty,
+        table,
+        command,
+    };
+    let mut plan = migration::plan(
+        app,
+        &format!("create_{}", model.table),
+        unix_secs,
+        &(render(&model, "up.sql")? + "\n"),
+        &(render(&model, "down.sql")? + "\n"),
+    )?;
+    let manifest = render(&model, "manifest.toml")?;
+    let files = template::plan("model", &manifest, |file| render(&model, file))?;
+    plan.files.extend(files.files);
+    plan.inserts.extend(files.inserts);
     Ok(plan)
 }
 
-fn migration_sql(table: &str, fields: &[Field], command: &str) -> (String, String) {
-    let mut up = format!(
-        "-- Made by `{command}`. Same SQL on SQLite and PostgreSQL.\n\nCREATE TABLE {table} (\n    \
-         id BIGINT PRIMARY KEY,\n"
-    );
-    for f in fields {
-        up.push_str(&format!("    {} {},\n", f.column(), f.sql_type()));
-    }
-    up.push_str("    created_at BIGINT NOT NULL,\n    updated_at BIGINT NOT NULL\n);\n");
-    for f in fields {
-        if matches!(f.ty, FieldType::References(_)) {
-            up.push_str(&format!(
-                "CREATE INDEX {table}_{col} ON {table} ({col});\n",
-                col = f.column()
-            ));
+/// What the templates in `templates/gen/model/` see.
+struct Model {
+    /// `post`: the module.
+    name: String,
+    /// `Post`: the row's type.
+    ty: String,
+    /// `posts`.
+    table: String,
+    /// The command that made it, written in the files.
+    command: String,
+    /// The app's crate, for the test.
+    crate_name: String,
+    /// The fields, in the order given.
+    fields: Vec<Column>,
+    /// `title, body`: the fields' columns.
+    columns: String,
+    /// `const COLUMNS: &str = "id, title, body, created_at, updated_at";`, laid out.
+    columns_const: String,
+    /// `$2, $3`: their places in the INSERT.
+    insert_placeholders: String,
+    /// The place of `now()` in the INSERT.
+    now_at: usize,
+    /// `title = $3, body = $4`: the UPDATE's assignments.
+    sets: String,
+    /// `pub async fn update(…) -> … {`, laid out.
+    update_signature: String,
+    /// Whether rows belong to a user (`owner_id`, from `torn gen scaffold --auth`).
+    owned: bool,
+    /// Whether this is the app's first model (`src/models/mod.rs` is made).
+    first: bool,
+    /// The test's check of the first field after a change.
+    changed_check: String,
+    /// `let sql = format!("SELECT … WHERE id = $1");` in `find` and `find_owned`, laid out.
+    find_sql: String,
+    find_owned_sql: String,
+    /// The test's `use` lines, sorted as rustfmt sorts them.
+    test_uses: Vec<String>,
+    /// Whether the test sets up accounts (a field references a user).
+    needs_accounts: bool,
+    /// The test's lines that make the rows the fields reference.
+    setup: Vec<String>,
+    /// `let one = PostInput { … };` and `let two = …`: two rows' fields.
+    one: String,
+    two: String,
+}
+
+/// A field as the templates see it.
+struct Column {
+    /// Its column and struct field.
+    column: String,
+    /// Its Rust type.
+    rust_type: String,
+    /// Its SQL type, with `NOT NULL` and `REFERENCES`.
+    sql_type: String,
+    /// Whether it is bound by reference (text).
+    by_ref: bool,
+    /// Whether it references another table (it gets an index).
+    reference: bool,
+}
+
+impl Column {
+    fn of(f: &Field) -> Self {
+        Column {
+            column: f.column(),
+            rust_type: f.rust_type(),
+            sql_type: f.sql_type(),
+            by_ref: matches!(f.ty, FieldType::String | FieldType::Text),
+            reference: matches!(f.ty, FieldType::References(_)),
         }
     }
-    up.push_str(&format!(
-        "CREATE INDEX {table}_created_at ON {table} (created_at);\n"
-    ));
-    let down = format!("-- Undoes the table made by `{command}`.\n\nDROP TABLE {table};\n");
-    (up, down)
 }
 
-fn model_rs(name: &str, table: &str, fields: &[Field], command: &str) -> String {
-    let ty = camel(name);
-    let columns: Vec<String> = fields.iter().map(Field::column).collect();
-    let all_columns = format!("id, {}, created_at, updated_at", columns.join(", "));
-    let struct_fields: String = fields
-        .iter()
-        .map(|f| {
-            format!(
-                "    /// `{}`.\n    pub {}: {},\n",
-                f.column(),
-                f.column(),
-                f.rust_type()
-            )
-        })
-        .collect();
-    let insert_placeholders: Vec<String> =
-        (0..fields.len()).map(|i| format!("${}", i + 2)).collect();
-    let binds: String = fields
-        .iter()
-        .map(|f| {
-            let by_ref = matches!(f.ty, FieldType::String | FieldType::Text);
-            format!(
-                ".bind({}input.{})",
-                if by_ref { "&" } else { "" },
-                f.column()
-            )
-        })
-        .collect();
-    let sets: Vec<String> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{} = ${}", f.column(), i + 3))
-        .collect();
-    let n = fields.len();
-    format!(
-        r#"//! The `{table}` table: `{command}`.
+template::templates!(Model, "model" {
+    Manifest = "model/manifest.toml",
+    ModelRs = "model/model.rs",
+    TestRs = "model/test.rs",
+    ModRs = "model/mod.rs",
+    UpSql = "model/up.sql",
+    DownSql = "model/down.sql",
+});
 
-use torn::db::{{Db, new_id, now}};
-use torn::with_db;
-
-/// The columns, in the struct's order.
-const COLUMNS: &str = "{all_columns}";
-
-/// A row of `{table}`.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
-pub struct {ty} {{
-    /// Random 63-bit id.
-    pub id: i64,
-{struct_fields}    /// When it was made (Unix seconds).
-    pub created_at: i64,
-    /// When it last changed (Unix seconds).
-    pub updated_at: i64,
-}}
-
-/// The fields that are set when a row is made or changed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct {ty}Input {{
-{struct_fields}}}
-
-impl {ty} {{
-    /// Page `page` (from 1) of `per_page` rows, newest first.
-    pub async fn list(db: &Db, page: u32, per_page: u32) -> sqlx::Result<Vec<{ty}>> {{
-        let sql = format!(
-            "SELECT {{COLUMNS}} FROM {table} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
-        );
-        let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
-        with_db!(db, pool => {{
-            sqlx::query_as::<_, {ty}>(&sql)
-                .bind(i64::from(per_page))
-                .bind(offset)
-                .fetch_all(pool)
-                .await
-        }})
-    }}
-
-    /// How many rows there are.
-    pub async fn count(db: &Db) -> sqlx::Result<i64> {{
-        with_db!(db, pool => {{
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM {table}")
-                .fetch_one(pool)
-                .await
-        }})
-    }}
-
-    /// The row with this id.
-    pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<{ty}>> {{
-        let sql = format!("SELECT {{COLUMNS}} FROM {table} WHERE id = $1");
-        with_db!(db, pool => {{
-            sqlx::query_as::<_, {ty}>(&sql).bind(id).fetch_optional(pool).await
-        }})
-    }}
-
-    /// Make a row.
-    pub async fn create(db: &Db, input: &{ty}Input) -> sqlx::Result<{ty}> {{
-        let id = new_id();
-        with_db!(db, pool => {{
-            sqlx::query(
-                "INSERT INTO {table} (id, {columns}, created_at, updated_at) \
-                 VALUES ($1, {insert_placeholders}, ${now_at}, ${now_at})",
-            )
-            .bind(id)
-            {binds}
-            .bind(now())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        }})?;
-        Self::find(db, id).await?.ok_or(sqlx::Error::RowNotFound)
-    }}
-
-    /// Change the row with this id; `None` if there is none.
-    pub async fn update(db: &Db, id: i64, input: &{ty}Input) -> sqlx::Result<Option<{ty}>> {{
-        let changed = with_db!(db, pool => {{
-            sqlx::query(
-                "UPDATE {table} SET {sets}, updated_at = $2 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(now())
-            {binds}
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        }})?;
-        if changed == 0 {{
-            return Ok(None);
-        }}
-        Self::find(db, id).await
-    }}
-
-    /// Delete the row with this id; whether there was one.
-    pub async fn delete(db: &Db, id: i64) -> sqlx::Result<bool> {{
-        let deleted = with_db!(db, pool => {{
-            sqlx::query("DELETE FROM {table} WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        }})?;
-        Ok(deleted > 0)
-    }}
-}}
-{owned}"#,
-        owned = if fields.iter().any(is_owner_field) {
-            owned_fns(&ty, table)
-        } else {
-            String::new()
-        },
-        columns = columns.join(", "),
-        insert_placeholders = insert_placeholders.join(", "),
-        now_at = n + 2,
-        sets = sets.join(", "),
-    )
+/// `use krate::models::post::{Post, PostInput};`.
+pub(crate) fn model_use(krate: &str, model: &str) -> String {
+    let ty = camel(model);
+    format!("use {krate}::models::{model}::{{{ty}, {ty}Input}};")
 }
 
-/// Queries limited to the rows of one owner (`owner_id`), for scaffolds made with `--auth`.
-fn owned_fns(ty: &str, table: &str) -> String {
-    format!(
-        r#"
-/// Rows of one owner (the user in `owner_id`).
-impl {ty} {{
-    /// Page `page` (from 1) of this owner's rows, newest first.
-    pub async fn list_owned(
-        db: &Db,
-        owner_id: i64,
-        page: u32,
-        per_page: u32,
-    ) -> sqlx::Result<Vec<{ty}>> {{
-        let sql = format!(
-            "SELECT {{COLUMNS}} FROM {table} WHERE owner_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        );
-        let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
-        with_db!(db, pool => {{
-            sqlx::query_as::<_, {ty}>(&sql)
-                .bind(owner_id)
-                .bind(i64::from(per_page))
-                .bind(offset)
-                .fetch_all(pool)
-                .await
-        }})
-    }}
-
-    /// How many rows this owner has.
-    pub async fn count_owned(db: &Db, owner_id: i64) -> sqlx::Result<i64> {{
-        with_db!(db, pool => {{
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM {table} WHERE owner_id = $1")
-                .bind(owner_id)
-                .fetch_one(pool)
-                .await
-        }})
-    }}
-
-    /// The row with this id, if this owner has it.
-    pub async fn find_owned(db: &Db, owner_id: i64, id: i64) -> sqlx::Result<Option<{ty}>> {{
-        let sql = format!("SELECT {{COLUMNS}} FROM {table} WHERE id = $1 AND owner_id = $2");
-        with_db!(db, pool => {{
-            sqlx::query_as::<_, {ty}>(&sql)
-                .bind(id)
-                .bind(owner_id)
-                .fetch_optional(pool)
-                .await
-        }})
-    }}
-}}
-"#
-    )
+/// `use` lines without repeats, in rustfmt's order.
+pub(crate) fn sorted(mut uses: Vec<String>) -> Vec<String> {
+    uses.sort_by_key(|u| u.trim_end_matches(';').to_string());
+    uses.dedup();
+    uses
 }
 
-/// Code that makes a row of `model` (and first the rows it references), binding it to a
-/// variable; returns the lines and the variable holding its id. With `owner`, the variable
-/// holding a user's id, rows that belong to a user (`owner_id`) belong to that one.
+/// The lines a test runs first to make the rows its fields reference, and the models whose
+/// types those lines use.
+#[derive(Debug, Default)]
+pub(crate) struct Setup {
+    /// The lines, four spaces in.
+    pub lines: Vec<String>,
+    /// The models they make rows of.
+    pub uses: Vec<String>,
+    /// Whether they use `accounts` (to make users).
+    pub accounts: bool,
+}
+
+/// Add to `setup` the lines that make a row of `model` (and first the rows it references),
+/// binding its id to a variable; returns the variable. With `owner`, the variable holding a
+/// user's id, rows that belong to a user (`owner_id`) belong to that one.
 pub(crate) fn make_row(
     app: &AppDir,
     model: &str,
     n: u32,
     owner: Option<&str>,
     seen: &mut Vec<String>,
-    lines: &mut Vec<String>,
+    setup: &mut Setup,
 ) -> Result<String, CliError> {
     let var = format!("{model}_{n}");
     // A row made already (two references reach the same model) is made once.
-    if lines
-        .iter()
-        .any(|l| l.starts_with(&format!("let {var} = ")))
-    {
+    let made = format!("    let {var} = ");
+    if setup.lines.iter().any(|l| l.starts_with(&made)) {
         return Ok(var);
     }
     if model == "user" {
-        lines.push(format!(
-            "let {var} = accounts.create_without_password(\"user{n}@example.com\", true).await.unwrap().id;"
+        setup.lines.push(format!(
+            "{made}accounts\n        .create_without_password(\"user{n}@example.com\", true)\n        \
+             .await\n        .unwrap()\n        .id;"
         ));
+        setup.accounts = true;
         return Ok(var);
     }
     if seen.iter().any(|m| m == model) {
@@ -708,7 +357,7 @@ pub(crate) fn make_row(
             && parent != model
             && !parents.iter().any(|(m, _)| m == parent)
         {
-            let id = make_row(app, parent, n, owner, seen, lines)?;
+            let id = make_row(app, parent, n, owner, seen, setup)?;
             parents.push((parent.clone(), id));
         }
     }
@@ -729,98 +378,14 @@ pub(crate) fn make_row(
             }
         })
         .collect();
-    lines.push(format!(
-        "let {var} = crate_models::{model}::{ty}::create(&db, &crate_models::{model}::{ty}Input {{ {} }}).await.unwrap().id;",
-        values.join(", ")
+    setup
+        .lines
+        .push(layout::let_struct("input", &format!("{ty}Input"), &values));
+    setup.lines.push(format!(
+        "{made}{ty}::create(&db, &input).await.unwrap().id;"
     ));
+    setup.uses.push(model.to_string());
     Ok(var)
-}
-
-fn test_rs(app: &AppDir, name: &str, table: &str, fields: &[Field]) -> Result<String, CliError> {
-    let ty = camel(name);
-    let krate = &app.crate_name;
-    let mut setup = Vec::new();
-    let mut parents: Vec<(String, String)> = Vec::new();
-    let mut seen = vec![name.to_string()];
-    for f in fields {
-        if let FieldType::References(model) = &f.ty
-            && model != name
-            && !parents.iter().any(|(m, _)| m == model)
-        {
-            let id = make_row(app, model, 1, None, &mut seen, &mut setup)?;
-            parents.push((model.clone(), id));
-        }
-    }
-    let needs_accounts = setup.iter().any(|l| l.contains("accounts."));
-    let input = |n: u32| -> String {
-        let values: Vec<String> = fields
-            .iter()
-            .map(|f| {
-                let value = if matches!(&f.ty, FieldType::References(m) if m == name) {
-                    "None".to_string()
-                } else {
-                    f.sample(n, &parents)
-                };
-                format!("{}: {value}", f.column())
-            })
-            .collect();
-        format!("{ty}Input {{ {} }}", values.join(", "))
-    };
-    let accounts = if needs_accounts {
-        "    let settings = std::sync::Arc::new(torn::Settings::for_test(env!(\"CARGO_MANIFEST_DIR\")));\n    \
-         let accounts = torn::Accounts::new(db.clone(), settings).await.unwrap();\n"
-            .to_string()
-    } else {
-        String::new()
-    };
-    let setup = setup
-        .iter()
-        .map(|l| format!("    {l}\n"))
-        .collect::<String>()
-        .replace("crate_models::", &format!("{krate}::models::"));
-    Ok(format!(
-        r#"//! The `{table}` model on a fresh database, made by `torn gen model {name}`.
-
-use {krate}::models::{name}::{{{ty}, {ty}Input}};
-use torn::db::Db;
-use torn::test::TestDatabase;
-
-/// A fresh database (PostgreSQL when TORN_TEST_POSTGRES_URL is set, else SQLite), migrated.
-async fn db() -> (Db, TestDatabase) {{
-    let database = TestDatabase::new().await;
-    let db = Db::connect(database.url()).await.unwrap();
-    db.migrate(&{krate}::MIGRATOR).await.unwrap();
-    (db, database)
-}}
-
-#[tokio::test]
-async fn {table}_are_made_found_listed_changed_and_deleted() {{
-    let (db, _database) = db().await;
-{accounts}{setup}    let first = {ty}::create(&db, &{first}).await.unwrap();
-    let second = {ty}::create(&db, &{second}).await.unwrap();
-    assert_ne!(first.id, second.id);
-    assert_eq!({ty}::find(&db, first.id).await.unwrap().as_ref(), Some(&first));
-    assert_eq!({ty}::count(&db).await.unwrap(), 2);
-    let page = {ty}::list(&db, 1, 1).await.unwrap();
-    assert_eq!(page.len(), 1);
-    assert_eq!({ty}::list(&db, 2, 1).await.unwrap().len(), 1);
-    assert!({ty}::list(&db, 3, 1).await.unwrap().is_empty());
-
-    let changed = {ty}::update(&db, first.id, &{second}).await.unwrap().unwrap();
-    assert_eq!(changed.id, first.id);
-    assert_eq!(changed.created_at, first.created_at);
-    assert!({ty}::update(&db, -1, &{second}).await.unwrap().is_none());
-
-    assert!({ty}::delete(&db, first.id).await.unwrap());
-    assert!(!{ty}::delete(&db, first.id).await.unwrap());
-    assert_eq!({ty}::find(&db, first.id).await.unwrap(), None);
-    assert_eq!({ty}::count(&db).await.unwrap(), 1);
-    db.close().await;
-}}
-"#,
-        first = input(1),
-        second = input(2),
-    ))
 }
 
 #[cfg(test)]

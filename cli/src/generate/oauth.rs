@@ -2,7 +2,7 @@
 //! the provider's table in `torn.toml` with where to register and what to set, and a test that
 //! the button shows and sends the browser to the provider once the two variables are set.
 
-use super::{AppDir, Plan, camel, template};
+use super::{AppDir, Plan, camel, layout, template};
 use crate::CliError;
 
 /// The mark at the end of `torn.toml`.
@@ -98,14 +98,30 @@ pub fn plan(
     }
     let torn_toml = std::fs::read_to_string(app.root.join("torn.toml")).unwrap_or_default();
     let table = format!("[default.oauth.{name}]");
+    let configured = [
+        "CLIENT_ID",
+        "test-client-id",
+        "CLIENT_SECRET",
+        "test-client-secret",
+    ]
+    .chunks(2)
+    .map(|pair| {
+        let items = [
+            format!("\"TORN_OAUTH_{upper}_{}\"", pair[0]),
+            format!("\"{}\"", pair[1]),
+        ];
+        layout::list("(", &items, ")", (4, 4, 1), layout::CALL_WIDTH, false)
+    })
+    .collect();
     let provider = Provider {
+        configured,
         ident: name.replace('-', "_"),
         upper,
         label,
         register,
         issuer: issuer.map(str::to_string),
         crate_name: app.crate_name.clone(),
-        configured: torn_toml.lines().any(|l| l.trim() == table),
+        in_torn_toml: torn_toml.lines().any(|l| l.trim() == table),
         name,
     };
     let manifest = render(&provider, "manifest.toml")?;
@@ -129,7 +145,9 @@ struct Provider {
     /// The app's crate, for the test.
     crate_name: String,
     /// Whether `torn.toml` has the provider's table already.
-    configured: bool,
+    in_torn_toml: bool,
+    /// The test's two environment variables and their values, laid out.
+    configured: Vec<String>,
 }
 
 template::templates!(Provider, "oauth" {

@@ -23,19 +23,23 @@ async fn server(vars: &[(&str, &str)]) -> TestServer {
     TestServer::start(app).await
 }
 
+/// The button's text.
+const BUTTON: &str = "Log in with [[ label ]]";
+
 const CONFIGURED: [(&str, &str); 2] = [
-    ("TORN_OAUTH_[[ upper ]]_CLIENT_ID", "test-client-id"),
-    ("TORN_OAUTH_[[ upper ]]_CLIENT_SECRET", "test-client-secret"),
+[%- for pair in configured %]
+    [[ pair ]],
+[%- endfor %]
 ];
 
 #[tokio::test]
 async fn [[ ident ]]_button_shows_once_configured() {
     let unset = server(&[]).await;
     let page = unset.get("/auth/login").await;
-    assert!(!page.text.contains("Log in with [[ label ]]"));
+    assert!(!page.text.contains(BUTTON));
     let configured = server(&CONFIGURED).await;
     let page = configured.get("/auth/login").await;
-    assert!(page.text.contains("Log in with [[ label ]]"), "{}", page.text);
+    assert!(page.text.contains(BUTTON), "{}", page.text);
 }
 [%- if issuer.is_none() %]
 

@@ -1,0 +1,509 @@
+//! What the templates in `templates/gen/scaffold/` see: the names, the fields, and the few
+//! pieces of code that depend on the fields' types.
+
+use crate::CliError;
+
+use super::super::field::{Field, FieldType, table_name};
+use super::super::{AppDir, camel, layout, model, route_statement, title};
+
+/// A field as the templates see it.
+pub struct FieldView {
+    /// Its column (and the form's field).
+    pub column: String,
+    /// `Title`: its label.
+    pub label: String,
+    /// `string`, `text`, `bool`, `references`, … (as typed after `:`).
+    pub kind: &'static str,
+    /// Whether it may be empty.
+    pub optional: bool,
+    /// Whether it holds text (shown as it is).
+    pub text: bool,
+    /// The `<input>`'s type, and what else it says (`step`, `maxlength`).
+    pub input_type: &'static str,
+    pub input_extra: &'static str,
+}
+
+impl FieldView {
+    fn of(f: &Field) -> Self {
+        let (kind, input_type, input_extra) = match &f.ty {
+            FieldType::String => ("string", "text", " maxlength=\"255\""),
+            FieldType::Text => ("text", "text", ""),
+            FieldType::Int => ("int", "number", " step=\"1\""),
+            FieldType::BigInt => ("bigint", "number", " step=\"1\""),
+            FieldType::References(_) => ("references", "number", " step=\"1\""),
+            FieldType::Float => ("float", "number", " step=\"any\""),
+            FieldType::Date => ("date", "date", ""),
+            FieldType::DateTime => ("datetime", "datetime-local", ""),
+            FieldType::Uuid => ("uuid", "text", ""),
+            FieldType::Bool => ("bool", "checkbox", ""),
+        };
+        FieldView {
+            column: f.column(),
+            label: title(&f.name),
+            kind,
+            optional: f.optional,
+            text: matches!(f.ty, FieldType::String | FieldType::Text),
+            input_type,
+            input_extra,
+        }
+    }
+}
+
+/// The scaffold of one model.
+pub struct Scaffold {
+    /// `post`: the model.
+    pub name: String,
+    /// `posts`: its table, module of handlers and URL.
+    pub table: String,
+    /// `Post`, `Posts`.
+    pub ty: String,
+    pub plural_ty: String,
+    /// `Post`, `Posts`, `post`, `posts`: in pages.
+    pub label: String,
+    pub plural_label: String,
+    pub lower: String,
+    pub lower_plural: String,
+    /// `posts` as words, `blog posts`.
+    pub plural: String,
+    /// The fields as typed, and `--auth`.
+    pub args: String,
+    pub auth_flag: &'static str,
+    /// Whether pages need a log-in and rows belong to their owner.
+    pub auth: bool,
+    /// The fields.
+    pub fields: Vec<FieldView>,
+    /// The app's crate.
+    pub crate_name: String,
+    /// The `app.handler::<…>(…)` lines of `src/lib.rs`.
+    pub routes: Vec<String>,
+    // The handlers' pieces that depend on the fields.
+    pub form_use: String,
+    pub input_literal: String,
+    pub check_signature: String,
+    pub invalid_signature: String,
+    pub let_else: String,
+    pub find_row: String,
+    pub find_only: String,
+    pub update_row: String,
+    pub accounts_import: &'static str,
+    pub user_import: &'static str,
+    pub reads: Vec<String>,
+    pub user_arg: &'static str,
+    pub list: String,
+    pub count: String,
+    pub accounts_extractor: &'static str,
+    pub accounts_arg: &'static str,
+    pub owner_arg: &'static str,
+    pub user_param_new: &'static str,
+    // The test's pieces.
+    pub test_uses: Vec<String>,
+    pub accounts: bool,
+    pub setup: Vec<String>,
+    pub first: String,
+    pub second: String,
+    pub required: Option<String>,
+    pub mistyped_label: Option<String>,
+    pub mistyped: String,
+    pub shown_first: Option<String>,
+    pub shown_second: Option<String>,
+    pub owner_id: &'static str,
+    pub others_parent: bool,
+}
+
+impl Scaffold {
+    /// The context for a scaffold of `name` with these fields.
+    pub fn new(
+        app: &AppDir,
+        name: &str,
+        fields: &[Field],
+        auth: bool,
+        owned: &[String],
+        args: &[String],
+    ) -> Result<Self, CliError> {
+        let table = table_name(name);
+        let ty = camel(name);
+        let plural_ty = camel(&table);
+        let kinds = ["Index", "New", "Show", "Edit", "Delete"];
+        let routes = route_paths(name, &table)
+            .iter()
+            .zip(kinds)
+            .map(|((route, path), kind)| {
+                route_statement(
+                    &format!("handlers::{table}::{plural_ty}{kind}"),
+                    route,
+                    path,
+                )
+            })
+            .collect();
+        let user_ref = fields
+            .iter()
+            .any(|f| f.ty == FieldType::References("user".into()));
+        let (reads, checked) = reads(fields, owned);
+        let let_else = if checked.is_empty() {
+            String::new()
+        } else {
+            let pattern: Vec<String> = checked.iter().map(|c| format!("Some({c})")).collect();
+            layout::let_else(8, &pattern, &checked)
+        };
+        let mut check_params = vec![
+            "&self".to_string(),
+            format!(
+                "{}: &Db",
+                if fields
+                    .iter()
+                    .any(|f| matches!(&f.ty, FieldType::References(m) if m != "user"))
+                {
+                    "db"
+                } else {
+                    "_db"
+                }
+            ),
+        ];
+        if user_ref {
+            check_params.push("accounts: &Accounts".into());
+        }
+        if auth {
+            check_params.push("owner_id: i64".into());
+        }
+        let check_params: Vec<&str> = check_params.iter().map(String::as_str).collect();
+        let (list, count, find_id) = if auth {
+            (
+                format!("{ty}::list_owned(&db, user.id, page, PER_PAGE)"),
+                format!("{ty}::count_owned(&db, user.id)"),
+                format!("{ty}::find_owned(&db, user.id, id)"),
+            )
+        } else {
+            (
+                format!("{ty}::list(&db, page, PER_PAGE)"),
+                format!("{ty}::count(&db)"),
+                format!("{ty}::find(&db, id)"),
+            )
+        };
+        let test = TestParts::new(app, name, fields, auth, owned)?;
+        let label = title(name);
+        let plural_label = title(&table);
+        Ok(Scaffold {
+            lower: label.to_lowercase(),
+            lower_plural: plural_label.to_lowercase(),
+            plural: table.replace('_', " "),
+            args: args.join(" "),
+            auth_flag: if auth { " --auth" } else { "" },
+            auth,
+            fields: fields.iter().map(FieldView::of).collect(),
+            crate_name: app.crate_name.clone(),
+            routes,
+            form_use: layout::use_list("torn::form", &form_imports(fields)),
+            input_literal: {
+                let mut items: Vec<String> = fields.iter().map(Field::column).collect();
+                if auth {
+                    items.push("owner_id".into());
+                }
+                let open = format!("{ty}Input {{");
+                layout::list(&open, &items, "}", (8, 14, 3), layout::STRUCT_WIDTH, true)
+            },
+            check_signature: layout::signature(
+                4,
+                "async fn check",
+                &check_params,
+                &format!("torn::Result<Result<{ty}Input, FieldErrors>>"),
+            ),
+            invalid_signature: layout::signature(
+                0,
+                "fn invalid",
+                &[
+                    "ctx: PageContext",
+                    "id: Option<i64>",
+                    &format!("form: {ty}Form"),
+                    "errors: FieldErrors",
+                ],
+                "Response",
+            ),
+            let_else,
+            find_row: layout::chain(
+                8,
+                "let row = ",
+                &find_id,
+                &[".await?", ".ok_or_else(Error::not_found)?"],
+                ";",
+            ),
+            find_only: layout::chain(
+                8,
+                "",
+                &find_id,
+                &[".await?", ".ok_or_else(Error::not_found)?"],
+                ";",
+            ),
+            update_row: layout::chain(
+                8,
+                "",
+                &format!("{ty}::update(&db, id, &input)"),
+                &[".await?", ".ok_or_else(Error::not_found)?"],
+                ";",
+            ),
+            accounts_import: if user_ref { "Accounts, " } else { "" },
+            user_import: if auth { "CurrentUser, " } else { "" },
+            reads,
+            user_arg: if auth {
+                "        CurrentUser(user): CurrentUser,\n"
+            } else {
+                ""
+            },
+            list,
+            count,
+            accounts_extractor: if user_ref {
+                "        accounts: Accounts,\n"
+            } else {
+                ""
+            },
+            accounts_arg: if user_ref { ", &accounts" } else { "" },
+            owner_arg: if auth { ", user.id" } else { "" },
+            user_param_new: if auth { ", _user: CurrentUser" } else { "" },
+            test_uses: test.uses,
+            accounts: test.accounts,
+            setup: test.setup,
+            first: test.first,
+            second: test.second,
+            required: test.required,
+            mistyped_label: test.mistyped_label,
+            mistyped: test.mistyped,
+            shown_first: test.shown_first,
+            shown_second: test.shown_second,
+            owner_id: test.owner_id,
+            others_parent: test.others_parent,
+            name: name.to_string(),
+            table,
+            ty,
+            plural_ty,
+            label,
+            plural_label,
+        })
+    }
+
+    /// The names of the five routes.
+    pub fn route_names(&self) -> Vec<String> {
+        route_paths(&self.name, &self.table)
+            .into_iter()
+            .map(|(route, _)| route)
+            .collect()
+    }
+}
+
+/// (route name, path) of the five routes.
+fn route_paths(name: &str, table: &str) -> [(String, String); 5] {
+    [
+        (table.to_string(), format!("/{table}")),
+        (format!("new_{name}"), format!("/{table}/new")),
+        (name.to_string(), format!("/{table}/{{id}}")),
+        (format!("edit_{name}"), format!("/{table}/{{id}}/edit")),
+        (format!("delete_{name}"), format!("/{table}/{{id}}/delete")),
+    ]
+}
+
+/// What the handlers import from `torn::form`.
+fn form_imports(fields: &[Field]) -> Vec<&'static str> {
+    let mut imports = vec!["FieldErrors"];
+    let plain = |f: &Field| !f.optional && f.ty != FieldType::Bool;
+    let optional = |f: &Field| f.optional && f.ty != FieldType::Bool;
+    if fields.iter().any(plain) {
+        imports.push("FormValue as _");
+    }
+    if fields
+        .iter()
+        .any(|f| f.ty == FieldType::String && !f.optional)
+    {
+        imports.push("at_most");
+    }
+    if fields.iter().any(|f| f.ty == FieldType::Bool) {
+        imports.push("checkbox");
+    }
+    if fields.iter().any(optional) {
+        imports.push("optional");
+    }
+    if fields
+        .iter()
+        .any(|f| f.ty == FieldType::String && f.optional)
+    {
+        imports.push("optional_at_most");
+    }
+    if fields.iter().any(optional) {
+        imports.push("optional_to_form");
+    }
+    if fields.iter().any(plain) {
+        imports.push("required");
+    }
+    imports
+}
+
+/// How a field is read from the form: the call and its arguments, over `self.<column>`.
+fn read_call(f: &Field) -> (&'static str, Vec<String>) {
+    let c = f.column();
+    let take = |check: String| ("errors.take", vec![format!("\"{c}\""), check]);
+    match (&f.ty, f.optional) {
+        (FieldType::Bool, _) => ("checkbox", vec![format!("self.{c}.as_deref()")]),
+        (FieldType::String, false) => take(format!("at_most(required(&self.{c}), 255)")),
+        (FieldType::String, true) => take(format!("optional_at_most(optional(&self.{c}), 255)")),
+        (_, false) => take(format!("required(&self.{c})")),
+        (_, true) => take(format!("optional(&self.{c})")),
+    }
+}
+
+/// The lines of `check` that read each field (and check that a referenced row exists), and
+/// the fields whose reading may fail.
+fn reads(fields: &[Field], owned: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut reads = Vec::new();
+    let mut checked = Vec::new();
+    for f in fields {
+        let c = f.column();
+        let (callee, args) = read_call(f);
+        reads.push(layout::let_call(8, &c, callee, &args));
+        if f.ty != FieldType::Bool {
+            checked.push(c.clone());
+        }
+        if let FieldType::References(parent) = &f.ty {
+            let lookup = if parent == "user" {
+                "accounts.user(id)".to_string()
+            } else if owned.contains(parent) {
+                format!(
+                    "crate::models::{parent}::{}::find_owned(db, owner_id, id)",
+                    camel(parent)
+                )
+            } else {
+                format!("crate::models::{parent}::{}::find(db, id)", camel(parent))
+            };
+            let find = layout::chain(12, "&& ", &lookup, &[".await?", ".is_none()"], "");
+            let id = if f.optional {
+                format!("{c}.flatten()")
+            } else {
+                c.clone()
+            };
+            reads.push(format!(
+                "        if let Some(id) = {id}\n{find}\n        {{\n            errors.add(\"{c}\", \"does not exist\");\n        }}"
+            ));
+        }
+    }
+    (reads, checked)
+}
+
+/// What a test types into a field, as a Rust expression of type `String`.
+fn typed(f: &Field, n: u32, parents: &[(String, String)]) -> String {
+    match &f.ty {
+        FieldType::String => format!("\"{} {n}\".to_string()", f.name.replace('_', " ")),
+        FieldType::Text => format!("\"Some {} text {n}\".to_string()", f.name.replace('_', " ")),
+        FieldType::Int => format!("\"{}\".to_string()", 40 + n),
+        FieldType::BigInt => format!("\"{}\".to_string()", 9_000_000_000_u64 + u64::from(n)),
+        FieldType::Float => format!("\"{n}.5\".to_string()"),
+        FieldType::Bool => "\"on\".to_string()".into(),
+        FieldType::Date => format!("\"2026-11-{:02}\".to_string()", n % 28 + 1),
+        FieldType::DateTime => format!("\"2026-11-{:02}T10:30\".to_string()", n % 28 + 1),
+        FieldType::Uuid => format!("\"00000000-0000-0000-0000-{n:012}\".to_string()"),
+        FieldType::References(model) => parents
+            .iter()
+            .find(|(m, _)| m == model)
+            .map(|(_, var)| format!("{var}.to_string()"))
+            .unwrap_or_else(|| "String::new()".into()),
+    }
+}
+
+/// The pieces of the scaffold's test that depend on the fields.
+struct TestParts {
+    uses: Vec<String>,
+    accounts: bool,
+    setup: Vec<String>,
+    first: String,
+    second: String,
+    required: Option<String>,
+    mistyped_label: Option<String>,
+    mistyped: String,
+    shown_first: Option<String>,
+    shown_second: Option<String>,
+    owner_id: &'static str,
+    others_parent: bool,
+}
+
+impl TestParts {
+    fn new(
+        app: &AppDir,
+        name: &str,
+        fields: &[Field],
+        auth: bool,
+        owned: &[String],
+    ) -> Result<Self, CliError> {
+        let mut setup = model::Setup::default();
+        let mut parents: Vec<(String, String)> = Vec::new();
+        let mut seen = vec![name.to_string()];
+        for f in fields {
+            if let FieldType::References(model) = &f.ty
+                && model != name
+                && !parents.iter().any(|(m, _)| m == model)
+            {
+                let owner = auth.then_some("owner_id");
+                let id = model::make_row(app, model, 1, owner, &mut seen, &mut setup)?;
+                parents.push((model.clone(), id));
+            }
+        }
+        let fields_for = |k: u32, bad: Option<&str>| -> Vec<String> {
+            fields
+                .iter()
+                .map(|f| {
+                    let value = match &f.ty {
+                        _ if bad == Some(f.column().as_str()) => {
+                            "\"not valid\".to_string()".to_string()
+                        }
+                        FieldType::References(m) if m == name => "String::new()".into(),
+                        _ => typed(f, k, &parents),
+                    };
+                    let pair = [format!("\"{}\"", f.column()), value];
+                    layout::list("(", &pair, ")", (8, 8, 1), layout::CALL_WIDTH, false)
+                })
+                .collect()
+        };
+        // The first text field: its value shows on the row's page.
+        let shown = fields
+            .iter()
+            .position(|f| matches!(f.ty, FieldType::String | FieldType::Text));
+        // A field whose text must parse: typed wrong, the form comes back with it kept.
+        let mistyped = fields.iter().find(|f| {
+            matches!(
+                f.ty,
+                FieldType::Int
+                    | FieldType::BigInt
+                    | FieldType::Float
+                    | FieldType::Date
+                    | FieldType::DateTime
+                    | FieldType::Uuid
+            )
+        });
+        let krate = &app.crate_name;
+        let mut uses = vec![
+            "use torn::Settings;".to_string(),
+            "use torn::db::Db;".to_string(),
+            "use torn::test::{TestDatabase, TestResponse, TestServer, form_field, reqwest};"
+                .to_string(),
+        ];
+        uses.extend(setup.uses.iter().map(|m| model::model_use(krate, m)));
+        Ok(TestParts {
+            uses: model::sorted(uses),
+            accounts: auth || setup.accounts,
+            // Rows the test makes first belong to the user it logs in as (`owner_id`).
+            owner_id: if setup.lines.iter().any(|l| l.contains("owner_id")) {
+                "let owner_id = "
+            } else {
+                ""
+            },
+            setup: setup.lines,
+            first: layout::let_vec("first", &fields_for(1, None)),
+            second: layout::let_vec("second", &fields_for(2, None)),
+            required: fields
+                .iter()
+                .find(|f| !f.optional && f.ty != FieldType::Bool)
+                .map(|f| title(&f.name)),
+            mistyped_label: mistyped.map(|f| title(&f.name)),
+            mistyped: mistyped
+                .map(|bad| layout::let_vec("mistyped", &fields_for(1, Some(&bad.column()))))
+                .unwrap_or_default(),
+            shown_first: shown.map(|i| format!("first[{i}].1")),
+            shown_second: shown.map(|i| format!("second[{i}].1")),
+            others_parent: owned.iter().any(|m| *m != name),
+        })
+    }
+}

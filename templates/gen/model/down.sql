@@ -1,0 +1,3 @@
+-- Undoes the table made by `[[ command ]]`.
+
+DROP TABLE [[ table ]];

@@ -1,0 +1,2 @@
+[% for route in routes %][[ route ]]
+[% endfor %]

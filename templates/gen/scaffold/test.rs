@@ -1,0 +1,208 @@
+//! The [[ table ]] pages over HTTP, made by `torn gen scaffold [[ name ]]`.
+
+[% for line in test_uses %][[ line ]]
+[% endfor %]
+/// The list of [[ lower_plural ]], the form that makes one, and what the list says when empty.
+const LIST: &str = "/[[ table ]]";
+const NEW: &str = "/[[ table ]]/new";
+const EMPTY: &str = "No [[ lower_plural ]] yet.";
+
+/// The app on a fresh database (PostgreSQL when TORN_TEST_POSTGRES_URL is set, else SQLite),
+/// and a connection to that database.
+async fn app() -> (TestServer, Db, TestDatabase) {
+    let database = TestDatabase::new().await;
+    let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
+    settings.root = std::env::temp_dir().join("[[ crate_name ]]-tests");
+    settings.database.url = Some(database.url().to_string());
+    let app = [[ crate_name ]]::app(settings).await.expect("the app builds");
+    let server = TestServer::start(app).await;
+    let db = Db::connect(database.url()).await.unwrap();
+    (server, db, database)
+}
+
+/// Send a form from `client`, with the XSRF token of the page at `from`.
+async fn submit(
+    server: &TestServer,
+    client: &reqwest::Client,
+    from: &str,
+    to: &str,
+    fields: &[(&str, String)],
+) -> TestResponse {
+    let page = server.send(client.get(server.url(from))).await;
+    let token = form_field(&page.text, "_xsrf").expect("the page has a form");
+    let mut form: Vec<(&str, String)> = vec![("_xsrf", token)];
+    form.extend(fields.iter().cloned());
+    server.send(client.post(server.url(to)).form(&form)).await
+}
+[%- if auth %]
+
+/// Sign up as `email`, confirm the address and log in in this client; returns the user's id.
+async fn log_in(
+    accounts: &torn::Accounts,
+    server: &TestServer,
+    client: &reqwest::Client,
+    email: &str,
+) -> i64 {
+    let password = "correct horse battery staple";
+    let torn::auth::SignUp::Created { user, verify_token } =
+        accounts.sign_up(email, password).await.unwrap()
+    else {
+        panic!("{email} has no account yet");
+    };
+    accounts.verify_email(&verify_token).await.unwrap();
+    let r = submit(
+        server,
+        client,
+        "/auth/login",
+        "/auth/login",
+        &[
+            ("email", email.to_string()),
+            ("password", password.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "log-in: {}", r.text);
+    user.id
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+[%- endif %]
+
+#[tokio::test]
+async fn [[ table ]]_are_listed_made_shown_changed_and_deleted() {
+    let (server, db, _database) = app().await;
+[%- if accounts %]
+    let accounts = torn::Accounts::new(
+        db.clone(),
+        std::sync::Arc::new(Settings::for_test(env!("CARGO_MANIFEST_DIR"))),
+    )
+    .await
+    .unwrap();
+[%- endif %]
+[%- if auth %]
+    [[ owner_id ]]log_in(&accounts, &server, server.client(), "owner@example.com").await;
+[%- endif %]
+[%- for line in setup %]
+[[ line ]]
+[%- endfor %]
+[[ first ]]
+[[ second ]]
+    let client = server.client();
+    let page = server.get(LIST).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains(EMPTY));
+
+    // Nothing is made without the XSRF token.
+    let forged = server
+        .send(client.post(server.url(LIST)).form(&first))
+        .await;
+    assert_eq!(forged.status, 403);
+
+    // Empty fields: the form again, with a message, and what was typed kept.
+    let r = submit(&server, client, NEW, LIST, &[]).await;
+[%- if let Some(label) = required %]
+    assert_eq!(r.status, 422);
+    let blank = "[[ label ]] can't be blank";
+    assert!(
+        r.text.contains(blank) || r.text.contains(&blank.replace('\'', "&#39;")),
+        "{}",
+        r.text
+    );
+[%- else %]
+    assert_eq!(r.status, 303);
+[%- endif %]
+[%- if let Some(label) = mistyped_label %]
+[[ mistyped ]]
+    let r = submit(&server, client, NEW, LIST, &mistyped).await;
+    assert_eq!(r.status, 422);
+    let message = "[[ label ]] must be";
+    assert!(r.text.contains(message), "{}", r.text);
+    assert!(
+        r.text.contains("value=\"not valid\""),
+        "what was typed is kept"
+    );
+[%- endif %]
+
+    let r = submit(&server, client, NEW, LIST, &first).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let shown = r.header("location").unwrap().to_string();
+    assert!(shown.starts_with(&format!("{LIST}/")), "{shown}");
+    let page = server.get(&shown).await;
+    assert_eq!(page.status, 200);
+[%- if let Some(shown) = shown_first %]
+    assert!(page.text.contains(&[[ shown ]]), "{}", page.text);
+[%- endif %]
+
+    let edit = server.get(&format!("{shown}/edit")).await;
+    assert_eq!(edit.status, 200);
+    let r = submit(&server, client, &format!("{shown}/edit"), &shown, &second).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = server.get(&shown).await;
+[%- if let Some(shown) = shown_second %]
+    assert!(page.text.contains(&[[ shown ]]), "{}", page.text);
+[%- endif %]
+
+    let page = server.get(LIST).await;
+    assert!(!page.text.contains(EMPTY));
+    assert!(page.text.contains("Page 1 of 1"));
+
+    let r = submit(&server, client, &shown, &format!("{shown}/delete"), &[]).await;
+    assert_eq!((r.status, r.header("location")), (303, Some(LIST)));
+    assert_eq!(server.get(&shown).await.status, 404);
+    assert_eq!(server.get(&format!("{LIST}/123456789")).await.status, 404);
+    db.close().await;
+}
+[%- if auth %]
+
+#[tokio::test]
+async fn [[ table ]]_need_a_log_in_and_belong_to_their_owner() {
+    let (server, db, _database) = app().await;
+    let accounts = torn::Accounts::new(
+        db.clone(),
+        std::sync::Arc::new(Settings::for_test(env!("CARGO_MANIFEST_DIR"))),
+    )
+    .await
+    .unwrap();
+    let r = server.get(LIST).await;
+    assert_eq!(r.status, 303);
+    let login = format!("/auth/login?next=%2F{}", &LIST[1..]);
+    assert_eq!(r.header("location"), Some(login.as_str()));
+
+    let owner = browser();
+    [[ owner_id ]]log_in(&accounts, &server, &owner, "first@example.com").await;
+[%- for line in setup %]
+[[ line ]]
+[%- endfor %]
+[[ first ]]
+    let r = submit(&server, &owner, NEW, LIST, &first).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let shown = r.header("location").unwrap().to_string();
+    assert_eq!(server.send(owner.get(server.url(&shown))).await.status, 200);
+
+    // Someone else sees none of it and can change none of it.
+    let other = browser();
+    log_in(&accounts, &server, &other, "second@example.com").await;
+    let list = server.send(other.get(server.url(LIST))).await;
+    assert!(list.text.contains(EMPTY));
+    assert_eq!(server.send(other.get(server.url(&shown))).await.status, 404);
+    let edit = format!("{shown}/edit");
+    assert_eq!(server.send(other.get(server.url(&edit))).await.status, 404);
+    let r = submit(&server, &other, LIST, &format!("{shown}/delete"), &[]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(server.send(owner.get(server.url(&shown))).await.status, 200);
+[%- if others_parent %]
+
+    // Nor can they point a row of theirs at the owner's rows.
+    let r = submit(&server, &other, NEW, LIST, &first).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("does not exist"), "{}", r.text);
+[%- endif %]
+    db.close().await;
+}
+[%- endif %]
