@@ -48,6 +48,15 @@ enum Command {
         #[arg(long, global = true)]
         dry_run: bool,
     },
+    /// Undo a generator: remove the files it wrote that are still as it wrote them and the
+    /// lines it added; keep and list anything changed since (exit code 1).
+    Destroy {
+        #[command(subcommand)]
+        what: torn_cli::generate::destroy::What,
+        /// Print what would be removed, and change nothing.
+        #[arg(long, global = true)]
+        dry_run: bool,
+    },
     /// The dev server: build and serve the app in this folder (or above), rebuild on save,
     /// keep the port answering while it rebuilds, reload the browser.
     Run(torn_cli::RunOptions),
@@ -163,6 +172,9 @@ fn main() -> ExitCode {
             force,
             dry_run,
         } => finish(run_generator(what, force, dry_run)),
+        Command::Destroy { what, dry_run } => finish(
+            current_app().and_then(|app| torn_cli::generate::destroy::run(&app, what, dry_run)),
+        ),
         Command::Routes => finish(routes()),
         Command::Run(opts) => dev_server(&opts),
         Command::Db { what } => finish(database(what)),

@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::App;
+use crate::routing::Urls;
 
 /// The app, served on an ephemeral local port for the duration of a test.
 pub struct TestServer {
@@ -34,6 +35,8 @@ pub struct TestServer {
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The app's named routes (none for a bare router).
+    urls: Urls,
 }
 
 /// A response, read whole.
@@ -111,7 +114,10 @@ impl TestServer {
     where
         S: Clone + Send + Sync + 'static,
     {
-        Self::start_router(app.into_router()).await
+        let urls = app.urls();
+        let mut server = Self::start_router(app.into_router()).await;
+        server.urls = urls;
+        server
     }
 
     /// Serve `app` on a listener bound beforehand, for apps that must know their own address
@@ -120,7 +126,10 @@ impl TestServer {
     where
         S: Clone + Send + Sync + 'static,
     {
-        Self::serve(listener, app.into_router())
+        let urls = app.urls();
+        let mut server = Self::serve(listener, app.into_router());
+        server.urls = urls;
+        server
     }
 
     /// Serve a finished router on `127.0.0.1:0`.
@@ -148,7 +157,24 @@ impl TestServer {
             client,
             stop: Some(stop),
             task: Some(task),
+            urls: Urls::default(),
         }
+    }
+
+    /// The path of the app's route `name`, its parameters filled in (Tornado's
+    /// `reverse_url`), so that a test follows the app's routes as its pages do.
+    ///
+    /// # Panics
+    ///
+    /// If the app has no route of that name, or it takes other parameters.
+    pub fn reverse_url<I>(&self, name: &str, params: I) -> String
+    where
+        I: IntoIterator,
+        I::Item: std::fmt::Display,
+    {
+        self.urls
+            .reverse_url(name, params)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The server's address.

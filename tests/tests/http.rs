@@ -251,6 +251,13 @@ async fn reverse_url_in_handlers_and_templates() {
         page.text
     );
     assert!(page.text.contains(r#"action="/items""#), "{}", page.text);
+    // Tests follow the same routes.
+    assert_eq!(s.reverse_url("item", [42]), "/items/42");
+    assert_eq!(s.reverse_url("file", ["a b/c.txt"]), "/files/a%20b/c.txt");
+    let wrong = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.reverse_url("nowhere", [1])
+    }));
+    assert!(wrong.is_err(), "a route that does not exist panics");
 }
 
 #[tokio::test]

@@ -68,6 +68,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
                     mark: HANDLERS_MARK.into(),
                     line: format!("pub mod {module};"),
                     at: Place::Sorted,
+                    shared: false,
                 });
             }
             plan.files.push((rel, text));
@@ -83,6 +84,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
             mark: ROUTES_MARK.into(),
             line: block(&read(Path::new("src/lib.rs"))?, BLOCK_START, ROUTES_MARK)?,
             at: Place::Above,
+            shared: false,
         });
     }
     // torn's default features (accounts, social log-in) in place of a minimal app's few.
@@ -105,6 +107,7 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
             mark: NAV_MARK.into(),
             line: block_after(&read(Path::new("templates/base.html"))?, NAV_MARK, "</nav>")?,
             at: Place::Below,
+            shared: false,
         });
     }
     Ok(plan)

@@ -21,6 +21,61 @@ pub struct HandlerOptions {
 
 /// The plan for a handler.
 pub fn plan(app: &AppDir, opts: &HandlerOptions) -> Result<Plan, CliError> {
+    plan_for(app, opts, false)
+}
+
+/// The options a handler was generated with, read back from its file (`//! \`/path\`, made
+/// by …` and `torn::handler!(Type => get, post);`) or, without it, from its route.
+pub fn recorded(app: &AppDir, name: &str) -> Result<HandlerOptions, CliError> {
+    let file = app.read(std::path::Path::new(&format!("src/handlers/{name}.rs")))?;
+    let lib = app
+        .read(std::path::Path::new("src/lib.rs"))?
+        .unwrap_or_default();
+    let from_route = lib
+        .split(&format!("(\"{name}\","))
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .map(str::to_string);
+    let Some(file) = file else {
+        return match from_route {
+            Some(path) => Ok(HandlerOptions {
+                name: name.to_string(),
+                path: Some(path),
+                methods: vec!["get".into()],
+            }),
+            None => Err(super::destroy::not_generated(
+                &format!("handler {name}"),
+                &format!("src/handlers/{name}.rs"),
+            )),
+        };
+    };
+    let path = file
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("//! `"))
+        .and_then(|l| l.split('`').next())
+        .map(str::to_string)
+        .or(from_route);
+    let methods = file
+        .lines()
+        .find_map(|l| l.strip_prefix("torn::handler!("))
+        .and_then(|l| l.split_once("=>"))
+        .map(|(_, m)| {
+            m.trim_end_matches([')', ';'])
+                .split(',')
+                .map(|m| m.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["get".into()]);
+    Ok(HandlerOptions {
+        name: name.to_string(),
+        path,
+        methods,
+    })
+}
+
+/// The plan for a handler; `destroying` for `torn destroy`, which finds its routes in place.
+pub fn plan_for(app: &AppDir, opts: &HandlerOptions, destroying: bool) -> Result<Plan, CliError> {
     let name = opts.name.as_str();
     check_snake_name("handler", name)?;
     let path = match &opts.path {
@@ -46,7 +101,9 @@ pub fn plan(app: &AppDir, opts: &HandlerOptions) -> Result<Plan, CliError> {
     }
     methods.sort_by_key(|m| METHODS.iter().position(|k| k == m));
     let route = route_line(name, &path);
-    super::check_routes_free(app, &[name.to_string()], std::slice::from_ref(&route))?;
+    if !destroying {
+        super::check_routes_free(app, &[name.to_string()], std::slice::from_ref(&route))?;
+    }
     let get = methods.contains(&"get");
     let post = methods.contains(&"post");
     let mut torn_uses = Vec::new();

@@ -204,6 +204,34 @@ pub fn const_str(name: &str, value: &str) -> String {
     format!("const {name}: &str =\n{value_line}")
 }
 
+/// The line of `src/lib.rs` that mounts `handler` as the route `name` at `path`, four spaces
+/// in, laid out as rustfmt lays it out (lines of at most 100 characters): on one line when it
+/// fits; else the call on the next line; else the method call on a line of its own; else the
+/// arguments one per line.
+pub fn route_statement(handler: &str, name: &str, path: &str) -> String {
+    let call = format!("handler::<{handler}>(\"{name}\", \"{path}\");");
+    let fits = |line: &str| line.len() <= 100;
+    let one = format!("    let app = app.{call}");
+    if fits(&one) {
+        return one;
+    }
+    if fits(&format!("        app.{call}")) {
+        return format!("    let app =\n        app.{call}");
+    }
+    if fits(&format!("        .{call}")) {
+        return format!("    let app = app\n        .{call}");
+    }
+    let args = format!("\"{name}\",\n        \"{path}\",\n    );");
+    let head = format!("    let app = app.handler::<{handler}>(");
+    if fits(&head) {
+        return format!("{head}\n        {args}");
+    }
+    format!(
+        "    let app = app\n        .handler::<{handler}>(\n            \"{name}\",\n            \
+         \"{path}\",\n        );"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +254,32 @@ mod tests {
             "    let first = vec![(\"body\", \"Some body text 1\".to_string())];"
         );
         assert_eq!(let_vec("none", &[]), "    let none = vec![];");
+    }
+
+    #[test]
+    fn route_lines_are_laid_out_as_rustfmt_does() {
+        // The layouts rustfmt gave these lines in an app's src/lib.rs.
+        assert_eq!(
+            route_statement("handlers::about::About", "about", "/about"),
+            "    let app = app.handler::<handlers::about::About>(\"about\", \"/about\");"
+        );
+        assert_eq!(
+            route_statement(
+                "handlers::articles::ArticlesEdit",
+                "edit_article",
+                "/articles/{id}/edit"
+            ),
+            "    let app =\n        app.handler::<handlers::articles::ArticlesEdit>(\"edit_article\", \
+             \"/articles/{id}/edit\");"
+        );
+        assert_eq!(
+            route_statement(
+                "handlers::articles::ArticlesDelete",
+                "delete_article",
+                "/articles/{id}/delete"
+            ),
+            "    let app = app\n        .handler::<handlers::articles::ArticlesDelete>(\"delete_article\", \
+             \"/articles/{id}/delete\");"
+        );
     }
 }

@@ -5,9 +5,6 @@
 use super::{AppDir, Plan, check_snake_name, template, title};
 use crate::CliError;
 
-/// The mark in `src/mailers/mod.rs`.
-pub const MAILERS_MARK: &str = "// torn:mailers";
-
 /// The plan for a mailer.
 pub fn plan(app: &AppDir, name: &str) -> Result<Plan, CliError> {
     check_snake_name("mailer", name)?;

@@ -27,8 +27,8 @@ pub fn plan(
                 (up_path.clone(), read(&up_path)),
                 (down_path.clone(), read(&down_path)),
             ],
-            inserts: Vec::new(),
-            replaces: Vec::new(),
+            generated: vec![(up_path, up.to_string()), (down_path, down.to_string())],
+            ..Plan::default()
         });
     }
     series(&files, &[(name.into(), up.into(), down.into())], unix_secs)

@@ -13,17 +13,22 @@
 //! | `torn.toml` | `# torn:oauth` | a `[default.oauth.<provider>]` table |
 //! | `templates/base.html` | `{# torn:nav #}` | a scaffold's link (`torn gen auth`: the log-in links, below it) |
 //!
+//! What each generator writes, and where, is in its templates (`templates/gen/<generator>/`,
+//! see [`template`]); [`destroy`] undoes a generator.
+//!
 //! [`apply`] checks the whole plan before it writes anything (all or nothing): a file that
 //! exists with other content is refused without `--force`, a missing mark is refused, and a
 //! line that is already there is not added again, so running a generator twice changes nothing.
 
 pub mod auth;
+pub mod destroy;
 pub mod field;
 pub mod handler;
 pub mod layout;
 pub mod mailer;
 pub mod migration;
 pub mod model;
+pub mod names;
 pub mod oauth;
 pub mod scaffold;
 pub mod template;
@@ -32,12 +37,13 @@ use std::path::{Path, PathBuf};
 
 use crate::CliError;
 
+pub use layout::route_statement;
+pub use names::{camel, check_snake_name, snake_name, title, typed_name};
+
 /// The mark in `src/handlers/mod.rs`.
 pub const HANDLERS_MARK: &str = "// torn:handlers";
 /// The mark in `src/lib.rs` for routes.
 pub const ROUTES_MARK: &str = "// torn:routes";
-/// The mark in `src/lib.rs` for modules.
-pub const MODULES_MARK: &str = "// torn:modules";
 
 /// A torn app found on disk.
 #[derive(Clone, Debug)]
@@ -130,6 +136,8 @@ pub struct Insert {
     pub line: String,
     /// Where it goes.
     pub at: Place,
+    /// A line other generators add too (`pub mod models;`): `torn destroy` leaves it.
+    pub shared: bool,
 }
 
 /// Where an [`Insert`] goes.
@@ -153,6 +161,9 @@ pub struct Plan {
     pub inserts: Vec<Insert>,
     /// Text to replace in the app's files.
     pub replaces: Vec<Replace>,
+    /// What the generator writes for files of `files` that the plan leaves as they are (a
+    /// migration made before, perhaps edited since), for `torn destroy` to compare with.
+    pub generated: Vec<(PathBuf, String)>,
 }
 
 /// Text to replace in one of the app's files: every `from` becomes `to`. A file without
@@ -365,128 +376,6 @@ pub fn use_line(krate: &str, items: &[&str]) -> String {
     }
 }
 
-/// The line of `src/lib.rs` that mounts `handler` as the route `name` at `path`, four spaces
-/// in, laid out as rustfmt lays it out (lines of at most 100 characters): on one line when it
-/// fits; else the call on the next line; else the method call on a line of its own; else the
-/// arguments one per line.
-pub fn route_statement(handler: &str, name: &str, path: &str) -> String {
-    let call = format!("handler::<{handler}>(\"{name}\", \"{path}\");");
-    let fits = |line: &str| line.len() <= 100;
-    let one = format!("    let app = app.{call}");
-    if fits(&one) {
-        return one;
-    }
-    if fits(&format!("        app.{call}")) {
-        return format!("    let app =\n        app.{call}");
-    }
-    if fits(&format!("        .{call}")) {
-        return format!("    let app = app\n        .{call}");
-    }
-    let args = format!("\"{name}\",\n        \"{path}\",\n    );");
-    let head = format!("    let app = app.handler::<{handler}>(");
-    if fits(&head) {
-        return format!("{head}\n        {args}");
-    }
-    format!(
-        "    let app = app\n        .handler::<{handler}>(\n            \"{name}\",\n            \
-         \"{path}\",\n        );"
-    )
-}
-
-/// Names: a Rust identifier in snake_case that is not a keyword.
-pub fn check_snake_name(kind: &str, name: &str) -> Result<(), CliError> {
-    const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-        "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
-        "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-        "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
-    ];
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.ends_with('_')
-        && !name.contains("__");
-    if !ok {
-        return Err(CliError::Usage(format!(
-            "{kind} name {name:?} is not valid: use lowercase letters, digits and single '_', \
-             starting with a letter (for example blog_post)"
-        )));
-    }
-    if KEYWORDS.contains(&name) {
-        return Err(CliError::Usage(format!(
-            "{kind} name {name:?} is a Rust keyword; choose another"
-        )));
-    }
-    Ok(())
-}
-
-/// A name as people type it, in snake_case: `BlogPost`, `blog-post` and `blog_post` are all
-/// `blog_post`, and `HTTPClient` is `http_client`. Whatever is not a letter, a digit, `-` or
-/// `_` is kept, for [`check_snake_name`] to refuse with the name in its message.
-pub fn snake_name(input: &str) -> String {
-    let chars: Vec<char> = input.chars().collect();
-    let mut out = String::with_capacity(input.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '-' {
-            out.push('_');
-        } else if c.is_ascii_uppercase() {
-            let before = i.checked_sub(1).map(|j| chars[j]);
-            let after = chars.get(i + 1);
-            // A new word: after a lowercase letter or a digit (`blogPost`, `v2Api`), or the
-            // last capital of an acronym before a lowercase letter (`HTTPClient`).
-            let starts_word = before.is_some_and(|b| {
-                b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || (b.is_ascii_uppercase() && after.is_some_and(char::is_ascii_lowercase))
-            });
-            if starts_word && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// [`snake_name`], checked by [`check_snake_name`]; a refusal quotes the name as it was typed.
-pub fn typed_name(kind: &str, typed: &str) -> Result<String, CliError> {
-    let snake = snake_name(typed);
-    match check_snake_name(kind, &snake) {
-        Ok(()) => Ok(snake),
-        Err(CliError::Usage(message)) if snake != typed => Err(CliError::Usage(message.replacen(
-            &format!("{snake:?}"),
-            &format!("{typed:?}"),
-            1,
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
-/// `blog_post` → `BlogPost`.
-pub fn camel(name: &str) -> String {
-    name.split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// `blog_post` → `Blog post`.
-pub fn title(name: &str) -> String {
-    let words = name.replace('_', " ");
-    let mut c = words.chars();
-    c.next()
-        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,67 +409,5 @@ mod tests {
         let nav = "<nav>\n  {# torn:nav #}\n</nav>\n";
         let below = insert_at_mark(nav, "{# torn:nav #}", "<a>x</a>", Place::Below).unwrap();
         assert_eq!(below, "<nav>\n  {# torn:nav #}\n  <a>x</a>\n</nav>\n");
-    }
-
-    #[test]
-    fn route_lines_are_laid_out_as_rustfmt_does() {
-        // The layouts rustfmt gave these lines in an app's src/lib.rs.
-        assert_eq!(
-            route_statement("handlers::about::About", "about", "/about"),
-            "    let app = app.handler::<handlers::about::About>(\"about\", \"/about\");"
-        );
-        assert_eq!(
-            route_statement(
-                "handlers::articles::ArticlesEdit",
-                "edit_article",
-                "/articles/{id}/edit"
-            ),
-            "    let app =\n        app.handler::<handlers::articles::ArticlesEdit>(\"edit_article\", \
-             \"/articles/{id}/edit\");"
-        );
-        assert_eq!(
-            route_statement(
-                "handlers::articles::ArticlesDelete",
-                "delete_article",
-                "/articles/{id}/delete"
-            ),
-            "    let app = app\n        .handler::<handlers::articles::ArticlesDelete>(\"delete_article\", \
-             \"/articles/{id}/delete\");"
-        );
-    }
-
-    #[test]
-    fn names() {
-        for ok in ["about", "blog_post", "v2_api"] {
-            assert!(check_snake_name("handler", ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "About",
-            "2fa",
-            "blog-post",
-            "blog__post",
-            "post_",
-            "a b",
-            "type",
-            "mod",
-        ] {
-            assert!(check_snake_name("handler", bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(camel("blog_post"), "BlogPost");
-        for (typed, snake) in [
-            ("BlogPost", "blog_post"),
-            ("blog-post", "blog_post"),
-            ("blog_post", "blog_post"),
-            ("Post", "post"),
-            ("HTTPClient", "http_client"),
-            ("V2Api", "v2_api"),
-            ("Add-Notes", "add_notes"),
-            ("About!", "about!"),
-            ("a b", "a b"),
-        ] {
-            assert_eq!(snake_name(typed), snake, "{typed}");
-        }
-        assert_eq!(title("blog_post"), "Blog post");
     }
 }

@@ -9,9 +9,6 @@ use super::field::{Field, FieldType, parse_field, table_name};
 use super::{AppDir, Plan, camel, check_snake_name, layout, migration, template};
 use crate::CliError;
 
-/// The mark in `src/models/mod.rs`.
-pub const MODELS_MARK: &str = "// torn:models";
-
 /// The fields of a model generated earlier, read from its file's first line.
 /// Whether `model` (made by `torn gen scaffold --auth`) belongs to a user: its rows have an
 /// `owner_id`, and it has `find_owned`.
@@ -43,6 +40,32 @@ fn fields_of(app: &AppDir, model: &str) -> Result<Option<Vec<Field>>, CliError> 
         .map(parse_field)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(fields))
+}
+
+/// The fields a model was generated with, read back from its file (or its migration).
+pub fn recorded(app: &AppDir, name: &str) -> Result<Vec<String>, CliError> {
+    let path = format!("src/models/{name}.rs");
+    let text = app.read(std::path::Path::new(&path))?.unwrap_or_default();
+    if let Some(args) = super::destroy::recorded_args(&text, "model", name) {
+        return Ok(args);
+    }
+    // The model's file is gone (a `torn destroy` that kept the migration): its migration
+    // says the same.
+    let migrations = std::fs::read_dir(app.root.join("migrations"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".up.sql"));
+    for entry in migrations {
+        let sql = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        if let Some(args) = super::destroy::recorded_args(&sql, "model", name) {
+            return Ok(args);
+        }
+    }
+    Err(super::destroy::not_generated(
+        &format!("model {name}"),
+        &path,
+    ))
 }
 
 /// The plan for a model made at `unix_secs`.

@@ -5,9 +5,6 @@
 use super::{AppDir, Plan, camel, layout, template};
 use crate::CliError;
 
-/// The mark at the end of `torn.toml`.
-pub const OAUTH_MARK: &str = "# torn:oauth";
-
 /// Where each built-in provider's apps are registered, and its label.
 const BUILT_IN: [(&str, &str, &str); 5] = [
     (
@@ -43,6 +40,40 @@ pub fn plan(
     provider: &str,
     issuer: Option<&str>,
     label: Option<&str>,
+) -> Result<Plan, CliError> {
+    plan_for(app, provider, issuer, label, false)
+}
+
+/// The issuer and label a provider was added with, read back from its table in `torn.toml`.
+pub fn recorded(
+    app: &AppDir,
+    provider: &str,
+) -> Result<(Option<String>, Option<String>), CliError> {
+    let text = app
+        .read(std::path::Path::new("torn.toml"))?
+        .unwrap_or_default();
+    let value: toml::Value = toml::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("torn.toml is not valid TOML: {e}")))?;
+    let table = value
+        .get("default")
+        .and_then(|d| d.get("oauth"))
+        .and_then(|o| o.get(provider.to_ascii_lowercase()));
+    let get = |key: &str| {
+        table
+            .and_then(|t| t.get(key))
+            .and_then(toml::Value::as_str)
+            .map(str::to_string)
+    };
+    Ok((get("issuer"), get("label")))
+}
+
+/// The plan for a provider; `destroying` for `torn destroy`, which takes out its table.
+pub fn plan_for(
+    app: &AppDir,
+    provider: &str,
+    issuer: Option<&str>,
+    label: Option<&str>,
+    destroying: bool,
 ) -> Result<Plan, CliError> {
     let name = provider.to_ascii_lowercase();
     let valid = !name.is_empty()
@@ -121,7 +152,7 @@ pub fn plan(
         register,
         issuer: issuer.map(str::to_string),
         crate_name: app.crate_name.clone(),
-        in_torn_toml: torn_toml.lines().any(|l| l.trim() == table),
+        in_torn_toml: !destroying && torn_toml.lines().any(|l| l.trim() == table),
         name,
     };
     let manifest = render(&provider, "manifest.toml")?;

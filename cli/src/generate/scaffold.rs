@@ -5,13 +5,11 @@
 //! `--auth`, every page needs a log-in and each person sees and changes only their own rows.
 
 mod context;
+mod test_parts;
 
 use super::field::{FieldType, parse_field};
 use super::{AppDir, Plan, model, template};
 use crate::CliError;
-
-/// The mark in `templates/base.html`'s navigation.
-pub const NAV_MARK: &str = "{# torn:nav #}";
 
 /// The plan for a scaffold.
 pub fn plan(
@@ -20,6 +18,37 @@ pub fn plan(
     args: &[String],
     auth: bool,
     unix_secs: u64,
+) -> Result<Plan, CliError> {
+    plan_for(app, name, args, auth, unix_secs, false)
+}
+
+/// The fields and `--auth` a scaffold was generated with, read back from its handlers' file
+/// (`` `torn gen scaffold post title:string --auth` ``).
+pub fn recorded(app: &AppDir, name: &str) -> Result<(Vec<String>, bool), CliError> {
+    let path = format!("src/handlers/{}.rs", super::field::table_name(name));
+    let text = app.read(std::path::Path::new(&path))?.unwrap_or_default();
+    let Some(mut args) = super::destroy::recorded_args(&text, "scaffold", name) else {
+        // The handlers are gone (a `torn destroy` that kept the migration): the model's
+        // fields say the same, with `owner` for `--auth`.
+        let mut fields = model::recorded(app, name)
+            .map_err(|_| super::destroy::not_generated(&format!("scaffold {name}"), &path))?;
+        let auth = fields.iter().any(|f| f == "owner:references:user");
+        fields.retain(|f| f != "owner:references:user");
+        return Ok((fields, auth));
+    };
+    let auth = args.iter().any(|a| a == "--auth");
+    args.retain(|a| a != "--auth");
+    Ok((args, auth))
+}
+
+/// The plan for a scaffold; `destroying` for `torn destroy`, which finds its routes in place.
+pub fn plan_for(
+    app: &AppDir,
+    name: &str,
+    args: &[String],
+    auth: bool,
+    unix_secs: u64,
+    destroying: bool,
 ) -> Result<Plan, CliError> {
     let fields = args
         .iter()
@@ -60,7 +89,9 @@ pub fn plan(
     let mut plan = model::plan(app, name, &model_args, unix_secs)?;
     let scaffold = context::Scaffold::new(app, name, &fields, auth, &owned, args)?;
     let names: Vec<String> = scaffold.route_names();
-    super::check_routes_free(app, &names, &scaffold.routes)?;
+    if !destroying {
+        super::check_routes_free(app, &names, &scaffold.routes)?;
+    }
     let manifest = render(&scaffold, "manifest.toml")?;
     let pages = template::plan("scaffold", &manifest, |file| render(&scaffold, file))?;
     plan.files.extend(pages.files);

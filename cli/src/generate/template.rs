@@ -16,6 +16,9 @@
 //! ]
 //! ```
 //!
+//! An insert may say `shared = true`: a line that other generators add too, which
+//! `torn destroy` leaves in place.
+//!
 //! A generator's Rust side checks its arguments, builds the context (one struct, which every
 //! template of the folder sees), and declares the templates with [`templates!`]; [`plan`] turns
 //! the rendered manifest into the [`Plan`] that [`super::apply`] writes.
@@ -103,6 +106,9 @@ struct InsertEntry {
     line: Option<String>,
     #[serde(default)]
     template: Option<String>,
+    /// A line other generators add too: `torn destroy` leaves it.
+    #[serde(default)]
+    shared: bool,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -155,6 +161,7 @@ pub fn plan(
                 At::Sorted => Place::Sorted,
                 At::Below => Place::Below,
             },
+            shared: insert.shared,
         });
     }
     Ok(plan)

@@ -6,6 +6,10 @@
 const LIST: &str = "/[[ table ]]";
 const NEW: &str = "/[[ table ]]/new";
 const EMPTY: &str = "No [[ lower_plural ]] yet.";
+[%- if auth %]
+/// Where the list sends a visitor who has not logged in.
+const LOG_IN: &str = "/auth/login?next=%2F[[ table ]]";
+[%- endif %]
 
 /// The app on a fresh database (PostgreSQL when TORN_TEST_POSTGRES_URL is set, else SQLite),
 /// and a connection to that database.
@@ -131,17 +135,19 @@ async fn [[ table ]]_are_listed_made_shown_changed_and_deleted() {
 
     let r = submit(&server, client, NEW, LIST, &first).await;
     assert_eq!(r.status, 303, "{}", r.text);
-    let shown = r.header("location").unwrap().to_string();
-    assert!(shown.starts_with(&format!("{LIST}/")), "{shown}");
+    let location = r.header("location").unwrap();
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    let shown = server.reverse_url("[[ name ]]", [id]);
+    assert_eq!(location, shown);
     let page = server.get(&shown).await;
     assert_eq!(page.status, 200);
 [%- if let Some(shown) = shown_first %]
     assert!(page.text.contains(&[[ shown ]]), "{}", page.text);
 [%- endif %]
 
-    let edit = server.get(&format!("{shown}/edit")).await;
-    assert_eq!(edit.status, 200);
-    let r = submit(&server, client, &format!("{shown}/edit"), &shown, &second).await;
+    let edit = server.reverse_url("edit_[[ name ]]", [id]);
+    assert_eq!(server.get(&edit).await.status, 200);
+    let r = submit(&server, client, &edit, &shown, &second).await;
     assert_eq!(r.status, 303, "{}", r.text);
     let page = server.get(&shown).await;
 [%- if let Some(shown) = shown_second %]
@@ -152,10 +158,12 @@ async fn [[ table ]]_are_listed_made_shown_changed_and_deleted() {
     assert!(!page.text.contains(EMPTY));
     assert!(page.text.contains("Page 1 of 1"));
 
-    let r = submit(&server, client, &shown, &format!("{shown}/delete"), &[]).await;
+    let delete = server.reverse_url("delete_[[ name ]]", [id]);
+    let r = submit(&server, client, &shown, &delete, &[]).await;
     assert_eq!((r.status, r.header("location")), (303, Some(LIST)));
     assert_eq!(server.get(&shown).await.status, 404);
-    assert_eq!(server.get(&format!("{LIST}/123456789")).await.status, 404);
+    let missing = server.reverse_url("[[ name ]]", [123_456_789]);
+    assert_eq!(server.get(&missing).await.status, 404);
     db.close().await;
 }
 [%- if auth %]
@@ -171,8 +179,7 @@ async fn [[ table ]]_need_a_log_in_and_belong_to_their_owner() {
     .unwrap();
     let r = server.get(LIST).await;
     assert_eq!(r.status, 303);
-    let login = format!("/auth/login?next=%2F{}", &LIST[1..]);
-    assert_eq!(r.header("location"), Some(login.as_str()));
+    assert_eq!(r.header("location"), Some(LOG_IN));
 
     let owner = browser();
     [[ owner_id ]]log_in(&accounts, &server, &owner, "first@example.com").await;
@@ -182,7 +189,9 @@ async fn [[ table ]]_need_a_log_in_and_belong_to_their_owner() {
 [[ first ]]
     let r = submit(&server, &owner, NEW, LIST, &first).await;
     assert_eq!(r.status, 303, "{}", r.text);
-    let shown = r.header("location").unwrap().to_string();
+    let location = r.header("location").unwrap();
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    let shown = server.reverse_url("[[ name ]]", [id]);
     assert_eq!(server.send(owner.get(server.url(&shown))).await.status, 200);
 
     // Someone else sees none of it and can change none of it.
@@ -191,9 +200,10 @@ async fn [[ table ]]_need_a_log_in_and_belong_to_their_owner() {
     let list = server.send(other.get(server.url(LIST))).await;
     assert!(list.text.contains(EMPTY));
     assert_eq!(server.send(other.get(server.url(&shown))).await.status, 404);
-    let edit = format!("{shown}/edit");
+    let edit = server.reverse_url("edit_[[ name ]]", [id]);
     assert_eq!(server.send(other.get(server.url(&edit))).await.status, 404);
-    let r = submit(&server, &other, LIST, &format!("{shown}/delete"), &[]).await;
+    let delete = server.reverse_url("delete_[[ name ]]", [id]);
+    let r = submit(&server, &other, LIST, &delete, &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(server.send(owner.get(server.url(&shown))).await.status, 200);
 [%- if others_parent %]

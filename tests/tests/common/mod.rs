@@ -1,8 +1,9 @@
 //! Helpers shared by the end-to-end tests, a file for each thing they start: cargo and the
 //! apps it builds, an HTTP client, an SMTP server, PostgreSQL, the OpenID Connect servers, a
-//! browser, nginx.
+//! browser, nginx, and fresh apps made by the `torn` binary.
 #![allow(dead_code)]
 
+mod apps;
 mod browser;
 mod cargo;
 mod http;
@@ -12,6 +13,8 @@ mod postgres;
 mod smtp;
 
 // Each suite uses some of the helpers: the others' re-exports are unused there.
+#[allow(unused_imports)]
+pub use apps::*;
 #[allow(unused_imports)]
 pub use browser::*;
 #[allow(unused_imports)]
