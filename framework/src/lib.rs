@@ -92,6 +92,8 @@ pub mod oauth;
 mod page;
 #[cfg(feature = "accounts")]
 pub mod password;
+#[cfg(feature = "realtime")]
+pub mod realtime;
 mod routing;
 #[cfg(feature = "accounts")]
 pub mod session;
@@ -114,6 +116,8 @@ pub use error::{Error, ErrorInfo};
 #[cfg(feature = "social-login")]
 pub use oauth::SocialLogin;
 pub use page::{Flash, FlashMessage, Page, PageContext, SocialButton};
+#[cfg(feature = "realtime")]
+pub use realtime::PubSub;
 pub use routing::{RequestHandler, RouteInfo, Urls};
 #[cfg(feature = "accounts")]
 pub use session::Session;

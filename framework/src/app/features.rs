@@ -25,6 +25,8 @@ pub(super) struct Features {
     mailer: Option<crate::mail::Mailer>,
     #[cfg(feature = "social-login")]
     social: Option<crate::oauth::SocialLogin>,
+    #[cfg(feature = "realtime")]
+    pub(super) pubsub: crate::realtime::PubSub,
 }
 
 impl Features {
@@ -94,6 +96,8 @@ impl Features {
             Some(mailer) => router.layer(axum::Extension(mailer)),
             None => router,
         };
+        #[cfg(feature = "realtime")]
+        let router = router.layer(axum::Extension(self.pubsub));
         router
     }
 
@@ -111,6 +115,14 @@ impl<S> App<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    /// The app's pub/sub topics, for work outside requests (a task that publishes); handlers
+    /// take them as the `PubSub` extractor.
+    #[cfg(feature = "realtime")]
+    #[must_use]
+    pub fn pubsub(&self) -> crate::realtime::PubSub {
+        self.features.pubsub.clone()
+    }
+
     /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
     /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
     #[cfg(feature = "accounts")]

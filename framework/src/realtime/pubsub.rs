@@ -1,0 +1,314 @@
+//! Named topics that any handler or task publishes to and any transport (server-sent events,
+//! long polling) reads from: in-process, on tokio's broadcast channels.
+//!
+//! Buffers are bounded, so a slow subscriber never stalls the others: it misses what passed
+//! while it was behind and is told so ([`Received::Lagged`]); the transports turn that into a
+//! `lagged` event, after which a client reloads what it shows. Each topic also keeps its last
+//! messages (the replay buffer), so that a client that reconnects with the id of the last
+//! message it saw gets what it missed.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+/// A message published to a topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Its number in its topic: 1, 2, 3, … in the order they were published.
+    pub id: u64,
+    /// What was published.
+    pub data: Arc<str>,
+}
+
+/// What a [`Subscription`] receives next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// The next message.
+    Message(Message),
+    /// This many messages passed while the subscriber was behind; it should reload.
+    Lagged(u64),
+}
+
+/// The app's topics. Cheap to clone; an extractor in handlers.
+#[derive(Clone, Debug)]
+pub struct PubSub {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    topics: Mutex<HashMap<String, Topic>>,
+    /// Messages a subscriber may fall behind by before it lags.
+    capacity: usize,
+    /// Messages each topic keeps for clients that reconnect.
+    replay: usize,
+}
+
+#[derive(Debug)]
+struct Topic {
+    sender: broadcast::Sender<Message>,
+    last_id: u64,
+    recent: VecDeque<Message>,
+}
+
+impl Default for PubSub {
+    fn default() -> Self {
+        PubSub::new(1024, 100)
+    }
+}
+
+impl PubSub {
+    /// In-process topics: a subscriber lags after falling `capacity` messages behind, and each
+    /// topic keeps its last `replay` messages for clients that reconnect.
+    #[must_use]
+    pub fn new(capacity: usize, replay: usize) -> Self {
+        PubSub {
+            inner: Arc::new(Inner {
+                topics: Mutex::new(HashMap::new()),
+                capacity: capacity.max(1),
+                replay,
+            }),
+        }
+    }
+
+    fn with_topic<T>(&self, name: &str, f: impl FnOnce(&mut Topic) -> T) -> T {
+        let mut topics = self
+            .inner
+            .topics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let topic = topics.entry(name.to_string()).or_insert_with(|| Topic {
+            sender: broadcast::channel(self.inner.capacity).0,
+            last_id: 0,
+            recent: VecDeque::new(),
+        });
+        f(topic)
+    }
+
+    /// Publish `data` to `topic`; returns the message's id. Nobody listening is not an error.
+    pub fn publish(&self, topic: &str, data: impl Into<Arc<str>>) -> u64 {
+        let data = data.into();
+        let replay = self.inner.replay;
+        self.with_topic(topic, |t| {
+            t.last_id += 1;
+            let message = Message {
+                id: t.last_id,
+                data,
+            };
+            if replay > 0 {
+                if t.recent.len() == replay {
+                    t.recent.pop_front();
+                }
+                t.recent.push_back(message.clone());
+            }
+            // An error only says that nobody subscribes now.
+            let _ = t.sender.send(message);
+            t.last_id
+        })
+    }
+
+    /// Receive what is published to `topic` from now on.
+    #[must_use]
+    pub fn subscribe(&self, topic: &str) -> Subscription {
+        Subscription {
+            receiver: self.with_topic(topic, |t| t.sender.subscribe()).into(),
+        }
+    }
+
+    /// Receive what is published to `topic` after the message `after` (0: everything from
+    /// now): first what the replay buffer still has, then what comes. When the buffer no
+    /// longer reaches back to `after`, the first thing received is [`Received::Lagged`].
+    #[must_use]
+    pub fn subscribe_after(&self, topic: &str, after: u64) -> Subscription {
+        let (receiver, missed) = self.with_topic(topic, |t| {
+            // Subscribing under the lock: nothing is published between the two.
+            let receiver = t.sender.subscribe();
+            (receiver, backlog(t, after))
+        });
+        Subscription {
+            receiver: Replay {
+                inner: receiver,
+                pending: missed,
+            }
+            .into_receiver(),
+        }
+    }
+
+    /// The messages of `topic` after `after` (long polling): at once if there are some in the
+    /// replay buffer, else the next ones published within `timeout` (none when it passes).
+    pub async fn wait_after(&self, topic: &str, after: u64, timeout: Duration) -> Vec<Message> {
+        let (mut receiver, waiting) =
+            self.with_topic(topic, |t| (t.sender.subscribe(), backlog(t, after)));
+        let ready: Vec<Message> = waiting
+            .into_iter()
+            .filter_map(|r| match r {
+                Received::Message(m) => Some(m),
+                Received::Lagged(_) => None,
+            })
+            .collect();
+        if !ready.is_empty() {
+            return ready;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Ok(m)) if m.id > after => return vec![m],
+                Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return Vec::new(),
+            }
+        }
+    }
+
+    /// The id of the last message published to `topic` (0 before the first).
+    #[must_use]
+    pub fn last_id(&self, topic: &str) -> u64 {
+        self.with_topic(topic, |t| t.last_id)
+    }
+}
+
+/// What `topic` holds after the message `after`: its messages, led by a `Lagged` when the
+/// replay buffer no longer reaches back that far.
+fn backlog(t: &Topic, after: u64) -> Vec<Received> {
+    if after >= t.last_id {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let oldest = t.recent.front().map_or(t.last_id + 1, |m| m.id);
+    if after + 1 < oldest {
+        out.push(Received::Lagged(oldest - after - 1));
+    }
+    out.extend(
+        t.recent
+            .iter()
+            .filter(|m| m.id > after)
+            .cloned()
+            .map(Received::Message),
+    );
+    out
+}
+
+/// A subscriber's messages from a [`PubSub`] topic.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: Receiver,
+}
+
+#[derive(Debug)]
+enum Receiver {
+    Live(broadcast::Receiver<Message>),
+    Replaying(Replay),
+}
+
+#[derive(Debug)]
+struct Replay {
+    inner: broadcast::Receiver<Message>,
+    pending: Vec<Received>,
+}
+
+impl Replay {
+    fn into_receiver(mut self) -> Receiver {
+        if self.pending.is_empty() {
+            Receiver::Live(self.inner)
+        } else {
+            self.pending.reverse();
+            Receiver::Replaying(self)
+        }
+    }
+}
+
+impl From<broadcast::Receiver<Message>> for Receiver {
+    fn from(r: broadcast::Receiver<Message>) -> Self {
+        Receiver::Live(r)
+    }
+}
+
+impl Subscription {
+    /// The next message, or how many were missed; `None` when the topics are gone.
+    pub async fn recv(&mut self) -> Option<Received> {
+        let live = match &mut self.receiver {
+            Receiver::Live(live) => live,
+            Receiver::Replaying(replay) => {
+                if let Some(next) = replay.pending.pop() {
+                    return Some(next);
+                }
+                &mut replay.inner
+            }
+        };
+        match live.recv().await {
+            Ok(message) => Some(Received::Message(message)),
+            Err(broadcast::error::RecvError::Lagged(n)) => Some(Received::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(r: Option<Received>) -> (u64, String) {
+        match r {
+            Some(Received::Message(m)) => (m.id, m.data.to_string()),
+            other => panic!("a message, not {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_their_topics_messages_in_order() {
+        let pubsub = PubSub::default();
+        assert_eq!(pubsub.publish("room", "nobody listens"), 1);
+        let mut a = pubsub.subscribe("room");
+        let mut b = pubsub.subscribe("room");
+        let mut other = pubsub.subscribe("other");
+        pubsub.publish("room", "hello");
+        pubsub.publish("room", "again");
+        for s in [&mut a, &mut b] {
+            assert_eq!(message(s.recv().await), (2, "hello".into()));
+            assert_eq!(message(s.recv().await), (3, "again".into()));
+        }
+        pubsub.publish("other", "elsewhere");
+        assert_eq!(message(other.recv().await), (1, "elsewhere".into()));
+        assert_eq!(pubsub.last_id("room"), 3);
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_lags_and_the_others_do_not_wait() {
+        let pubsub = PubSub::new(4, 0);
+        let mut slow = pubsub.subscribe("room");
+        let mut quick = pubsub.subscribe("room");
+        for n in 1..=10 {
+            pubsub.publish("room", n.to_string());
+            // The quick one keeps up.
+            assert_eq!(message(quick.recv().await).0, n);
+        }
+        // The slow one missed six of ten, is told so, and goes on from the oldest kept.
+        assert_eq!(slow.recv().await, Some(Received::Lagged(6)));
+        assert_eq!(message(slow.recv().await).0, 7);
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_can_start_after_a_message_it_saw() {
+        let pubsub = PubSub::new(16, 3);
+        for n in 1..=5 {
+            pubsub.publish("room", n.to_string());
+        }
+        // The buffer keeps 3, 4 and 5: after 3, it replays 4 and 5, then goes live.
+        let mut s = pubsub.subscribe_after("room", 3);
+        pubsub.publish("room", "6");
+        let ids: Vec<u64> = [s.recv().await, s.recv().await, s.recv().await]
+            .into_iter()
+            .map(|r| message(r).0)
+            .collect();
+        assert_eq!(ids, [4, 5, 6]);
+        // After 1, two messages are gone: it lagged, then gets what the buffer has.
+        let mut s = pubsub.subscribe_after("room", 1);
+        assert_eq!(s.recv().await, Some(Received::Lagged(2)));
+        assert_eq!(message(s.recv().await).0, 4);
+        // Up to date: nothing replayed.
+        let mut s = pubsub.subscribe_after("room", 6);
+        pubsub.publish("room", "7");
+        assert_eq!(message(s.recv().await).0, 7);
+    }
+}

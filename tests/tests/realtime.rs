@@ -1,0 +1,207 @@
+//! Real-time over real HTTP: server-sent events from a pub/sub topic (ids, `retry:`,
+//! keep-alive comments, resumption from `Last-Event-ID`, `lagged` when the replay buffer has
+//! moved on) and long polling (at once when there is news, after a timeout when there is none,
+//! woken by a publish).
+
+mod common;
+
+use std::time::Duration;
+
+use axum::extract::Query;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Deserialize;
+use torn::realtime::{self, PubSub};
+use torn::test::{TestServer, reqwest};
+use torn::{App, Settings};
+
+async fn events(pubsub: PubSub, headers: HeaderMap) -> impl IntoResponse {
+    realtime::events(&pubsub, "room", &headers)
+}
+
+async fn quiet(pubsub: PubSub) -> impl IntoResponse {
+    realtime::events_from(pubsub.subscribe("quiet"), Duration::from_millis(200))
+}
+
+#[derive(Deserialize)]
+struct After {
+    after: u64,
+}
+
+async fn poll(pubsub: PubSub, Query(q): Query<After>) -> String {
+    let messages = pubsub
+        .wait_after("room", q.after, Duration::from_millis(700))
+        .await;
+    messages
+        .iter()
+        .map(|m| format!("{} {}\n", m.id, m.data))
+        .collect()
+}
+
+/// The app, and its topics (to publish from the test, as a task would).
+async fn start() -> (TestServer, PubSub, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(Settings::for_test(dir.path()))
+        .route("/events", get(events))
+        .route("/quiet", get(quiet))
+        .route("/poll", get(poll));
+    let pubsub = app.pubsub();
+    (TestServer::start(app).await, pubsub, dir)
+}
+
+/// An open event stream, read as text.
+struct Stream {
+    response: reqwest::Response,
+    text: String,
+}
+
+impl Stream {
+    async fn open(server: &TestServer, path: &str, last_event_id: Option<&str>) -> Stream {
+        let mut request = server.client().get(server.url(path));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        Stream {
+            response,
+            text: String::new(),
+        }
+    }
+
+    /// Read until the text holds `wanted` (or fail after 5 seconds).
+    async fn until(&mut self, wanted: &str) -> &str {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !self.text.contains(wanted) {
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no {wanted:?} in {:?}", self.text))
+                .unwrap()
+                .expect("the stream is open");
+            self.text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        &self.text
+    }
+}
+
+#[tokio::test]
+async fn events_stream_what_is_published_with_ids() {
+    let (server, pubsub, _dir) = start().await;
+    let mut stream = Stream::open(&server, "/events", None).await;
+    // Published once the stream is open, so that it is live, not replayed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    pubsub.publish("room", "hello");
+    pubsub.publish("other", "not for this stream");
+    pubsub.publish("room", "<b>second</b>");
+    let text = stream.until("data: <b>second</b>").await.to_string();
+    assert!(text.contains("retry: 3000"), "{text}");
+    assert!(text.contains("id: 1\ndata: hello\n"), "{text}");
+    assert!(text.contains("id: 2\ndata: <b>second</b>\n\n"), "{text}");
+    assert!(!text.contains("not for this stream"), "{text}");
+}
+
+#[tokio::test]
+async fn a_quiet_stream_gets_keep_alive_comments() {
+    let (server, _pubsub, _dir) = start().await;
+    let mut stream = Stream::open(&server, "/quiet", None).await;
+    // axum's keep-alive is an empty comment line: ":\n\n".
+    let text = stream.until(":\n\n").await;
+    assert!(!text.contains("data:"), "{text}");
+}
+
+#[tokio::test]
+async fn a_browser_that_reconnects_gets_what_it_missed() {
+    let (server, pubsub, _dir) = start().await;
+    for word in ["one", "two", "three"] {
+        pubsub.publish("room", word);
+    }
+    let mut stream = Stream::open(&server, "/events", Some("1")).await;
+    let text = stream.until("data: three").await.to_string();
+    assert!(!text.contains("data: one"), "{text}");
+    assert!(text.contains("id: 2\ndata: two"), "{text}");
+    // A Last-Event-ID that is not a number: from now on, nothing replayed.
+    let mut fresh = Stream::open(&server, "/events", Some("x")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    pubsub.publish("room", "four");
+    let text = fresh.until("data: four").await;
+    assert!(!text.contains("data: two"), "{text}");
+}
+
+#[tokio::test]
+async fn a_reconnect_older_than_the_replay_buffer_is_told_it_lagged() {
+    let (server, pubsub, _dir) = start().await;
+    // The default buffer keeps 100 messages.
+    for n in 0..150 {
+        pubsub.publish("room", format!("m{n}"));
+    }
+    let mut stream = Stream::open(&server, "/events", Some("10")).await;
+    let text = stream.until("data: m149").await.to_string();
+    assert!(
+        text.contains("event: lagged\ndata: 40\n"),
+        "{}",
+        &text[..200]
+    );
+    assert!(text.contains("id: 51\ndata: m50\n"), "{}", &text[..400]);
+    assert!(!text.contains("data: m49\n"), "the buffer starts at 51");
+}
+
+#[tokio::test]
+async fn long_polling_answers_at_once_waits_or_times_out() {
+    let (server, pubsub, _dir) = start().await;
+    pubsub.publish("room", "first");
+    // News after 0: at once.
+    let r = server.get("/poll?after=0").await;
+    assert_eq!(r.text, "1 first\n");
+    // Nothing after 1: an empty answer after the timeout.
+    let started = std::time::Instant::now();
+    let r = server.get("/poll?after=1").await;
+    assert_eq!(r.text, "");
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    // Waiting, woken by a publish.
+    let waiting = tokio::spawn({
+        let url = server.url("/poll?after=1");
+        let client = server.client().clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    pubsub.publish("room", "second");
+    assert_eq!(waiting.await.unwrap(), "2 second\n");
+}
+
+#[tokio::test]
+async fn a_message_cannot_forge_events_with_line_breaks() {
+    let (server, pubsub, _dir) = start().await;
+    let mut stream = Stream::open(&server, "/events", None).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // What a chat user might type to make browsers see an event of another name or id.
+    pubsub.publish("room", "hi\n\nevent: admin\nid: 99\r\ndata: forged\rmore");
+    pubsub.publish("room", "after");
+    let text = stream.until("data: after").await.to_string();
+    // Lines as a browser splits them: at CR LF, LF or CR alone.
+    let lines: Vec<&str> = text
+        .split("\r\n")
+        .flat_map(|l| l.split(['\r', '\n']))
+        .collect();
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["1", "2"], "{text:?}");
+    assert!(!lines.iter().any(|l| l.starts_with("event:")), "{text:?}");
+    for line in &lines {
+        assert!(
+            line.is_empty()
+                || ["id: ", "data: ", "retry: "]
+                    .iter()
+                    .any(|f| line.starts_with(f)),
+            "{line:?} in {text:?}"
+        );
+    }
+    assert!(lines.contains(&"data: event: admin"), "{text:?}");
+    assert!(lines.contains(&"data: data: forged"), "{text:?}");
+}
