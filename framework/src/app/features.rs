@@ -115,6 +115,29 @@ impl<S> App<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    /// Mount a WebSocket handler at `path`, named `name` (`reverse_url` gives its URL).
+    ///
+    /// # Panics
+    /// If the name is already taken.
+    #[cfg(feature = "realtime")]
+    #[must_use]
+    pub fn websocket<H: crate::realtime::WebSocketHandler>(
+        mut self,
+        name: &str,
+        path: &str,
+    ) -> Self {
+        self.add_name(
+            name,
+            path,
+            vec!["GET".to_string()],
+            std::any::type_name::<H>().to_string(),
+        );
+        self.router = self
+            .router
+            .route(path, axum::routing::get(crate::realtime::upgrade::<H>));
+        self
+    }
+
     /// The app's pub/sub topics, for work outside requests (a task that publishes); handlers
     /// take them as the `PubSub` extractor.
     #[cfg(feature = "realtime")]

@@ -1,15 +1,20 @@
 //! Real-time: named topics that handlers publish to ([`PubSub`]), and the transports that
-//! carry them to browsers: server-sent events ([`events`]) and long polling
-//! ([`PubSub::wait_after`]). Feature `realtime`.
+//! carry them to browsers: WebSocket handlers ([`WebSocketHandler`]), server-sent events
+//! ([`events`]) and long polling ([`PubSub::wait_after`]). Feature `realtime`.
 
 mod pubsub;
 mod sse;
+mod websocket;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 pub use pubsub::{Message, PubSub, Received, Subscription};
 pub use sse::{KEEP_ALIVE, events, events_from};
+pub(crate) use websocket::upgrade;
+pub use websocket::{
+    Connection, Incoming, Limits, SendError, Sender, WebSocketHandler, close_code,
+};
 
 use crate::error::Error;
 
