@@ -35,7 +35,10 @@ async fn poll(pubsub: PubSub, Query(q): Query<After>) -> String {
         .await;
     messages
         .iter()
-        .map(|m| format!("{} {}\n", m.id, m.data))
+        .map(|r| match r {
+            realtime::Received::Message(m) => format!("{} {}\n", m.id, m.data),
+            realtime::Received::Lagged(n) => format!("lagged {n}\n"),
+        })
         .collect()
 }
 
@@ -171,6 +174,11 @@ async fn long_polling_answers_at_once_waits_or_times_out() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     pubsub.publish("room", "second");
     assert_eq!(waiting.await.unwrap(), "2 second\n");
+    // An id this process never gave (a client of an instance that restarted): told it lagged.
+    let r = server.get("/poll?after=500").await;
+    assert_eq!(r.text, "lagged 0\n");
+    // Nobody waits any more: the topic holds only its replay buffer.
+    assert_eq!(pubsub.topics(), 1);
 }
 
 #[tokio::test]

@@ -31,9 +31,18 @@ impl WebSocketHandler for Echo {
         let sender = conn.sender.clone();
         let mut room = conn.pubsub.subscribe("room");
         tokio::spawn(async move {
-            while let Some(torn::realtime::Received::Message(m)) = room.recv().await {
-                if sender.write_message(format!("room: {}", m.data)).is_err() {
-                    break;
+            loop {
+                tokio::select! {
+                    // Gone with the connection, not at the next message.
+                    () = sender.closed() => break,
+                    received = room.recv() => match received {
+                        Some(torn::realtime::Received::Message(m)) => {
+                            if sender.write_message(format!("room: {}", m.data)).is_err() {
+                                break;
+                            }
+                        }
+                        _ => break,
+                    },
                 }
             }
         });
@@ -110,6 +119,28 @@ impl WebSocketHandler for Flood {
     async fn on_message(&mut self, _message: Incoming) {}
 }
 
+/// Floods like `Flood`, and says when its connection is over.
+struct Stuck;
+
+/// Set when a `Stuck` connection ends.
+static STUCK_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl WebSocketHandler for Stuck {
+    fn limits() -> Limits {
+        Flood::limits()
+    }
+
+    async fn open(conn: Connection) -> Option<Self> {
+        Flood::open(conn).await.map(|_| Stuck)
+    }
+
+    async fn on_message(&mut self, _message: Incoming) {}
+
+    async fn on_close(&mut self, _code: Option<u16>) {
+        STUCK_CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Only for logged-in users.
 struct Private;
 
@@ -145,6 +176,7 @@ async fn start() -> (TestServer, PubSub, tempfile::TempDir) {
         .websocket::<Echo>("echo", "/ws/echo")
         .websocket::<Strict>("strict", "/ws/strict")
         .websocket::<Flood>("flood", "/ws/flood")
+        .websocket::<Stuck>("stuck", "/ws/stuck")
         .websocket::<Private>("private", "/ws/private")
         .websocket::<Partner>("partner", "/ws/partner");
     let pubsub = app.pubsub();
@@ -460,4 +492,72 @@ async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
     .await
     .expect("a logged-in user's upgrade");
     assert_eq!(next(&mut socket).await, Message::text("ada@example.com"));
+}
+
+#[tokio::test]
+async fn a_peer_that_never_reads_is_dropped() {
+    use tokio::io::AsyncWriteExt;
+    let (server, _pubsub, _dir) = start().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let request = format!(
+        "GET /ws/stuck HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.addr()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    // Never reading, while the server floods: its writes stall, and after the write timeout
+    // (300 ms here) it lets the connection go, without waiting for the peer to read.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !STUCK_CLOSED.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server still holds a peer that stopped reading"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(tcp);
+}
+
+#[tokio::test]
+async fn closed_connections_leave_no_forwarders_or_topics_behind() {
+    let (server, pubsub, _dir) = start().await;
+    for _ in 0..20 {
+        let (mut socket, _) = connect(&server, "/ws/echo", &[]).await.unwrap();
+        socket.close(None).await.unwrap();
+        // Read to the end of the closing handshake.
+        while let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_secs(5), socket.next()).await
+        {}
+    }
+    // The forwarders stop with their connections, so the room has no subscriber left.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while pubsub.topics() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} topics left",
+            pubsub.topics()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_peer_that_closes_gets_its_close_echoed() {
+    let (server, _pubsub, _dir) = start().await;
+    let (mut socket, _) = connect(&server, "/ws/echo", &[]).await.unwrap();
+    socket
+        .send(Message::Close(Some(CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "done".into(),
+        })))
+        .await
+        .unwrap();
+    // tungstenite reports the echo as the end of the stream, without an error.
+    let end = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .expect("an answer within 5 s");
+    assert!(
+        matches!(end, None | Some(Ok(Message::Close(_)))),
+        "the close was echoed, not reset: {end:?}"
+    );
 }

@@ -114,12 +114,14 @@ impl PubSub {
     pub fn subscribe(&self, topic: &str) -> Subscription {
         Subscription {
             receiver: self.with_topic(topic, |t| t.sender.subscribe()).into(),
+            topic: Some((self.clone(), topic.to_string())),
         }
     }
 
-    /// Receive what is published to `topic` after the message `after` (0: everything from
-    /// now): first what the replay buffer still has, then what comes. When the buffer no
-    /// longer reaches back to `after`, the first thing received is [`Received::Lagged`].
+    /// Receive what is published to `topic` after the message `after`: first what the replay
+    /// buffer still has, then what comes. When the buffer no longer reaches back to `after`,
+    /// or `after` is an id this process never gave (a client of an instance that restarted),
+    /// the first thing received is [`Received::Lagged`].
     #[must_use]
     pub fn subscribe_after(&self, topic: &str, after: u64) -> Subscription {
         let (receiver, missed) = self.with_topic(topic, |t| {
@@ -133,45 +135,87 @@ impl PubSub {
                 pending: missed,
             }
             .into_receiver(),
+            topic: Some((self.clone(), topic.to_string())),
         }
     }
 
-    /// The messages of `topic` after `after` (long polling): at once if there are some in the
-    /// replay buffer, else the next ones published within `timeout` (none when it passes).
-    pub async fn wait_after(&self, topic: &str, after: u64, timeout: Duration) -> Vec<Message> {
-        let (mut receiver, waiting) =
+    /// What `topic` has after the message `after` (long polling): at once what the replay
+    /// buffer holds (led by [`Received::Lagged`] when it no longer reaches back that far, or
+    /// when `after` is an id this process never gave), else the next message published within
+    /// `timeout`, else nothing.
+    pub async fn wait_after(&self, topic: &str, after: u64, timeout: Duration) -> Vec<Received> {
+        let (mut receiver, ready) =
             self.with_topic(topic, |t| (t.sender.subscribe(), backlog(t, after)));
-        let ready: Vec<Message> = waiting
-            .into_iter()
-            .filter_map(|r| match r {
-                Received::Message(m) => Some(m),
-                Received::Lagged(_) => None,
-            })
-            .collect();
-        if !ready.is_empty() {
-            return ready;
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Ok(m)) if m.id > after => return vec![m],
-                Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) => {}
-                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return Vec::new(),
+        let mut out = ready;
+        if out.is_empty() {
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Ok(m)) if m.id > after => {
+                        out.push(Received::Message(m));
+                        break;
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
+                        out.push(Received::Lagged(n));
+                        break;
+                    }
+                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => break,
+                }
             }
         }
+        drop(receiver);
+        self.prune(topic);
+        out
     }
 
     /// The id of the last message published to `topic` (0 before the first).
     #[must_use]
     pub fn last_id(&self, topic: &str) -> u64 {
-        self.with_topic(topic, |t| t.last_id)
+        self.inner
+            .topics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .map_or(0, |t| t.last_id)
+    }
+
+    /// How many topics exist (subscribed to, or holding messages to replay).
+    #[must_use]
+    pub fn topics(&self) -> usize {
+        self.inner
+            .topics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Forget `topic` if nobody subscribes to it and it holds nothing to replay: topics
+    /// that come and go (a room per page) do not add up.
+    fn prune(&self, name: &str) {
+        let mut topics = self
+            .inner
+            .topics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if topics
+            .get(name)
+            .is_some_and(|t| t.sender.receiver_count() == 0 && t.recent.is_empty())
+        {
+            topics.remove(name);
+        }
     }
 }
 
 /// What `topic` holds after the message `after`: its messages, led by a `Lagged` when the
 /// replay buffer no longer reaches back that far.
 fn backlog(t: &Topic, after: u64) -> Vec<Received> {
-    if after >= t.last_id {
+    if after > t.last_id {
+        // An id from another process (a restart, another instance): what was missed is
+        // unknown.
+        return vec![Received::Lagged(0)];
+    }
+    if after == t.last_id {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -193,12 +237,25 @@ fn backlog(t: &Topic, after: u64) -> Vec<Received> {
 #[derive(Debug)]
 pub struct Subscription {
     receiver: Receiver,
+    /// Its topic, to forget when this was its last subscriber.
+    topic: Option<(PubSub, String)>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some((pubsub, topic)) = self.topic.take() {
+            // The receiver goes first, so that the count no longer holds it.
+            self.receiver = Receiver::Gone;
+            pubsub.prune(&topic);
+        }
+    }
 }
 
 #[derive(Debug)]
 enum Receiver {
     Live(broadcast::Receiver<Message>),
     Replaying(Replay),
+    Gone,
 }
 
 #[derive(Debug)]
@@ -235,6 +292,7 @@ impl Subscription {
                 }
                 &mut replay.inner
             }
+            Receiver::Gone => return None,
         };
         match live.recv().await {
             Ok(message) => Some(Received::Message(message)),
@@ -310,5 +368,36 @@ mod tests {
         let mut s = pubsub.subscribe_after("room", 6);
         pubsub.publish("room", "7");
         assert_eq!(message(s.recv().await).0, 7);
+    }
+
+    #[tokio::test]
+    async fn topics_without_subscribers_or_messages_are_forgotten() {
+        let pubsub = PubSub::default();
+        // Looking does not make a topic.
+        for n in 0..1000 {
+            assert_eq!(pubsub.last_id(&format!("room {n}")), 0);
+        }
+        assert_eq!(pubsub.topics(), 0);
+        // A subscription makes one, and dropping the last one forgets it.
+        let a = pubsub.subscribe("room");
+        let b = pubsub.subscribe_after("room", 0);
+        assert_eq!(pubsub.topics(), 1);
+        drop(a);
+        assert_eq!(pubsub.topics(), 1);
+        drop(b);
+        assert_eq!(pubsub.topics(), 0);
+        // A long poll that times out leaves nothing behind.
+        let got = pubsub
+            .wait_after("poll", 0, Duration::from_millis(10))
+            .await;
+        assert!(got.is_empty());
+        assert_eq!(pubsub.topics(), 0);
+        // A topic with messages to replay stays.
+        pubsub.publish("kept", "x");
+        drop(pubsub.subscribe("kept"));
+        assert_eq!(pubsub.topics(), 1);
+        // An id from another process: lagged, with nothing known missed.
+        let mut s = pubsub.subscribe_after("kept", 99);
+        assert_eq!(s.recv().await, Some(Received::Lagged(0)));
     }
 }

@@ -44,6 +44,8 @@ pub mod close_code {
     pub const PROTOCOL: u16 = 1002;
     /// The message broke a rule of the app.
     pub const POLICY: u16 = 1008;
+    /// A text message was not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
     /// A message was larger than the handler's limit.
     pub const TOO_BIG: u16 = 1009;
     /// The server failed.
@@ -51,6 +53,10 @@ pub mod close_code {
     /// The peer reads too slowly: its outgoing queue filled up.
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
+
+/// The most bytes waiting to be written to one peer (a message larger than this cannot be
+/// sent).
+const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
 
 /// A connection's limits. The defaults are safe for a public site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,10 +167,22 @@ impl Sender {
     pub fn is_closed(&self) -> bool {
         self.queue.is_closed() || self.close.borrow().is_some()
     }
+
+    /// Wait until the connection is closed or closing: a task that forwards to it (a
+    /// subscription) stops then, rather than at its next message.
+    pub async fn closed(&self) {
+        let mut watching = self.close.subscribe();
+        // An error only says that the connection is gone.
+        let _ = watching.wait_for(Option::is_some).await;
+    }
+
+    /// Mark the connection closed, for [`Sender::closed`] (when it ended otherwise).
+    fn mark_closed(&self) {
+        self.close(close_code::NORMAL, "");
+    }
 }
 
 /// What `open` gets: the request that asked for the upgrade, and the connection's sender.
-#[derive(Debug)]
 pub struct Connection {
     /// Sends to this connection.
     pub sender: Sender,
@@ -177,6 +195,15 @@ pub struct Connection {
     pub user: Option<crate::auth::User>,
     /// The app's topics.
     pub pubsub: super::PubSub,
+}
+
+impl std::fmt::Debug for Connection {
+    // Not the headers: they hold the session cookie.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A WebSocket handler: one value per connection, made by `open`.
@@ -293,14 +320,18 @@ async fn accept<H: WebSocketHandler>(
         .filter(|p| !p.is_empty())
         .collect();
     let subprotocol =
-        H::select_subprotocol(&offered.iter().map(String::as_str).collect::<Vec<_>>());
+        H::select_subprotocol(&offered.iter().map(String::as_str).collect::<Vec<_>>())
+            .filter(|p| offered.contains(p));
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
         .await
         .map_err(IntoResponse::into_response)?;
     let limits = H::limits();
+    // What waits to be written to the peer is bounded too: a peer that sends pings and never
+    // reads would otherwise grow it with pongs.
     let ws = ws
         .max_message_size(limits.max_message_size)
-        .max_frame_size(limits.max_message_size);
+        .max_frame_size(limits.max_message_size)
+        .max_write_buffer_size(MAX_WRITE_BUFFER);
     let ws = match &subprotocol {
         Some(p) => ws.protocols([p.clone()]),
         None => ws,
@@ -334,15 +365,16 @@ async fn run<H: WebSocketHandler>(
         queue,
         close: std::sync::Arc::new(close),
     };
+    // A write that does not finish in this time means a peer that does not read: it is
+    // dropped, so that it holds nothing (the task, its queue, the kernel's buffers) for long.
+    let write_timeout = limits.ping_timeout.max(Duration::from_millis(10));
     let Some(mut handler) = H::open(connection(sender.clone())).await else {
-        let frame = CloseFrame {
-            code: close_code::POLICY,
-            reason: "refused".into(),
-        };
-        let _ = sink.send(WsMessage::Close(Some(frame))).await;
+        let refused = close_frame(close_code::POLICY, "refused");
+        let _ = tokio::time::timeout(write_timeout, sink.send(refused)).await;
+        sender.mark_closed();
         return;
     };
-    let mut ping = tokio::time::interval(limits.ping_interval);
+    let mut ping = tokio::time::interval(limits.ping_interval.max(Duration::from_millis(10)));
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
     let mut pong_due: Option<tokio::time::Instant> = None;
@@ -354,72 +386,125 @@ async fn run<H: WebSocketHandler>(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(WsMessage::Text(text))) => {
-                    handler.on_message(Incoming::Text(text.to_string())).await;
-                }
-                Some(Ok(WsMessage::Binary(data))) => {
-                    handler.on_message(Incoming::Binary(data)).await;
-                }
-                Some(Ok(WsMessage::Pong(_))) => pong_due = None,
-                Some(Ok(WsMessage::Ping(_))) => {}
-                Some(Ok(WsMessage::Close(frame))) => {
-                    peer_code = frame.map(|f| f.code);
-                    break;
-                }
-                Some(Err(e)) => {
-                    let too_big = e.to_string().contains("Space limit exceeded");
-                    let (code, reason) = if too_big {
-                        (close_code::TOO_BIG, "message too big")
-                    } else {
-                        (close_code::PROTOCOL, "protocol error")
-                    };
-                    let frame = CloseFrame { code, reason: reason.into() };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                    break;
-                }
-                None => break,
-            },
-            Some(Queued(message)) = outgoing.recv() => {
-                if sink.send(message).await.is_err() {
-                    break;
+        // Ready frames from the peer come first: they prove it alive.
+        let step = tokio::select! {
+            biased;
+            incoming = stream.next() => {
+                // Anything from the peer shows it is alive, not only a pong.
+                pong_due = None;
+                match incoming {
+                    Some(Ok(WsMessage::Text(text))) => {
+                        handler.on_message(Incoming::Text(text.to_string())).await;
+                        Step::Go
+                    }
+                    Some(Ok(WsMessage::Binary(data))) => {
+                        handler.on_message(Incoming::Binary(data)).await;
+                        Step::Go
+                    }
+                    Some(Ok(WsMessage::Pong(_) | WsMessage::Ping(_))) => Step::Go,
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        peer_code = frame.map(|f| f.code);
+                        // tungstenite has queued the echo of the peer's close: send it.
+                        let _ = tokio::time::timeout(write_timeout, sink.flush()).await;
+                        Step::Stop
+                    }
+                    Some(Err(e)) => {
+                        let said = e.to_string();
+                        let (code, reason) = if said.contains("Space limit exceeded") {
+                            (close_code::TOO_BIG, "message too big")
+                        } else if said.contains("UTF-8") {
+                            (close_code::INVALID_DATA, "text is not UTF-8")
+                        } else {
+                            (close_code::PROTOCOL, "protocol error")
+                        };
+                        Step::Close(code, reason.to_string())
+                    }
+                    None => Step::Stop,
                 }
             }
-            Ok(()) = closing.changed() => {
-                let wanted = closing.borrow().clone();
-                if let Some((code, reason)) = wanted {
-                    // What was queued before goes first.
-                    while let Ok(Queued(m)) = outgoing.try_recv() {
-                        if code == close_code::TRY_AGAIN_LATER || sink.send(m).await.is_err() {
-                            break;
+            Ok(()) = closing.changed() => match wanted_close(&mut closing) {
+                Some((code, reason)) => {
+                    if code != close_code::TRY_AGAIN_LATER {
+                        // What was queued before goes first; nothing queued after.
+                        outgoing.close();
+                        let mut sent = true;
+                        while sent && let Ok(Queued(m)) = outgoing.try_recv() {
+                            sent = send_within(&mut sink, m, write_timeout).await;
                         }
                     }
-                    let frame = CloseFrame { code, reason: reason.into() };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                    break;
+                    Step::Close(code, reason)
+                }
+                None => Step::Go,
+            },
+            Some(Queued(message)) = outgoing.recv() => {
+                if send_within(&mut sink, message, write_timeout).await {
+                    Step::Go
+                } else {
+                    Step::Stop
                 }
             }
             _ = ping.tick() => {
                 if pong_due.is_none() {
                     pong_due = Some(tokio::time::Instant::now() + limits.ping_timeout);
                 }
-                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
-                    break;
+                if send_within(&mut sink, WsMessage::Ping(Bytes::new()), write_timeout).await {
+                    Step::Go
+                } else {
+                    Step::Stop
                 }
             }
-            () = pong_deadline => {
-                // A dead peer: no pong in time. Say so, if it still listens.
-                let frame = CloseFrame { code: close_code::AWAY, reason: "no pong".into() };
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    sink.send(WsMessage::Close(Some(frame))),
-                )
-                .await;
+            () = pong_deadline => Step::Close(close_code::AWAY, "no pong".to_string()),
+        };
+        match step {
+            Step::Go => {}
+            Step::Stop => break,
+            Step::Close(code, reason) => {
+                // Say why, if the peer still listens.
+                let _ = send_within(&mut sink, close_frame(code, &reason), write_timeout).await;
                 break;
             }
         }
     }
     outgoing.close();
+    sender.mark_closed();
     handler.on_close(peer_code).await;
+}
+
+/// The close asked for, if any (the watch's guard is not held across an await).
+fn wanted_close(closing: &mut watch::Receiver<Option<(u16, String)>>) -> Option<(u16, String)> {
+    closing.borrow_and_update().clone()
+}
+
+/// What the connection loop does after one event.
+enum Step {
+    Go,
+    Stop,
+    Close(u16, String),
+}
+
+/// Send `message`, or give up after `timeout` (a peer that does not read); whether it went.
+async fn send_within(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    message: WsMessage,
+    timeout: Duration,
+) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, sink.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// A close frame with a code a peer accepts (RFC 6455, 7.4) and a reason that fits in a
+/// control frame (123 bytes, cut at a character boundary).
+fn close_frame(code: u16, reason: &str) -> WsMessage {
+    let valid = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+    let code = if valid { code } else { close_code::NORMAL };
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason[..end].into(),
+    }))
 }
