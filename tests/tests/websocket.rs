@@ -99,8 +99,11 @@ struct Flood;
 
 impl WebSocketHandler for Flood {
     fn limits() -> Limits {
+        // Writes wait up to 10 s for a peer that stops reading: this one reads again after a
+        // second, and gets the 1013 close.
         Limits {
             ping_interval: Duration::from_secs(60),
+            ping_timeout: Duration::from_secs(10),
             ..small()
         }
     }
@@ -127,7 +130,11 @@ static STUCK_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 impl WebSocketHandler for Stuck {
     fn limits() -> Limits {
-        Flood::limits()
+        // Writes wait 300 ms for a peer that stops reading.
+        Limits {
+            ping_interval: Duration::from_secs(60),
+            ..small()
+        }
     }
 
     async fn open(conn: Connection) -> Option<Self> {
