@@ -70,13 +70,13 @@ impl Undone {
         };
         let mut out = String::new();
         for p in &self.removed {
-            out.push_str(&format!("  {remove:<13} {}\n", p.display()));
+            out.push_str(&super::report_line(remove, p, None));
         }
         for p in &self.changed {
-            out.push_str(&format!("  {change:<13} {}\n", p.display()));
+            out.push_str(&super::report_line(change, p, None));
         }
         for (p, why) in &self.kept {
-            out.push_str(&format!("  {:<13} {}: {why}\n", "kept", p.display()));
+            out.push_str(&super::report_line("kept", p, Some(why)));
         }
         out
     }
@@ -164,8 +164,8 @@ pub fn undo(
         dry_run,
         ..Undone::default()
     };
-    let mut states = Some(states);
-    let mut known: Option<MigrationStates> = None;
+    // Asked at most once, and only for a migration.
+    let states = std::cell::LazyCell::new(states);
     for (rel, written) in &plan.files {
         let written = plan
             .generated
@@ -182,8 +182,7 @@ pub fn undo(
             continue;
         }
         if let Some(version) = migration_version(rel) {
-            let states = known.get_or_insert_with(|| (states.take().expect("asked once"))());
-            match states {
+            match &*states {
                 Err(why) => {
                     undone.kept.push((
                         rel.clone(),

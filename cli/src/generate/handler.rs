@@ -131,8 +131,7 @@ pub fn plan_for(app: &AppDir, opts: &HandlerOptions, destroying: bool) -> Result
         route,
         path,
     };
-    let manifest = render(&handler, "manifest.toml")?;
-    template::plan("handler", &manifest, |file| render(&handler, file))
+    template::plan("handler", |file| render(&handler, file))
 }
 
 /// What the templates in `templates/gen/handler/` see.

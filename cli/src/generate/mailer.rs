@@ -19,8 +19,7 @@ pub fn plan(app: &AppDir, name: &str) -> Result<Plan, CliError> {
         subject: title(name),
         first: !app.root.join("src/mailers/mod.rs").exists(),
     };
-    let manifest = render(&mailer, "manifest.toml")?;
-    template::plan("mailer", &manifest, |file| render(&mailer, file))
+    template::plan("mailer", |file| render(&mailer, file))
 }
 
 /// What the templates in `templates/gen/mailer/` see.

@@ -83,11 +83,7 @@ pub fn blank(name: &str) -> Result<(String, String), CliError> {
     let blank = Blank {
         name: name.to_string(),
     };
-    let mut up = render(&blank, "up.sql")?;
-    let mut down = render(&blank, "down.sql")?;
-    up.push('\n');
-    down.push('\n');
-    Ok((up, down))
+    Ok((render(&blank, "up.sql")?, render(&blank, "down.sql")?))
 }
 
 /// What the templates in `templates/gen/migration/` see.

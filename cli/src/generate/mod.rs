@@ -206,10 +206,19 @@ impl Outcome {
             ("unchanged", &self.unchanged),
         ] {
             for p in paths {
-                out.push_str(&format!("  {verb:<13} {}\n", p.display()));
+                out.push_str(&report_line(verb, p, None));
             }
         }
         out
+    }
+}
+
+/// A line of a generator's report (or `torn destroy`'s): `  created       src/lib.rs`, with
+/// why when there is a reason to give.
+pub(crate) fn report_line(verb: &str, path: &Path, why: Option<&str>) -> String {
+    match why {
+        Some(why) => format!("  {verb:<13} {}: {why}\n", path.display()),
+        None => format!("  {verb:<13} {}\n", path.display()),
     }
 }
 

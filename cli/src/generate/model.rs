@@ -221,11 +221,10 @@ pub fn plan(app: &AppDir, name: &str, args: &[String], unix_secs: u64) -> Result
         app,
         &format!("create_{}", model.table),
         unix_secs,
-        &(render(&model, "up.sql")? + "\n"),
-        &(render(&model, "down.sql")? + "\n"),
+        &render(&model, "up.sql")?,
+        &render(&model, "down.sql")?,
     )?;
-    let manifest = render(&model, "manifest.toml")?;
-    let files = template::plan("model", &manifest, |file| render(&model, file))?;
+    let files = template::plan("model", |file| render(&model, file))?;
     plan.files.extend(files.files);
     plan.inserts.extend(files.inserts);
     Ok(plan)

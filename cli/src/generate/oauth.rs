@@ -155,8 +155,7 @@ pub fn plan_for(
         in_torn_toml: !destroying && torn_toml.lines().any(|l| l.trim() == table),
         name,
     };
-    let manifest = render(&provider, "manifest.toml")?;
-    template::plan("oauth", &manifest, |file| render(&provider, file))
+    template::plan("oauth", |file| render(&provider, file))
 }
 
 /// What the templates in `templates/gen/oauth/` see.

@@ -92,8 +92,7 @@ pub fn plan_for(
     if !destroying {
         super::check_routes_free(app, &names, &scaffold.routes)?;
     }
-    let manifest = render(&scaffold, "manifest.toml")?;
-    let pages = template::plan("scaffold", &manifest, |file| render(&scaffold, file))?;
+    let pages = template::plan("scaffold", |file| render(&scaffold, file))?;
     plan.files.extend(pages.files);
     plan.inserts.extend(pages.inserts);
     Ok(plan)

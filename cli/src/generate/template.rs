@@ -56,7 +56,8 @@ macro_rules! templates {
             }
         )*
 
-        /// Render the template `file` of this generator's folder.
+        /// Render the template `file` of this generator's folder, ending with the line break
+        /// that askama drops from a template's end.
         fn render(ctx: &$ctx, file: &str) -> Result<String, $crate::CliError> {
             let path = format!("{}/{file}", $dir);
             let rendered = match path.as_str() {
@@ -67,7 +68,7 @@ macro_rules! templates {
                     )));
                 }
             };
-            rendered.map_err(|e| {
+            rendered.map(|text| text + "\n").map_err(|e| {
                 $crate::CliError::Failed(format!("cannot render templates/gen/{path}: {e}"))
             })
         }
@@ -119,26 +120,21 @@ enum At {
     Below,
 }
 
-/// The plan of a generator whose manifest rendered to `manifest`, with `render` for the
-/// templates it names.
+/// The plan of the generator in `templates/gen/<dir>/`: its `manifest.toml` and the templates
+/// it names, rendered by `render`.
 pub fn plan(
     dir: &str,
-    manifest: &str,
     render: impl Fn(&str) -> Result<String, CliError>,
 ) -> Result<Plan, CliError> {
-    let manifest: Manifest = toml::from_str(manifest).map_err(|e| {
+    let manifest: Manifest = toml::from_str(&render("manifest.toml")?).map_err(|e| {
         CliError::Failed(format!(
             "templates/gen/{dir}/manifest.toml does not render to a valid manifest: {e}"
         ))
     })?;
     let mut plan = Plan::default();
     for file in manifest.files {
-        // askama drops a template's last line break; a text file ends with one.
-        let mut text = render(&file.template)?;
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        plan.files.push((PathBuf::from(file.to), text));
+        plan.files
+            .push((PathBuf::from(file.to), render(&file.template)?));
     }
     for insert in manifest.inserts {
         let line = match (insert.line, insert.template) {

@@ -73,12 +73,16 @@ impl PubSub {
         }
     }
 
-    fn with_topic<T>(&self, name: &str, f: impl FnOnce(&mut Topic) -> T) -> T {
-        let mut topics = self
-            .inner
+    /// The topics, locked (a panic elsewhere while holding them leaves them usable).
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Topic>> {
+        self.inner
             .topics
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn with_topic<T>(&self, name: &str, f: impl FnOnce(&mut Topic) -> T) -> T {
+        let mut topics = self.lock();
         let topic = topics.entry(name.to_string()).or_insert_with(|| Topic {
             sender: broadcast::channel(self.inner.capacity).0,
             last_id: 0,
@@ -172,32 +176,19 @@ impl PubSub {
     /// The id of the last message published to `topic` (0 before the first).
     #[must_use]
     pub fn last_id(&self, topic: &str) -> u64 {
-        self.inner
-            .topics
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(topic)
-            .map_or(0, |t| t.last_id)
+        self.lock().get(topic).map_or(0, |t| t.last_id)
     }
 
     /// How many topics exist (subscribed to, or holding messages to replay).
     #[must_use]
     pub fn topics(&self) -> usize {
-        self.inner
-            .topics
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.lock().len()
     }
 
     /// Forget `topic` if nobody subscribes to it and it holds nothing to replay: topics
     /// that come and go (a room per page) do not add up.
     fn prune(&self, name: &str) {
-        let mut topics = self
-            .inner
-            .topics
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut topics = self.lock();
         if topics
             .get(name)
             .is_some_and(|t| t.sender.receiver_count() == 0 && t.recent.is_empty())
