@@ -13,8 +13,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 use torn::realtime::{self, PubSub};
-use torn::test::{TestServer, reqwest};
+use torn::test::TestServer;
 use torn::{App, Settings};
+
+use common::Stream;
 
 async fn events(pubsub: PubSub, headers: HeaderMap) -> impl IntoResponse {
     realtime::events(&pubsub, "room", &headers)
@@ -53,54 +55,18 @@ async fn start() -> (TestServer, PubSub, tempfile::TempDir) {
     (TestServer::start(app).await, pubsub, dir)
 }
 
-/// An open event stream, read as text.
-struct Stream {
-    response: reqwest::Response,
-    text: String,
-}
-
-impl Stream {
-    async fn open(server: &TestServer, path: &str, last_event_id: Option<&str>) -> Stream {
-        let mut request = server.client().get(server.url(path));
-        if let Some(id) = last_event_id {
-            request = request.header("last-event-id", id);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
-        Stream {
-            response,
-            text: String::new(),
-        }
-    }
-
-    /// Read until the text holds `wanted` (or fail after 5 seconds).
-    async fn until(&mut self, wanted: &str) -> &str {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !self.text.contains(wanted) {
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .unwrap_or_else(|_| panic!("no {wanted:?} in {:?}", self.text))
-                .unwrap()
-                .expect("the stream is open");
-            self.text.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        &self.text
-    }
-}
-
 #[tokio::test]
 async fn events_stream_what_is_published_with_ids() {
     let (server, pubsub, _dir) = start().await;
     let mut stream = Stream::open(&server, "/events", None).await;
     // Published once the stream is open, so that it is live, not replayed.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    pubsub.publish("room", "hello");
-    pubsub.publish("other", "not for this stream");
-    pubsub.publish("room", "<b>second</b>");
+    pubsub.publish("room", "hello").await.unwrap();
+    pubsub
+        .publish("other", "not for this stream")
+        .await
+        .unwrap();
+    pubsub.publish("room", "<b>second</b>").await.unwrap();
     let text = stream.until("data: <b>second</b>").await.to_string();
     assert!(text.contains("retry: 3000"), "{text}");
     assert!(text.contains("id: 1\ndata: hello\n"), "{text}");
@@ -121,7 +87,7 @@ async fn a_quiet_stream_gets_keep_alive_comments() {
 async fn a_browser_that_reconnects_gets_what_it_missed() {
     let (server, pubsub, _dir) = start().await;
     for word in ["one", "two", "three"] {
-        pubsub.publish("room", word);
+        pubsub.publish("room", word).await.unwrap();
     }
     let mut stream = Stream::open(&server, "/events", Some("1")).await;
     let text = stream.until("data: three").await.to_string();
@@ -130,7 +96,7 @@ async fn a_browser_that_reconnects_gets_what_it_missed() {
     // A Last-Event-ID that is not a number: from now on, nothing replayed.
     let mut fresh = Stream::open(&server, "/events", Some("x")).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    pubsub.publish("room", "four");
+    pubsub.publish("room", "four").await.unwrap();
     let text = fresh.until("data: four").await;
     assert!(!text.contains("data: two"), "{text}");
 }
@@ -140,7 +106,7 @@ async fn a_reconnect_older_than_the_replay_buffer_is_told_it_lagged() {
     let (server, pubsub, _dir) = start().await;
     // The default buffer keeps 100 messages.
     for n in 0..150 {
-        pubsub.publish("room", format!("m{n}"));
+        pubsub.publish("room", format!("m{n}")).await.unwrap();
     }
     let mut stream = Stream::open(&server, "/events", Some("10")).await;
     let text = stream.until("data: m149").await.to_string();
@@ -156,7 +122,7 @@ async fn a_reconnect_older_than_the_replay_buffer_is_told_it_lagged() {
 #[tokio::test]
 async fn long_polling_answers_at_once_waits_or_times_out() {
     let (server, pubsub, _dir) = start().await;
-    pubsub.publish("room", "first");
+    pubsub.publish("room", "first").await.unwrap();
     // News after 0: at once.
     let r = server.get("/poll?after=0").await;
     assert_eq!(r.text, "1 first\n");
@@ -172,7 +138,7 @@ async fn long_polling_answers_at_once_waits_or_times_out() {
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    pubsub.publish("room", "second");
+    pubsub.publish("room", "second").await.unwrap();
     assert_eq!(waiting.await.unwrap(), "2 second\n");
     // An id this process never gave (a client of an instance that restarted): told it lagged.
     let r = server.get("/poll?after=500").await;
@@ -187,8 +153,11 @@ async fn a_message_cannot_forge_events_with_line_breaks() {
     let mut stream = Stream::open(&server, "/events", None).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     // What a chat user might type to make browsers see an event of another name or id.
-    pubsub.publish("room", "hi\n\nevent: admin\nid: 99\r\ndata: forged\rmore");
-    pubsub.publish("room", "after");
+    pubsub
+        .publish("room", "hi\n\nevent: admin\nid: 99\r\ndata: forged\rmore")
+        .await
+        .unwrap();
+    pubsub.publish("room", "after").await.unwrap();
     let text = stream.until("data: after").await.to_string();
     // Lines as a browser splits them: at CR LF, LF or CR alone.
     let lines: Vec<&str> = text

@@ -9,12 +9,13 @@ mod common;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use torn::realtime::{Connection, Incoming, Limits, Sender, WebSocketHandler, close_code};
 use torn::test::TestServer;
 use torn::{App, PubSub, Settings};
+
+use common::{close_frame, connect, next};
 
 /// Echoes text in capitals, forwards the `room` topic, and closes on "bye".
 struct Echo {
@@ -56,7 +57,7 @@ impl WebSocketHandler for Echo {
         match message {
             Incoming::Text(t) if t == "bye" => self.sender.close(close_code::NORMAL, "bye"),
             Incoming::Text(t) if t.starts_with("say ") => {
-                self.pubsub.publish("room", &t[4..]);
+                self.pubsub.publish("room", &t[4..]).await.unwrap();
             }
             Incoming::Text(t) => {
                 let _ = self.sender.write_message(t.to_uppercase());
@@ -82,7 +83,7 @@ fn small() -> Limits {
 struct Strict;
 
 impl WebSocketHandler for Strict {
-    fn limits() -> Limits {
+    fn limits(_: Limits) -> Limits {
         small()
     }
 
@@ -98,7 +99,7 @@ impl WebSocketHandler for Strict {
 struct Flood;
 
 impl WebSocketHandler for Flood {
-    fn limits() -> Limits {
+    fn limits(_: Limits) -> Limits {
         // Writes wait up to 10 s for a peer that stops reading: this one reads again after a
         // second, and gets the 1013 close.
         Limits {
@@ -129,7 +130,7 @@ struct Stuck;
 static STUCK_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl WebSocketHandler for Stuck {
-    fn limits() -> Limits {
+    fn limits(_: Limits) -> Limits {
         // Writes wait 300 ms for a peer that stops reading.
         Limits {
             ping_interval: Duration::from_secs(60),
@@ -190,53 +191,6 @@ async fn start() -> (TestServer, PubSub, tempfile::TempDir) {
     (TestServer::start(app).await, pubsub, dir)
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Connect to `path` with these extra headers; the server's answer when it refuses.
-async fn connect(
-    server: &TestServer,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Result<(Socket, tungstenite::handshake::client::Response), u16> {
-    let url = format!("ws://{}{path}", server.addr());
-    let mut request = url.into_client_request().unwrap();
-    for (k, v) in headers {
-        let name = tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap();
-        request
-            .headers_mut()
-            .insert(name, v.parse().expect("a header value"));
-    }
-    match tokio_tungstenite::connect_async(request).await {
-        Ok(pair) => Ok(pair),
-        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
-        Err(e) => panic!("connect: {e}"),
-    }
-}
-
-/// The next message, within 5 seconds.
-async fn next(socket: &mut Socket) -> Message {
-    tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .expect("a message within 5 s")
-        .expect("the socket is open")
-        .expect("a valid message")
-}
-
-/// Read until the server's close frame; its code and reason.
-async fn close_frame(socket: &mut Socket) -> Option<CloseFrame> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("closed within 5 s")
-        {
-            Some(Ok(Message::Close(frame))) => return frame,
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => return None,
-        }
-    }
-}
-
 #[tokio::test]
 async fn messages_go_both_ways_and_through_pubsub() {
     let (server, pubsub, _dir) = start().await;
@@ -265,7 +219,7 @@ async fn messages_go_both_ways_and_through_pubsub() {
     a.send(Message::text("say hi all")).await.unwrap();
     assert_eq!(next(&mut a).await, Message::text("room: hi all"));
     assert_eq!(next(&mut b).await, Message::text("room: hi all"));
-    pubsub.publish("room", "from the app");
+    pubsub.publish("room", "from the app").await.unwrap();
     assert_eq!(next(&mut b).await, Message::text("room: from the app"));
 
     // The handler closes with its code and reason.
@@ -567,4 +521,36 @@ async fn a_peer_that_closes_gets_its_close_echoed() {
         matches!(end, None | Some(Ok(Message::Close(_)))),
         "the close was echoed, not reset: {end:?}"
     );
+}
+
+#[tokio::test]
+async fn torn_toml_allows_origins_and_sets_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("torn.toml"),
+        "[test]\nwebsocket_origins = [\"https://app.example\"]\n\
+         websocket_max_message_size = 100\n",
+    )
+    .unwrap();
+    let app = App::new(Settings::for_test(dir.path())).websocket::<Echo>("echo", "/ws/echo");
+    let server = TestServer::start(app).await;
+    // The listed origin is let in, in any case; others are not.
+    let (mut socket, _) = connect(&server, "/ws/echo", &[("origin", "https://APP.example")])
+        .await
+        .expect("a listed origin");
+    for origin in ["https://app.example.evil", "http://app.example"] {
+        assert_eq!(
+            connect(&server, "/ws/echo", &[("origin", origin)])
+                .await
+                .err(),
+            Some(403),
+            "{origin}"
+        );
+    }
+    // The limit is torn.toml's: 100 bytes pass, 101 close with 1009.
+    socket.send(Message::text("x".repeat(100))).await.unwrap();
+    assert_eq!(next(&mut socket).await, Message::text("X".repeat(100)));
+    socket.send(Message::text("x".repeat(101))).await.unwrap();
+    let frame = close_frame(&mut socket).await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), close_code::TOO_BIG);
 }

@@ -146,6 +146,15 @@ where
         self.features.pubsub.clone()
     }
 
+    /// Use these topics (from [`PubSub::connect`](crate::realtime::PubSub::connect), which
+    /// follows the `pubsub` setting) instead of in-process ones.
+    #[cfg(feature = "realtime")]
+    #[must_use]
+    pub fn with_pubsub(mut self, pubsub: crate::realtime::PubSub) -> Self {
+        self.features.pubsub = pubsub;
+        self
+    }
+
     /// Turn on sessions and accounts: the session layer (stored in the accounts' database), and
     /// the `CurrentUser`, `MaybeUser`, `Session` and `Accounts` extractors.
     #[cfg(feature = "accounts")]

@@ -30,6 +30,10 @@ where
             let statics = StaticFiles::new(self.settings.server.static_dir.clone());
             tokio::spawn(crate::dev::follow_supervisor(dev.clone(), statics))
         });
+        #[cfg(feature = "realtime")]
+        let pubsub = self.features.pubsub.clone();
+        #[cfg(feature = "realtime")]
+        let topics = pubsub.clone();
         let router = self.into_router();
         let signal = async move {
             let supervisor_gone = async {
@@ -48,11 +52,23 @@ where
             if let Some(dev) = &dev {
                 dev.stop();
             }
+            // WebSockets close with 1001 ("going away"), event streams and long polls end.
+            #[cfg(feature = "realtime")]
+            topics.close();
         };
         notify_ready();
         serve_router(listener, router, signal, timeout)
             .await
-            .map_err(ServeError::Io)
+            .map_err(ServeError::Io)?;
+        // Upgraded connections are no longer the server's: wait for their close frames.
+        #[cfg(feature = "realtime")]
+        if tokio::time::timeout(timeout, pubsub.sockets_closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("WebSockets still open after {timeout:?}; dropping them");
+        }
+        Ok(())
     }
 }
 

@@ -247,6 +247,88 @@ impl Default for OAuthSettings {
     }
 }
 
+/// Where pub/sub messages travel (`pubsub`): within this process, or through a server that
+/// several instances share.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PubSubBackend {
+    /// In this process only (tokio's broadcast channels).
+    Memory,
+    /// PostgreSQL's `LISTEN`/`NOTIFY`, on the app's database.
+    Postgres,
+    /// Redis `PUBLISH`/`SUBSCRIBE`, at this URL (`redis://` or `rediss://`).
+    Redis(String),
+}
+
+impl fmt::Debug for PubSubBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PubSubBackend::Memory => f.write_str("Memory"),
+            PubSubBackend::Postgres => f.write_str("Postgres"),
+            // The URL's password is never printed.
+            PubSubBackend::Redis(url) => write!(f, "Redis({:?})", redact(url)),
+        }
+    }
+}
+
+impl std::str::FromStr for PubSubBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "memory" => Ok(PubSubBackend::Memory),
+            "postgres" => Ok(PubSubBackend::Postgres),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(PubSubBackend::Redis(url.to_string()))
+            }
+            other => Err(format!(
+                "pubsub is {:?}; expected \"memory\", \"postgres\" or a redis:// URL",
+                redact(other)
+            )),
+        }
+    }
+}
+
+/// Real-time: the pub/sub backend and the WebSocket limits (`settings.realtime`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RealtimeSettings {
+    /// `memory`, `postgres` or a `redis://` URL (`TORN_PUBSUB`). Unset: `postgres` when the
+    /// database is PostgreSQL, else `memory`.
+    #[serde(deserialize_with = "optional_from_str")]
+    pub pubsub: Option<PubSubBackend>,
+    /// The largest message a WebSocket peer may send, in bytes; larger closes with 1009
+    /// (default 65536).
+    #[serde(rename = "websocket_max_message_size")]
+    pub max_message_size: usize,
+    /// How often WebSockets are pinged (default 30 s).
+    #[serde(rename = "websocket_ping_interval_secs", deserialize_with = "secs")]
+    pub ping_interval: Duration,
+    /// How long a ping may go unanswered, or a write unread, before the peer counts as gone
+    /// (default 30 s).
+    #[serde(rename = "websocket_ping_timeout_secs", deserialize_with = "secs")]
+    pub ping_timeout: Duration,
+    /// Messages that may wait for one slow WebSocket peer before it is closed with 1013
+    /// (default 256).
+    #[serde(rename = "websocket_queue")]
+    pub queue: usize,
+    /// Other origins whose pages may open this app's WebSockets (`https://app.example.com`);
+    /// by default only the app's own.
+    #[serde(rename = "websocket_origins")]
+    pub origins: Vec<String>,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        RealtimeSettings {
+            pubsub: None,
+            max_message_size: 64 * 1024,
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
+            queue: 256,
+            origins: Vec::new(),
+        }
+    }
+}
+
 /// A secret as written in `torn.toml`, never printed: kept as any TOML value, so that a value
 /// of the wrong type is refused by `secrets.rs` without the value in the message, as serde's
 /// "invalid type: string …" would have it.
@@ -277,4 +359,12 @@ where
     String::deserialize(d)?
         .parse()
         .map_err(serde::de::Error::custom)
+}
+
+fn optional_from_str<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err: fmt::Display>,
+{
+    from_str(d).map(Some)
 }

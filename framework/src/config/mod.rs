@@ -42,7 +42,7 @@ mod tests;
 
 pub use groups::{
     AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, MailSettings, OAuthSettings,
-    ServerSettings, SessionSettings,
+    PubSubBackend, RealtimeSettings, ServerSettings, SessionSettings,
 };
 pub use providers::{BUILT_IN, ClientAuth, Endpoints, ProfileSource, ProviderConfig};
 use secrets::{
@@ -152,6 +152,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Social log-in.
     pub oauth: OAuthSettings,
+    /// Pub/sub and WebSockets.
+    pub realtime: RealtimeSettings,
 }
 
 /// The groups as read from one flat table, before they are resolved.
@@ -163,6 +165,7 @@ struct Groups {
     accounts: AccountSettings,
     mail: MailSettings,
     oauth: OAuthSettings,
+    realtime: RealtimeSettings,
 }
 
 impl Groups {
@@ -177,6 +180,7 @@ impl Groups {
             accounts: group(table, &mut known)?,
             mail: group(table, &mut known)?,
             oauth: group(table, &mut known)?,
+            realtime: group(table, &mut known)?,
         };
         if let Some(key) = table.keys().find(|key| !known.contains(&key.as_str())) {
             return Err(format!(
@@ -214,12 +218,56 @@ impl Groups {
             oauth.timeout,
             OAuthSettings::default().timeout,
         )?;
+        self.check_realtime()?;
         let (min, max) = (accounts.password_min_length, accounts.password_max_length);
         if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
             return Err(ConfigError::Invalid(format!(
                 "password_min_length is {min} and password_max_length is {max}; they need \
                  1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
             )));
+        }
+        Ok(())
+    }
+}
+
+impl Groups {
+    fn check_realtime(&self) -> Result<(), ConfigError> {
+        let (realtime, defaults) = (&self.realtime, RealtimeSettings::default());
+        positive_secs(
+            "websocket_ping_interval_secs",
+            realtime.ping_interval,
+            defaults.ping_interval,
+        )?;
+        positive_secs(
+            "websocket_ping_timeout_secs",
+            realtime.ping_timeout,
+            defaults.ping_timeout,
+        )?;
+        for (key, value, default) in [
+            (
+                "websocket_max_message_size",
+                realtime.max_message_size,
+                defaults.max_message_size,
+            ),
+            ("websocket_queue", realtime.queue, defaults.queue),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is 0; it must be a positive number, such as {default}"
+                )));
+            }
+        }
+        for origin in &realtime.origins {
+            let valid = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+            if !valid {
+                return Err(ConfigError::Invalid(format!(
+                    "websocket_origins has {origin:?}; each origin is a scheme and a host, \
+                     such as \"https://app.example.com\", with no path"
+                )));
+            }
         }
         Ok(())
     }
@@ -309,6 +357,7 @@ impl Settings {
             accounts,
             mut mail,
             mut oauth,
+            realtime,
         } = groups;
         let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
             Some(value) => Some(parse_secret_list(&value)),
@@ -355,6 +404,7 @@ impl Settings {
             accounts,
             mail,
             oauth,
+            realtime,
         })
     }
 

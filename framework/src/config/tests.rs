@@ -444,6 +444,7 @@ fn the_configuration_page_matches_the_settings() {
         ("accounts", layers::fields::<AccountSettings>()),
         ("mail", layers::fields::<MailSettings>()),
         ("oauth", layers::fields::<OAuthSettings>()),
+        ("realtime", layers::fields::<RealtimeSettings>()),
     ]
     .into_iter()
     .map(|(g, keys)| {
@@ -465,5 +466,55 @@ fn the_configuration_page_matches_the_settings() {
                 .any(|(v, k)| v == &format!("`{var}`") && k.contains(&format!("`{key}`"))),
             "{var} (which sets `{key}`) is missing from the environment table"
         );
+    }
+}
+
+#[test]
+fn realtime_settings_are_read_and_checked() {
+    let ok = load(
+        "[test]\npubsub = \"redis://:pw@127.0.0.1:6379/2\"\nwebsocket_origins = \
+         [\"https://app.example.com\"]\nwebsocket_queue = 8\n",
+        &[("TORN_ENV", "test")],
+    )
+    .unwrap();
+    assert_eq!(
+        ok.realtime.pubsub,
+        Some(PubSubBackend::Redis("redis://:pw@127.0.0.1:6379/2".into()))
+    );
+    assert_eq!(ok.realtime.origins, ["https://app.example.com"]);
+    assert_eq!(ok.realtime.queue, 8);
+    // The password stays out of debug output.
+    assert!(!format!("{ok:?}").contains(":pw@"), "{ok:?}");
+    let env = load("", &[("TORN_ENV", "test"), ("TORN_PUBSUB", "memory")]).unwrap();
+    assert_eq!(env.realtime.pubsub, Some(PubSubBackend::Memory));
+    assert_eq!(
+        load("", &[("TORN_ENV", "test")]).unwrap().realtime.pubsub,
+        None
+    );
+    for (toml, said) in [
+        (
+            "pubsub = \"nats://x\"",
+            "expected \"memory\", \"postgres\" or a redis:// URL",
+        ),
+        (
+            "websocket_origins = [\"app.example.com\"]",
+            "each origin is a scheme and a host",
+        ),
+        (
+            "websocket_origins = [\"https://a.example/path\"]",
+            "with no path",
+        ),
+        ("websocket_queue = 0", "websocket_queue is 0"),
+        (
+            "websocket_max_message_size = 0",
+            "websocket_max_message_size is 0",
+        ),
+        (
+            "websocket_ping_timeout_secs = 0",
+            "websocket_ping_timeout_secs is 0",
+        ),
+    ] {
+        let e = load(&format!("[prod]\n{toml}\n"), &[("TORN_ENV", "test")]).unwrap_err();
+        assert!(e.to_string().contains(said), "{toml}: {e}");
     }
 }

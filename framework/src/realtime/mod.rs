@@ -9,7 +9,7 @@ mod websocket;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-pub use pubsub::{Message, PubSub, Received, Subscription};
+pub use pubsub::{Message, PubSub, PublishError, Received, Subscription};
 pub use sse::{KEEP_ALIVE, events, events_from};
 pub(crate) use websocket::upgrade;
 pub use websocket::{

@@ -1,6 +1,7 @@
 //! Server-sent events from a [`PubSub`] topic: `torn::realtime::events(pubsub, topic, headers)`
 //! is a handler's answer that streams the topic's messages to the browser's `EventSource`,
-//! on axum's SSE support.
+//! on axum's SSE support. The stream ends when the server shuts down (the browser reconnects,
+//! to this instance once restarted or to another).
 //!
 //! Each event carries its message's id, so a browser that reconnects sends `Last-Event-ID` and
 //! gets what it missed from the topic's replay buffer. The first event says `retry:` (how long
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 
 use super::pubsub::{PubSub, Received, Subscription};
 
@@ -54,6 +55,7 @@ pub fn events_from(
     subscription: Subscription,
     keep_alive: Duration,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    let closing = subscription.server_closing();
     let stream = futures_util::stream::unfold(
         (subscription, true),
         |(mut subscription, first)| async move {
@@ -64,6 +66,7 @@ pub fn events_from(
             let event = if first { event.retry(RETRY) } else { event };
             Some((Ok(event), (subscription, false)))
         },
-    );
+    )
+    .take_until(closing);
     Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive))
 }

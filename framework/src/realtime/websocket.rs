@@ -85,6 +85,19 @@ impl Default for Limits {
     }
 }
 
+impl From<&crate::config::RealtimeSettings> for Limits {
+    /// The limits torn.toml sets (`websocket_max_message_size`, `websocket_ping_interval_secs`,
+    /// `websocket_ping_timeout_secs`, `websocket_queue`).
+    fn from(settings: &crate::config::RealtimeSettings) -> Self {
+        Limits {
+            max_message_size: settings.max_message_size,
+            ping_interval: settings.ping_interval,
+            ping_timeout: settings.ping_timeout,
+            queue: settings.queue,
+        }
+    }
+}
+
 /// A message from the peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Incoming {
@@ -212,14 +225,15 @@ pub trait WebSocketHandler: Send + Sized + 'static {
     /// `@authenticated`). Needs feature `accounts`.
     const AUTHENTICATED: bool = false;
 
-    /// The connection's limits.
+    /// The connection's limits: by default `defaults`, those of torn.toml.
     #[must_use]
-    fn limits() -> Limits {
-        Limits::default()
+    fn limits(defaults: Limits) -> Limits {
+        defaults
     }
 
     /// Whether an upgrade from a page of another origin is allowed (Tornado's
-    /// `check_origin`). Same-origin upgrades are always allowed; by default no other.
+    /// `check_origin`). Same-origin upgrades are always allowed, and those from the origins
+    /// of `websocket_origins` in torn.toml; by default no other.
     #[must_use]
     fn allow_origin(origin: &str) -> bool {
         let _ = origin;
@@ -278,7 +292,9 @@ async fn accept<H: WebSocketHandler>(
             .authority()
             .map(axum::http::uri::Authority::as_str),
         https,
-    ) && !origin.as_deref().is_some_and(H::allow_origin)
+    ) && !origin
+        .as_deref()
+        .is_some_and(|o| listed(&shared.settings.realtime.origins, o) || H::allow_origin(o))
     {
         let message = refused.to_string().replace(
             "Forms must be submitted from this site's own pages.",
@@ -325,7 +341,7 @@ async fn accept<H: WebSocketHandler>(
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
         .await
         .map_err(IntoResponse::into_response)?;
-    let limits = H::limits();
+    let limits = H::limits(Limits::from(&shared.settings.realtime));
     // What waits to be written to the peer is bounded too: a peer that sends pings and never
     // reads would otherwise grow it with pongs.
     let ws = ws
@@ -339,6 +355,7 @@ async fn accept<H: WebSocketHandler>(
     let headers = parts.headers;
     Ok(ws
         .on_upgrade(move |socket| {
+            let server = pubsub.clone();
             let connection = |sender| Connection {
                 sender,
                 headers,
@@ -347,17 +364,31 @@ async fn accept<H: WebSocketHandler>(
                 user,
                 pubsub,
             };
-            run::<H>(socket, limits, connection)
+            async move { run::<H>(socket, limits, &server, connection).await }
         })
         .into_response())
+}
+
+/// Whether `origin` is in the allow-list (scheme and host compared without case, a trailing
+/// slash ignored).
+fn listed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 /// Serve one connection until it closes.
 async fn run<H: WebSocketHandler>(
     socket: WebSocket,
     limits: Limits,
+    server: &super::PubSub,
     connection: impl FnOnce(Sender) -> Connection,
 ) {
+    // Counted until it ends: a server that shuts down waits for its close frame to go.
+    let _open = server.socket_opened();
+    let shutting_down = server.closed();
+    tokio::pin!(shutting_down);
     let (mut sink, mut stream) = socket.split();
     let (queue, mut outgoing) = mpsc::channel::<Queued>(limits.queue.max(1));
     let (close, mut closing) = watch::channel::<Option<(u16, String)>>(None);
@@ -454,6 +485,9 @@ async fn run<H: WebSocketHandler>(
                 }
             }
             () = pong_deadline => Step::Close(close_code::AWAY, "no pong".to_string()),
+            () = &mut shutting_down => {
+                Step::Close(close_code::AWAY, "the server is shutting down".to_string())
+            }
         };
         match step {
             Step::Go => {}

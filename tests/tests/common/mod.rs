@@ -7,6 +7,7 @@ mod apps;
 mod browser;
 mod cargo;
 mod http;
+mod live;
 mod nginx;
 mod oidc;
 mod postgres;
@@ -21,6 +22,8 @@ pub use browser::*;
 pub use cargo::*;
 #[allow(unused_imports)]
 pub use http::*;
+#[allow(unused_imports)]
+pub use live::*;
 #[allow(unused_imports)]
 pub use nginx::*;
 #[allow(unused_imports)]
