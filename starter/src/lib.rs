@@ -48,6 +48,14 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<account::AccountEmailConfirm>("account_email_confirm", "/account/email/confirm")
         .handler::<account::AccountPassword>("account_password", "/account/password")
         .handler::<account::AccountSessions>("account_sessions", "/account/sessions");
+    // A live chat: messages reach every open /chat page at once, over a WebSocket, through
+    // the pub/sub backend the settings choose (`pubsub`: LISTEN/NOTIFY on PostgreSQL).
+    use handlers::chat;
+    let pubsub = torn::PubSub::connect(app.settings(), Some(&db)).await?;
+    let app = app
+        .with_pubsub(pubsub)
+        .handler::<chat::Chat>("chat", "/chat")
+        .websocket::<chat::ChatSocket>("chat_socket", "/chat/socket");
     // torn:routes
     Ok(app.database(db))
 }

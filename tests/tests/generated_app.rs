@@ -63,6 +63,10 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         "mail_to_one_address_is_limited",
         "log_in_failures_say_the_same_for_every_email",
         "sign_in_buttons_for_configured_providers_only",
+        "the_chat_needs_a_log_in",
+        "messages_are_shown_to_everyone_as_text",
+        "bad_messages_are_refused_and_kept_in_the_form",
+        "the_page_shows_the_last_50_messages",
     ] {
         assert!(
             tests.contains(&format!("test {name} ... ok")),

@@ -77,11 +77,12 @@ async fn instances_share_topics(a: &PubSub, b: &PubSub) {
     let mut on_a = a.subscribe(&room);
     let mut on_b = b.subscribe(&room);
     let mut elsewhere = b.subscribe(&topic("elsewhere"));
-    assert_eq!(a.publish(&room, "from a").await.unwrap(), 1);
-    assert_eq!(b.publish(&room, "from b").await.unwrap(), 2);
+    // One counter for both: the ids follow on whichever instance publishes.
+    let first = a.publish(&room, "from a").await.unwrap();
+    assert_eq!(b.publish(&room, "from b").await.unwrap(), first + 1);
     for s in [&mut on_a, &mut on_b] {
-        assert_eq!(message(received(s).await), (1, "from a".into()));
-        assert_eq!(message(received(s).await), (2, "from b".into()));
+        assert_eq!(message(received(s).await), (first, "from a".into()));
+        assert_eq!(message(received(s).await), (first + 1, "from b".into()));
     }
     // Published at once from both: every instance sees every id, in order.
     let mut sent = Vec::new();
@@ -97,9 +98,10 @@ async fn instances_share_topics(a: &PubSub, b: &PubSub) {
         ids.push(task.await.unwrap());
     }
     ids.sort_unstable();
-    assert_eq!(ids, (3..23).collect::<Vec<_>>());
+    let sent: Vec<u64> = (first + 2..first + 22).collect();
+    assert_eq!(ids, sent);
     for s in [&mut on_a, &mut on_b] {
-        for id in 3..23 {
+        for &id in &sent {
             assert_eq!(message(received(s).await).0, id);
         }
     }
@@ -110,9 +112,11 @@ async fn instances_share_topics(a: &PubSub, b: &PubSub) {
             .is_err()
     );
     // Long polling on B after an id A gave: B's replay buffer has what followed it.
-    let got = b.wait_after(&room, 20, Duration::from_secs(1)).await;
+    let got = b
+        .wait_after(&room, first + 19, Duration::from_secs(1))
+        .await;
     let got: Vec<u64> = got.into_iter().map(|r| message(r).0).collect();
-    assert_eq!(got, [21, 22]);
+    assert_eq!(got, [first + 20, first + 21]);
     // Any characters, both ways.
     let text = "line one\nline two: é ✓ \"quoted\" 'single' \\ %s $1";
     a.publish(&room, text).await.unwrap();
@@ -158,8 +162,8 @@ async fn the_backend_follows_the_database_unless_set() {
         .await
         .unwrap();
     let mut s = memory.subscribe("room");
-    assert_eq!(memory.publish("room", "here").await.unwrap(), 1);
-    assert_eq!(message(received(&mut s).await), (1, "here".into()));
+    let id = memory.publish("room", "here").await.unwrap();
+    assert_eq!(message(received(&mut s).await), (id, "here".into()));
     // PostgreSQL asked for on SQLite: refused at start-up, with what to do.
     let wrong = settings(dir.path(), db.url(), Some(PubSubBackend::Postgres));
     let e = PubSub::connect(&wrong, Some(&database)).await.unwrap_err();
@@ -215,8 +219,8 @@ async fn a_redis_outage_does_not_crash_the_app_and_subscribers_resume() {
     let backend = PubSubBackend::Redis(format!("redis://127.0.0.1:{port}"));
     let (a, b, _database, _dir) = two_instances(&db, Some(backend)).await;
     let mut on_b = b.subscribe("room");
-    a.publish("room", "before").await.unwrap();
-    assert_eq!(message(received(&mut on_b).await), (1, "before".into()));
+    let id = a.publish("room", "before").await.unwrap();
+    assert_eq!(message(received(&mut on_b).await), (id, "before".into()));
 
     // Redis dies: publishing fails with an error (not a crash), and says so.
     drop(redis);
@@ -318,6 +322,15 @@ async fn poll(pubsub: PubSub, Query(q): Query<After>) -> String {
         .collect()
 }
 
+/// Where a long poll of `room` starts: after the last message the instance has (0: none).
+async fn poll_cursor(server: &TestServer) -> u64 {
+    server.get("/last").await.text.parse().unwrap()
+}
+
+async fn last(pubsub: PubSub) -> String {
+    pubsub.last_id("room").to_string()
+}
+
 /// An instance of an app with a WebSocket, an event stream and a long poll on `room`.
 async fn instance(settings: Settings, db: &Db) -> TestServer {
     let pubsub = PubSub::connect(&settings, Some(db)).await.unwrap();
@@ -326,7 +339,8 @@ async fn instance(settings: Settings, db: &Db) -> TestServer {
         .websocket::<Say>("listen", "/ws/listen")
         .websocket::<Speaker>("speak", "/ws/speak")
         .route("/events", get(events))
-        .route("/poll", get(poll));
+        .route("/poll", get(poll))
+        .route("/last", get(last));
     TestServer::start(app).await
 }
 
@@ -336,9 +350,11 @@ async fn every_transport_of_b_hears_a(settings: Settings, db: &Db) {
     let b = instance(settings, db).await;
     let (mut listener, _) = connect(&b, "/ws/listen", &[]).await.unwrap();
     let mut stream = Stream::open(&b, "/events", None).await;
+    // The long poll starts after the last message (what a page would render).
+    let last = poll_cursor(&b).await;
     let poll = tokio::spawn({
         let client = b.client().clone();
-        let url = b.url("/poll?after=0");
+        let url = b.url(&format!("/poll?after={last}"));
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
     });
     // Everyone listening before A's client speaks.
@@ -346,8 +362,14 @@ async fn every_transport_of_b_hears_a(settings: Settings, db: &Db) {
     let (mut speaker, _) = connect(&a, "/ws/speak", &[]).await.unwrap();
     speaker.send(WsMessage::text("hello from A")).await.unwrap();
     assert_eq!(next(&mut listener).await, WsMessage::text("hello from A"));
-    stream.until("id: 1\ndata: hello from A\n").await;
-    assert_eq!(poll.await.unwrap(), "1 hello from A");
+    let text = stream.until("data: hello from A\n").await.to_string();
+    let id: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an id")
+        .parse()
+        .unwrap();
+    assert_eq!(poll.await.unwrap(), format!("{id} hello from A"));
 }
 
 #[tokio::test]

@@ -391,11 +391,48 @@ fn cookies(response: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
+/// Log in as `email` (XSRF token and cookie first), then open `/ws/whoami` with the session
+/// cookie, from the app's own origin.
+async fn log_in_and_connect(
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> Result<common::Socket, u16> {
+    let client = reqwest::Client::new();
+    let page = client.get(server.url("/token")).send().await.unwrap();
+    let xsrf_cookie = cookies(&page).join("; ");
+    let token = page.text().await.unwrap();
+    let logged_in = client
+        .post(server.url("/login"))
+        .header("cookie", &xsrf_cookie)
+        .form(&[
+            ("_xsrf", token.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_in.status(), 204);
+    let session = cookies(&logged_in).join("; ");
+    assert!(!session.is_empty(), "a session cookie");
+    let origin = format!("http://{}", server.addr());
+    connect(
+        server,
+        "/ws/whoami",
+        &[("cookie", &session), ("origin", &origin)],
+    )
+    .await
+    .map(|(socket, _)| socket)
+}
+
 #[tokio::test]
 async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let settings = Arc::new(Settings::for_test(dir.path()));
+    let mut settings = Settings::for_test(dir.path());
+    settings.accounts.require_verified_email = true;
+    let settings = Arc::new(settings);
     let database = torn::test::TestDatabase::sqlite();
     let db = torn::db::Db::connect(database.url()).await.unwrap();
     let migrations = common::workspace_root().join("templates/app/migrations");
@@ -415,6 +452,8 @@ async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
         panic!("a new account");
     };
     accounts.verify_email(&verify_token).await.unwrap();
+    // Bob never follows his confirmation link.
+    accounts.sign_up("bob@example.com", password).await.unwrap();
     let app = App::new((*settings).clone())
         .accounts(accounts)
         .route("/token", axum::routing::get(token))
@@ -425,34 +464,18 @@ async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
     // Anonymous: refused before the upgrade.
     assert_eq!(connect(&server, "/ws/whoami", &[]).await.err(), Some(403));
 
-    // Log in (XSRF token and cookie first), then open the socket with the session cookie.
-    let client = reqwest::Client::new();
-    let page = client.get(server.url("/token")).send().await.unwrap();
-    let xsrf_cookie = cookies(&page).join("; ");
-    let token = page.text().await.unwrap();
-    let logged_in = client
-        .post(server.url("/login"))
-        .header("cookie", &xsrf_cookie)
-        .form(&[
-            ("_xsrf", token.as_str()),
-            ("email", "ada@example.com"),
-            ("password", password),
-        ])
-        .send()
+    let mut socket = log_in_and_connect(&server, "ada@example.com", password)
         .await
-        .unwrap();
-    assert_eq!(logged_in.status(), 204);
-    let session = cookies(&logged_in).join("; ");
-    assert!(!session.is_empty(), "a session cookie");
-    let origin = format!("http://{}", server.addr());
-    let (mut socket, _) = connect(
-        &server,
-        "/ws/whoami",
-        &[("cookie", &session), ("origin", &origin)],
-    )
-    .await
-    .expect("a logged-in user's upgrade");
+        .expect("a logged-in user's upgrade");
     assert_eq!(next(&mut socket).await, Message::text("ada@example.com"));
+    // With require_verified_email, an address not confirmed yet opens nothing, as it sees no
+    // page for logged-in users.
+    assert_eq!(
+        log_in_and_connect(&server, "bob@example.com", password)
+            .await
+            .err(),
+        Some(403)
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 //! app's own; the `pub mod` lines of the account handlers; the block of `src/lib.rs` that sets
 //! up accounts and their routes (above `// torn:routes`); and the log-in / account links of
 //! `templates/base.html` (below `{# torn:nav #}`); and, in `Cargo.toml`, torn's default features
-//! (accounts, social log-in) instead of the few a minimal app compiles.
+//! (accounts, social log-in, real-time) instead of the few a minimal app compiles. The live
+//! chat comes with them: it is for logged-in users.
 
 use std::path::{Path, PathBuf};
 
@@ -87,7 +88,8 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
             shared: false,
         });
     }
-    // torn's default features (accounts, social log-in) in place of a minimal app's few.
+    // torn's default features (accounts, social log-in, real-time) in place of a minimal
+    // app's few.
     plan.replaces.push(Replace {
         path: PathBuf::from("Cargo.toml"),
         from: MINIMAL_FEATURES,

@@ -34,6 +34,11 @@ where
         let pubsub = self.features.pubsub.clone();
         #[cfg(feature = "realtime")]
         let topics = pubsub.clone();
+        // When the drain window ends: set by the signal, for the WebSockets' wait below.
+        #[cfg(feature = "realtime")]
+        let drain_ends = Arc::new(std::sync::OnceLock::new());
+        #[cfg(feature = "realtime")]
+        let ends = drain_ends.clone();
         let router = self.into_router();
         let signal = async move {
             let supervisor_gone = async {
@@ -54,17 +59,24 @@ where
             }
             // WebSockets close with 1001 ("going away"), event streams and long polls end.
             #[cfg(feature = "realtime")]
-            topics.close();
+            {
+                let _ = ends.set(tokio::time::Instant::now() + timeout + DRAIN);
+                topics.close();
+            }
         };
         notify_ready();
         serve_router(listener, router, signal, timeout)
             .await
             .map_err(ServeError::Io)?;
-        // Upgraded connections are no longer the server's: wait for their close frames.
+        // Upgraded connections are no longer the server's: wait for their close frames, which
+        // went out when the signal came, within what is left of the same drain window.
         #[cfg(feature = "realtime")]
-        if tokio::time::timeout(timeout, pubsub.sockets_closed())
-            .await
-            .is_err()
+        if let Some(left) = drain_ends
+            .get()
+            .map(|end| end.saturating_duration_since(tokio::time::Instant::now()))
+            && tokio::time::timeout(left, pubsub.sockets_closed())
+                .await
+                .is_err()
         {
             tracing::warn!("WebSockets still open after {timeout:?}; dropping them");
         }

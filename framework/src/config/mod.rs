@@ -243,17 +243,30 @@ impl Groups {
             realtime.ping_timeout,
             defaults.ping_timeout,
         )?;
-        for (key, value, default) in [
+        for (key, secs) in [
+            ("websocket_ping_interval_secs", realtime.ping_interval),
+            ("websocket_ping_timeout_secs", realtime.ping_timeout),
+        ] {
+            if secs > Duration::from_hours(24) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is {}; it must be at most 86400 (a day)",
+                    secs.as_secs()
+                )));
+            }
+        }
+        for (key, value, default, max) in [
             (
                 "websocket_max_message_size",
                 realtime.max_message_size,
                 defaults.max_message_size,
+                1 << 30,
             ),
-            ("websocket_queue", realtime.queue, defaults.queue),
+            ("websocket_queue", realtime.queue, defaults.queue, 1 << 20),
         ] {
-            if value == 0 {
+            if value == 0 || value > max {
                 return Err(ConfigError::Invalid(format!(
-                    "{key} is 0; it must be a positive number, such as {default}"
+                    "{key} is {value}; it must be a positive number up to {max}, such as \
+                     {default}"
                 )));
             }
         }

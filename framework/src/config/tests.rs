@@ -505,6 +505,8 @@ fn realtime_settings_are_read_and_checked() {
             "with no path",
         ),
         ("websocket_queue = 0", "websocket_queue is 0"),
+        ("websocket_queue = 100000000", "up to 1048576"),
+        ("websocket_ping_timeout_secs = 9999999999", "at most 86400"),
         (
             "websocket_max_message_size = 0",
             "websocket_max_message_size is 0",

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod chat;
 pub mod greet;
 pub mod home;
 pub mod mail;

@@ -133,8 +133,25 @@ pub fn start_starter(env: &[(&str, String)]) -> (KillOnDrop, String) {
 
 /// [`start_starter`], keeping the app's log lines (with `keep`).
 pub fn start_starter_keeping(env: &[(&str, String)], keep: bool) -> (KillOnDrop, String, Output) {
-    let mut cmd = Command::new(workspace_bin("starter", "starter"));
-    cmd.current_dir(workspace_root().join("starter"))
+    let bin = workspace_bin("starter", "starter");
+    start_app_keeping(&bin, &workspace_root().join("starter"), env, keep)
+}
+
+/// Start an app's binary `bin` in its folder `root` (test profile, a free port) with extra
+/// environment variables; it stops when the returned guard is dropped.
+pub fn start_app(bin: &Path, root: &Path, env: &[(&str, String)]) -> (KillOnDrop, String) {
+    let (child, url, _) = start_app_keeping(bin, root, env, false);
+    (child, url)
+}
+
+fn start_app_keeping(
+    bin: &Path,
+    root: &Path,
+    env: &[(&str, String)],
+    keep: bool,
+) -> (KillOnDrop, String, Output) {
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(root)
         .env("TORN_ENV", "test")
         .env("PORT", "0")
         .env("TORN_LOG", "info")

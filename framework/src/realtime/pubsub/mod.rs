@@ -15,9 +15,9 @@
 //! message it saw gets what it missed. When the backend's connection drops, every subscriber
 //! is told it lagged once the connection is back, since messages may have passed meanwhile.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
 
@@ -25,6 +25,12 @@ use tokio::sync::{broadcast, watch};
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod subscription;
+mod topic;
+
+use subscription::Replay;
+pub use subscription::Subscription;
+use topic::{IDLE, SWEEP, Topic, Topics, backlog, first_id};
 
 /// A message published to a topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +95,7 @@ pub struct PubSub {
 
 #[derive(Debug)]
 struct Inner {
-    topics: Mutex<HashMap<String, Topic>>,
+    topics: Mutex<Topics>,
     /// Messages a subscriber may fall behind by before it lags.
     capacity: usize,
     /// Messages each topic keeps for clients that reconnect.
@@ -111,21 +117,15 @@ enum Backend {
     Redis(redis::Publisher),
 }
 
-#[derive(Debug)]
-struct Topic {
-    sender: broadcast::Sender<Received>,
-    last_id: u64,
-    recent: VecDeque<Message>,
-}
-
 impl Default for PubSub {
     fn default() -> Self {
         PubSub::new(CAPACITY, REPLAY)
     }
 }
 
-/// Messages a subscriber may fall behind by, and messages a topic keeps, by default.
-const CAPACITY: usize = 1024;
+/// Messages a subscriber may fall behind by, and messages a topic keeps, by default. Each
+/// topic's channel holds `CAPACITY` slots from its start.
+const CAPACITY: usize = 256;
 const REPLAY: usize = 100;
 
 impl PubSub {
@@ -139,7 +139,10 @@ impl PubSub {
     fn with_backend(backend: Backend, capacity: usize, replay: usize) -> Self {
         PubSub {
             inner: Arc::new(Inner {
-                topics: Mutex::new(HashMap::new()),
+                topics: Mutex::new(Topics {
+                    map: HashMap::new(),
+                    swept: Instant::now(),
+                }),
                 capacity: capacity.max(1),
                 replay,
                 backend,
@@ -205,20 +208,30 @@ impl PubSub {
     }
 
     /// The topics, locked (a panic elsewhere while holding them leaves them usable).
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Topic>> {
-        self.inner
+    fn lock(&self) -> std::sync::MutexGuard<'_, Topics> {
+        let mut topics = self
+            .inner
             .topics
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        if topics.swept.elapsed() >= SWEEP {
+            // Topics that come and go (a room per page) do not add up.
+            topics.swept = Instant::now();
+            topics
+                .map
+                .retain(|_, t| t.sender.receiver_count() > 0 || t.touched.elapsed() < IDLE);
+        }
+        topics
     }
 
+    /// Run `f` on the topic `name`, made if there is none.
     fn with_topic<T>(&self, name: &str, f: impl FnOnce(&mut Topic) -> T) -> T {
         let mut topics = self.lock();
-        let topic = topics.entry(name.to_string()).or_insert_with(|| Topic {
-            sender: broadcast::channel(self.inner.capacity).0,
-            last_id: 0,
-            recent: VecDeque::new(),
-        });
+        let capacity = self.inner.capacity;
+        let topic = topics
+            .map
+            .entry(name.to_string())
+            .or_insert_with(|| Topic::new(capacity));
         f(topic)
     }
 
@@ -245,20 +258,44 @@ impl PubSub {
     }
 
     /// Hand a message to this process's subscribers of `topic`: with the id the backend gave,
-    /// or the next one here (in-process). Returns its id.
+    /// or the next one here (in-process). Returns its id. A message from the backend for a
+    /// topic this process does not follow is dropped: every instance hears every topic, and
+    /// keeping them all would cost each one the memory of all.
     fn deliver(&self, topic: &str, id: Option<u64>, data: Arc<str>) -> u64 {
         let replay = self.inner.replay;
-        self.with_topic(topic, |t| {
-            let id = id.unwrap_or(t.last_id + 1);
-            let known = t.last_id > 0;
-            if known && id != t.last_id + 1 {
+        let mut topics = self.lock();
+        let t = match id {
+            None => {
+                let capacity = self.inner.capacity;
+                topics
+                    .map
+                    .entry(topic.to_string())
+                    .or_insert_with(|| Topic::new(capacity))
+            }
+            Some(id) => match topics.map.get_mut(topic) {
+                Some(t) => t,
+                None => return id,
+            },
+        };
+        {
+            let next = if t.last_id == 0 {
+                first_id()
+            } else {
+                t.last_id.saturating_add(1)
+            };
+            let id = id.unwrap_or(next);
+            if t.last_id == 0 {
+                t.first_id = id;
+            } else if id != next {
                 // Messages that never came here, or a counter that started again: what the
                 // subscribers and the replay buffer hold no longer follows on.
-                let missed = id.saturating_sub(t.last_id + 1);
+                let missed = id.saturating_sub(next);
                 t.recent.clear();
+                t.first_id = id;
                 let _ = t.sender.send(Received::Lagged(missed));
             }
             t.last_id = id;
+            t.touched = Instant::now();
             let message = Message { id, data };
             if replay > 0 {
                 if t.recent.len() == replay {
@@ -269,14 +306,14 @@ impl PubSub {
             // An error only says that nobody subscribes now.
             let _ = t.sender.send(Received::Message(message));
             id
-        })
+        }
     }
 
     /// Tell every subscriber that it may have missed messages (the backend's connection
     /// dropped and came back).
     #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
     fn lag_everyone(&self) {
-        for topic in self.lock().values_mut() {
+        for topic in self.lock().map.values_mut() {
             topic.recent.clear();
             let _ = topic.sender.send(Received::Lagged(0));
         }
@@ -375,24 +412,29 @@ impl PubSub {
     /// The id of the last message published to `topic` (0 before the first).
     #[must_use]
     pub fn last_id(&self, topic: &str) -> u64 {
-        self.lock().get(topic).map_or(0, |t| t.last_id)
+        self.lock().map.get(topic).map_or(0, |t| t.last_id)
     }
 
     /// How many topics exist (subscribed to, or holding messages to replay).
     #[must_use]
     pub fn topics(&self) -> usize {
-        self.lock().len()
+        self.lock().map.len()
     }
 
     /// Forget `topic` if nobody subscribes to it and it holds nothing to replay: topics
     /// that come and go (a room per page) do not add up.
     fn prune(&self, name: &str) {
         let mut topics = self.lock();
-        if topics
-            .get(name)
-            .is_some_and(|t| t.sender.receiver_count() == 0 && t.recent.is_empty())
-        {
-            topics.remove(name);
+        let Some(t) = topics.map.get_mut(name) else {
+            return;
+        };
+        if t.sender.receiver_count() == 0 {
+            if t.recent.is_empty() {
+                topics.map.remove(name);
+            } else {
+                // Kept for reconnections, until it has been idle for a while.
+                t.touched = Instant::now();
+            }
         }
     }
 }
@@ -434,112 +476,6 @@ impl Drop for SocketGuard {
             .inner
             .sockets
             .send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
-/// What `topic` holds after the message `after`: its messages, led by a `Lagged` when the
-/// replay buffer no longer reaches back that far.
-fn backlog(t: &Topic, after: u64) -> Vec<Received> {
-    if after > t.last_id {
-        // An id from another process (a restart, another instance): what was missed is
-        // unknown.
-        return vec![Received::Lagged(0)];
-    }
-    if after == t.last_id {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let oldest = t.recent.front().map_or(t.last_id + 1, |m| m.id);
-    if after + 1 < oldest {
-        out.push(Received::Lagged(oldest - after - 1));
-    }
-    out.extend(
-        t.recent
-            .iter()
-            .filter(|m| m.id > after)
-            .cloned()
-            .map(Received::Message),
-    );
-    out
-}
-
-/// A subscriber's messages from a [`PubSub`] topic.
-#[derive(Debug)]
-pub struct Subscription {
-    receiver: Receiver,
-    /// Its topic, to forget when this was its last subscriber.
-    topic: Option<(PubSub, String)>,
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        if let Some((pubsub, topic)) = self.topic.take() {
-            // The receiver goes first, so that the count no longer holds it.
-            self.receiver = Receiver::Gone;
-            pubsub.prune(&topic);
-        }
-    }
-}
-
-#[derive(Debug)]
-enum Receiver {
-    Live(broadcast::Receiver<Received>),
-    Replaying(Replay),
-    Gone,
-}
-
-#[derive(Debug)]
-struct Replay {
-    inner: broadcast::Receiver<Received>,
-    pending: Vec<Received>,
-}
-
-impl Replay {
-    fn into_receiver(mut self) -> Receiver {
-        if self.pending.is_empty() {
-            Receiver::Live(self.inner)
-        } else {
-            self.pending.reverse();
-            Receiver::Replaying(self)
-        }
-    }
-}
-
-impl From<broadcast::Receiver<Received>> for Receiver {
-    fn from(r: broadcast::Receiver<Received>) -> Self {
-        Receiver::Live(r)
-    }
-}
-
-impl Subscription {
-    /// Resolves when the server shuts down (streams end then).
-    pub(crate) fn server_closing(&self) -> impl Future<Output = ()> + use<> {
-        let pubsub = self.topic.as_ref().map(|(pubsub, _)| pubsub.clone());
-        async move {
-            match pubsub {
-                Some(pubsub) => pubsub.closed().await,
-                None => std::future::pending().await,
-            }
-        }
-    }
-
-    /// The next message, or how many were missed; `None` when the topics are gone.
-    pub async fn recv(&mut self) -> Option<Received> {
-        let live = match &mut self.receiver {
-            Receiver::Live(live) => live,
-            Receiver::Replaying(replay) => {
-                if let Some(next) = replay.pending.pop() {
-                    return Some(next);
-                }
-                &mut replay.inner
-            }
-            Receiver::Gone => return None,
-        };
-        match live.recv().await {
-            Ok(received) => Some(received),
-            Err(broadcast::error::RecvError::Lagged(n)) => Some(Received::Lagged(n)),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
     }
 }
 

@@ -20,8 +20,12 @@ const MAX_PAYLOAD: usize = 7_970;
 const CREATE: &str =
     "CREATE TABLE IF NOT EXISTS torn_pubsub (topic TEXT PRIMARY KEY, last_id BIGINT NOT NULL)";
 
+/// How long a publish may take before it fails (the database is down or unreachable).
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The topic's next id (a new topic's counter starts at the random `$3`), and the `NOTIFY`.
 const PUBLISH: &str = "WITH t AS (
-    INSERT INTO torn_pubsub (topic, last_id) VALUES ($1, 1)
+    INSERT INTO torn_pubsub (topic, last_id) VALUES ($1, $3)
     ON CONFLICT (topic) DO UPDATE SET last_id = torn_pubsub.last_id + 1
     RETURNING last_id
 )
@@ -42,15 +46,20 @@ impl Publisher {
                 max: MAX_PAYLOAD,
             });
         }
-        let (id, _): (i64, Option<String>) = sqlx::query_as(PUBLISH)
+        let failed = |message: String| PublishError::Backend {
+            backend: "PostgreSQL",
+            message,
+        };
+        let first = i64::try_from(super::first_id()).unwrap_or(1);
+        let query = sqlx::query_as::<_, (i64, Option<String>)>(PUBLISH)
             .bind(topic)
             .bind(payload)
-            .fetch_one(&self.pool)
+            .bind(first)
+            .fetch_one(&self.pool);
+        let (id, _) = tokio::time::timeout(TIMEOUT, query)
             .await
-            .map_err(|e| PublishError::Backend {
-                backend: "PostgreSQL",
-                message: e.to_string(),
-            })?;
+            .map_err(|_| failed(format!("no answer within {TIMEOUT:?}")))?
+            .map_err(|e| failed(e.to_string()))?;
         Ok(id.unsigned_abs())
     }
 }

@@ -15,15 +15,21 @@ use fred::prelude::{
 
 use super::{Backend, CAPACITY, Inner, PubSub, PublishError, REPLAY, decode, encode};
 
-/// Gives the topic's next id, keeps its counter a week after its last message, and publishes
-/// `id:payload`.
-const PUBLISH: &str = "local id = redis.call('INCR', KEYS[1]) \
+/// Gives the topic's next id (a new counter starts at the random `ARGV[3]`), keeps its counter
+/// a week after its last message, and publishes `id:payload` (the id written with `%d`: Lua's
+/// own `..` would write a large one as `1.2e+15`).
+const PUBLISH: &str = "if redis.call('EXISTS', KEYS[1]) == 0 then \
+     redis.call('SET', KEYS[1], ARGV[3]) end \
+     local id = redis.call('INCR', KEYS[1]) \
      redis.call('EXPIRE', KEYS[1], 604800) \
-     redis.call('PUBLISH', ARGV[1], id .. ':' .. ARGV[2]) \
+     redis.call('PUBLISH', ARGV[1], string.format('%d:%s', id, ARGV[2])) \
      return id";
 
 /// How long a publish may wait for Redis before it fails (the server is down, or far).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest message: Redis closes subscribers whose output grows past its limits (32 MB by
+/// default), which would make every instance reconnect.
+const MAX_MESSAGE: usize = 1024 * 1024;
 
 pub(super) struct Publisher {
     client: Client,
@@ -44,10 +50,22 @@ impl Publisher {
     pub(super) async fn publish(&self, topic: &str, data: &str) -> Result<u64, PublishError> {
         let key = format!("torn:pubsub:{topic}");
         let payload = encode(topic, data);
+        if payload.len() > MAX_MESSAGE {
+            return Err(PublishError::TooLarge {
+                backend: "Redis",
+                size: payload.len(),
+                max: MAX_MESSAGE,
+            });
+        }
+        let start = (super::first_id() - 1).to_string();
         // EVAL, not EVALSHA: Redis caches the script, and a restarted Redis, which has
         // forgotten it, needs no second try.
         self.client
-            .eval::<u64, _, _, _>(PUBLISH, vec![key], vec![self.channel.clone(), payload])
+            .eval::<u64, _, _, _>(
+                PUBLISH,
+                vec![key],
+                vec![self.channel.clone(), payload, start],
+            )
             .await
             .map_err(|e| PublishError::Backend {
                 backend: "Redis",
@@ -70,6 +88,9 @@ pub(super) async fn connect(url: &str) -> Result<PubSub, crate::Error> {
         .with_connection_config(|c| {
             c.connection_timeout = COMMAND_TIMEOUT;
             c.internal_command_timeout = COMMAND_TIMEOUT;
+            // A publish whose answer was lost is not sent again: it may have gone, and would
+            // go twice, under two ids.
+            c.max_command_attempts = 1;
         })
         .with_performance_config(|c| {
             c.default_command_timeout = COMMAND_TIMEOUT;
@@ -134,12 +155,16 @@ async fn listen(
             }
             Event::Message(Err(RecvError::Lagged(_))) => pubsub.lag_everyone(),
             Event::Reconnected(true) => {
-                // Subscribe again on the new connection; what passed meanwhile is lost.
-                if let Err(e) = subscriber.resubscribe_all().await {
-                    tracing::warn!(error = %e, "pubsub: cannot subscribe again to Redis");
+                // Subscribe again on the new connection (until it works); what passed
+                // meanwhile is lost.
+                drop(pubsub);
+                while let Err(e) = subscriber.resubscribe_all().await {
+                    tracing::warn!(error = %e, "pubsub: cannot subscribe again to Redis; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 tracing::info!("pubsub: connected to Redis again");
-                pubsub.lag_everyone();
+                let Some(inner) = topics.upgrade() else { break };
+                PubSub { inner }.lag_everyone();
             }
             Event::Message(Err(RecvError::Closed)) | Event::Reconnected(false) => break,
         }

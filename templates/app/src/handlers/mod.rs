@@ -3,6 +3,7 @@
 
 {% unless minimal %}pub mod account;
 pub mod auth;
+pub mod chat;
 {% endunless %}pub mod greet;
 pub mod home;
 {% unless minimal %}pub mod mail;
