@@ -12,3 +12,11 @@ pub fn port_arg() -> u16 {
         .and_then(|p| p.parse().ok())
         .expect("usage: <server> PORT")
 }
+
+/// Nanoseconds since the Unix epoch: what the WebSocket benchmark's servers publish and its
+/// clients subtract from their own clock (all on one machine).
+pub fn unix_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}

@@ -104,6 +104,12 @@ enum Gen {
         #[arg(long)]
         auth: bool,
     },
+    /// A live channel at /NAME: a WebSocket and server-sent events on the pub/sub topic NAME,
+    /// its page and script (reconnecting with backoff), the routes, and a test.
+    Channel {
+        /// The channel's name (room, live_feed, LiveFeed); its page is at /NAME.
+        name: String,
+    },
     /// A table and its model: a migration, src/models/NAME.rs with its queries, a test.
     Model {
         /// The model's name, singular (post, blog_post, BlogPost); the table is its plural.
@@ -274,6 +280,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         | Gen::Scaffold { name, .. }
         | Gen::Model { name, .. }
         | Gen::Mailer { name }
+        | Gen::Channel { name }
         | Gen::Migration { name } => Some(name.clone()),
         Gen::Oauth { .. } | Gen::Auth => None,
     };
@@ -316,6 +323,10 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
             g::oauth::plan(&app, &provider, issuer.as_deref(), label.as_deref())?,
             "Register the app with the provider (see torn.toml), set the two variables, and run \
              `cargo test`.",
+        ),
+        Gen::Channel { name } => (
+            g::channel::plan(&app, &g::typed_name("channel", &name)?)?,
+            "Run `cargo test` to run its test, and `cargo run` to open the page in two browsers.",
         ),
         Gen::Mailer { name } => (
             g::mailer::plan(&app, &g::typed_name("mailer", &name)?)?,

@@ -1,6 +1,7 @@
 //! The starter in a real browser: headless Debian Chromium driven by playwright-core
 //! (`tests/browser/`): the home page's XSRF-protected form, and accounts from sign-up through
-//! the emailed link to `/account`, and "Log in with …" through an OpenID Connect provider.
+//! the emailed link to `/account`, "Log in with …" through an OpenID Connect provider, and the
+//! live chat between two users on two instances, one of which restarts.
 //!
 //! Needs node, `npm ci --prefix tests/browser` and Chromium (`/usr/bin/chromium`, or the path in
 //! `CHROMIUM`). Without them the test is reported as skipped, unless `TORN_REQUIRE_BROWSER=1`
@@ -147,4 +148,79 @@ async fn log_in_with_a_provider_in_a_browser() {
     })
     .await
     .unwrap();
+}
+
+/// Two users in two browser contexts chat live on `/chat`, each on an instance of its own
+/// (sharing PostgreSQL, whose LISTEN/NOTIFY carries the messages); then the second instance
+/// restarts on its port and its user's page reconnects by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_chat_live_across_two_instances_in_a_browser() {
+    use std::io::{BufRead as _, Write as _};
+    if !common::browser_available() {
+        return;
+    }
+    let Some(database) = torn::test::TestDatabase::postgres().await else {
+        common::skipped(
+            "the chat across instances in a browser",
+            "TORN_TEST_POSTGRES_URL is not set",
+        );
+        return;
+    };
+    let password = "correct horse battery staple";
+    // One secret for both instances and the restarted one, as behind a load balancer.
+    let env = vec![
+        ("DATABASE_URL", database.url().to_string()),
+        ("TORN_COOKIE_SECRET", torn::config::random_secret()),
+    ];
+    let bin = common::workspace_bin("starter", "starter");
+    let root = common::workspace_root().join("starter");
+    let (_a, base_a) = common::start_app(&bin, &root, &env);
+    let port_b = common::free_port();
+    let mut env_b = env.clone();
+    env_b.push(("PORT", port_b.to_string()));
+    let (b, base_b) = common::start_app(&bin, &root, &env_b);
+    for email in ["ada@example.com", "bob@example.com"] {
+        common::verified_account(database.url(), email, password).await;
+    }
+    let shots = tempfile::tempdir().unwrap();
+    let shot = shots.path().join("chat.png");
+    let mut node = Command::new("node")
+        .arg(common::workspace_root().join("tests/browser/chat.mjs"))
+        .args([
+            &base_a,
+            &base_b,
+            "ada@example.com",
+            "bob@example.com",
+            password,
+        ])
+        .arg(&shot)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let mut stdout = std::io::BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut b = Some(b);
+    let mut restarted = None;
+    let mut said = Vec::new();
+    while let Some(Ok(line)) = stdout.next() {
+        if line == "restart B" {
+            // SIGTERM, then the same binary on the same port.
+            let mut old = b.take().unwrap();
+            let pid = old.0.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let _ = old.0.wait();
+            restarted = Some(common::start_app(&bin, &root, &env_b).0);
+            writeln!(node.stdin.as_mut().unwrap(), "restarted").unwrap();
+        } else {
+            said.push(line);
+        }
+    }
+    let status = node.wait().unwrap();
+    drop(restarted);
+    assert!(
+        status.success(),
+        "the chat in a browser failed:\n{}",
+        said.join("\n")
+    );
+    assert!(shot.is_file());
 }

@@ -24,6 +24,7 @@ fn destroy_undoes_what_a_generator_wrote() {
             "put",
         ],
         &["gen", "mailer", "welcome"],
+        &["gen", "channel", "room"],
         &["gen", "oauth", "github"],
         &[
             "gen",
@@ -59,6 +60,7 @@ fn destroy_undoes_what_a_generator_wrote() {
         &["destroy", "handler", "about"][..],
         &["destroy", "handler", "ApiItem"],
         &["destroy", "mailer", "welcome"],
+        &["destroy", "channel", "room"],
         &["destroy", "oauth", "github"],
         &["destroy", "oauth", "corp"],
     ] {
@@ -117,6 +119,8 @@ fn destroy_undoes_what_a_generator_wrote() {
         text(&out)
     );
     let out = torn(&app, &["destroy", "scaffold", "ghost"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = torn(&app, &["destroy", "channel", "ghost"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let out = torn(&app, &["destroy", "migration", "ghost"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

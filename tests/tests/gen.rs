@@ -159,6 +159,28 @@ fn mailer() {
 }
 
 #[test]
+fn channel() {
+    snapshot("channel", &["gen", "channel", "room"]);
+}
+
+#[test]
+fn channel_names_that_are_taken_are_refused() {
+    // A new app has a chat: its routes are taken.
+    let (_dir, app) = new_app();
+    let listing = files(&app);
+    let out = torn(&app, &["gen", "channel", "chat"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("a route named \"chat\" already exists"),
+        "{}",
+        text(&out)
+    );
+    let out = torn(&app, &["gen", "channel", "mod"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(files(&app), listing, "nothing written");
+}
+
+#[test]
 fn migration() {
     snapshot("migration", &["gen", "migration", "add_notes"]);
 }
@@ -498,6 +520,12 @@ fn generated_code_needs_no_rustfmt() {
             "Corporate Single Sign On",
         ],
         &["gen", "mailer", "order_shipped_to_the_customer"],
+        &["gen", "channel", "room"],
+        &[
+            "gen",
+            "channel",
+            "a_rather_long_name_for_a_live_channel_here",
+        ],
     ];
     for args in runs {
         let out = torn(&app, args);

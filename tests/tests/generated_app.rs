@@ -200,6 +200,7 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "--auth",
     ]);
     torn(&["gen", "mailer", "order_shipped"]);
+    torn(&["gen", "channel", "room"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -250,6 +251,9 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "about_page_renders",
         "about_form_needs_its_xsrf_token",
         "zine_page_renders",
+        "room_page_has_its_form_and_script",
+        "room_messages_reach_an_open_event_stream",
+        "room_form_needs_its_xsrf_token_and_a_message",
         "api_item_put_needs_the_xsrf_header",
         "api_item_patch_needs_the_xsrf_header",
         "api_item_delete_needs_the_xsrf_header",
@@ -336,10 +340,13 @@ fn a_minimal_app_builds_and_grows_accounts() {
         assert!(!crates.contains(name), "a minimal app compiles {name}");
     }
     torn(&["gen", "scaffold", "post", "title:string", "body:text?"]);
+    // A channel turns on torn's real-time feature.
+    torn(&["gen", "channel", "live_feed"]);
     let tests = check(&[
         "home_page_says_hello",
         "greeting_form_needs_its_xsrf_token",
         "posts_are_listed_made_shown_changed_and_deleted",
+        "live_feed_messages_reach_an_open_event_stream",
     ]);
     assert!(!tests.contains("sign_up"), "no accounts yet:\n{tests}");
 
@@ -355,6 +362,8 @@ fn a_minimal_app_builds_and_grows_accounts() {
     torn(&["gen", "oauth", "github"]);
     check(&[
         "posts_are_listed_made_shown_changed_and_deleted",
+        "live_feed_messages_reach_an_open_event_stream",
+        "messages_are_shown_to_everyone_as_text",
         "sign_up_confirm_log_in_and_out",
         "log_in_failures_say_the_same_for_every_email",
         "sign_in_buttons_for_configured_providers_only",

@@ -20,20 +20,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// An account with a confirmed address, made straight in the app's database.
 async fn account(database_url: &str, email: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = torn::db::Db::connect(database_url).await.unwrap();
-    let accounts = torn::Accounts::new(db, torn::Settings::for_test(dir.path()))
-        .await
-        .unwrap()
-        .with_hasher(torn::password::Hasher::new(
-            argon2::Params::new(256, 1, 1, None).unwrap(),
-        ));
-    let torn::auth::SignUp::Created { verify_token, .. } =
-        accounts.sign_up(email, PASSWORD).await.unwrap()
-    else {
-        panic!("{email} is new");
-    };
-    accounts.verify_email(&verify_token).await.unwrap();
+    common::verified_account(database_url, email, PASSWORD).await;
 }
 
 /// A browser logged in as `email` on the instance at `base`; its cookies.

@@ -23,6 +23,9 @@ const BLOCK_START: &str = "// Accounts:";
 /// `Cargo.toml`): only the features a minimal app uses, no accounts or social log-in.
 const MINIMAL_FEATURES: &str =
     r#", default-features = false, features = ["sqlite", "postgres", "mail"] }"#;
+/// [`MINIMAL_FEATURES`] after `torn gen channel` (which turns on `realtime`).
+const MINIMAL_REALTIME_FEATURES: &str =
+    r#", default-features = false, features = ["sqlite", "postgres", "mail", "realtime"] }"#;
 /// The same for the dev-dependency, which adds `testing`.
 const MINIMAL_DEV_FEATURES: &str = r#"default-features = false, features = ["testing"]"#;
 
@@ -93,6 +96,12 @@ pub fn plan(app: &AppDir, unix_secs: u64) -> Result<Plan, CliError> {
     plan.replaces.push(Replace {
         path: PathBuf::from("Cargo.toml"),
         from: MINIMAL_FEATURES,
+        to: " }",
+    });
+    // The same, in a minimal app that `torn gen channel` gave real-time.
+    plan.replaces.push(Replace {
+        path: PathBuf::from("Cargo.toml"),
+        from: MINIMAL_REALTIME_FEATURES,
         to: " }",
     });
     plan.replaces.push(Replace {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AppDir, Plan, handler, mailer, migration, model, oauth, scaffold};
+use super::{AppDir, Plan, channel, handler, mailer, migration, model, oauth, scaffold};
 use crate::CliError;
 
 /// What `torn destroy` undoes.
@@ -25,6 +25,11 @@ pub enum What {
     /// A model made by `torn gen model NAME …`: its file, test and migration.
     Model {
         /// The model's name, as given to `torn gen model`.
+        name: String,
+    },
+    /// A channel made by `torn gen channel NAME`: its handlers, page, script, routes and test.
+    Channel {
+        /// Its name, as given to `torn gen channel`.
         name: String,
     },
     /// A mail made by `torn gen mailer NAME`.
@@ -126,6 +131,20 @@ fn plan_again(app: &AppDir, what: What) -> Result<Plan, CliError> {
             let name = super::typed_name("model", &name)?;
             let fields = model::recorded(app, &name)?;
             model::plan(app, &name, &fields, now)
+        }
+        What::Channel { name } => {
+            let name = super::typed_name("channel", &name)?;
+            let file = format!("src/handlers/{name}.rs");
+            let lib = app.read(Path::new("src/lib.rs"))?.unwrap_or_default();
+            if app.read(Path::new(&file))?.is_none()
+                && !lib.contains(&format!("(\"{name}_socket\","))
+            {
+                return Err(not_generated(&format!("channel {name}"), &file));
+            }
+            let mut plan = channel::plan_for(app, &name, true)?;
+            // torn's real-time feature stays: other code may use it.
+            plan.replaces.clear();
+            Ok(plan)
         }
         What::Mailer { name } => mailer::plan(app, &super::typed_name("mailer", &name)?),
         What::Oauth { provider } => {

@@ -209,7 +209,13 @@ pub fn const_str(name: &str, value: &str) -> String {
 /// fits; else the call on the next line; else the method call on a line of its own; else the
 /// arguments one per line.
 pub fn route_statement(handler: &str, name: &str, path: &str) -> String {
-    let call = format!("handler::<{handler}>(\"{name}\", \"{path}\");");
+    mount_statement("handler", handler, name, path)
+}
+
+/// [`route_statement`] for `App::websocket` (or another method that mounts a type at a named
+/// path).
+pub fn mount_statement(method: &str, handler: &str, name: &str, path: &str) -> String {
+    let call = format!("{method}::<{handler}>(\"{name}\", \"{path}\");");
     let fits = |line: &str| line.len() <= 100;
     let one = format!("    let app = app.{call}");
     if fits(&one) {
@@ -222,12 +228,12 @@ pub fn route_statement(handler: &str, name: &str, path: &str) -> String {
         return format!("    let app = app\n        .{call}");
     }
     let args = format!("\"{name}\",\n        \"{path}\",\n    );");
-    let head = format!("    let app = app.handler::<{handler}>(");
+    let head = format!("    let app = app.{method}::<{handler}>(");
     if fits(&head) {
         return format!("{head}\n        {args}");
     }
     format!(
-        "    let app = app\n        .handler::<{handler}>(\n            \"{name}\",\n            \
+        "    let app = app\n        .{method}::<{handler}>(\n            \"{name}\",\n            \
          \"{path}\",\n        );"
     )
 }

@@ -21,6 +21,7 @@
 //! line that is already there is not added again, so running a generator twice changes nothing.
 
 pub mod auth;
+pub mod channel;
 pub mod destroy;
 pub mod field;
 pub mod handler;
@@ -37,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use crate::CliError;
 
-pub use layout::route_statement;
+pub use layout::{mount_statement, route_statement};
 pub use names::{camel, check_snake_name, snake_name, title, typed_name};
 
 /// The mark in `src/handlers/mod.rs`.

@@ -121,3 +121,22 @@ impl Stream {
         }
     }
 }
+
+/// An account with a confirmed address, made straight in an app's database (whose migrations
+/// have run), with a cheap password hash.
+pub async fn verified_account(database_url: &str, email: &str, password: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = torn::db::Db::connect(database_url).await.unwrap();
+    let accounts = torn::Accounts::new(db, torn::Settings::for_test(dir.path()))
+        .await
+        .unwrap()
+        .with_hasher(torn::password::Hasher::new(
+            argon2::Params::new(256, 1, 1, None).unwrap(),
+        ));
+    let torn::auth::SignUp::Created { verify_token, .. } =
+        accounts.sign_up(email, password).await.unwrap()
+    else {
+        panic!("{email} is new");
+    };
+    accounts.verify_email(&verify_token).await.unwrap();
+}
