@@ -1,6 +1,6 @@
 //! The WebSocket benchmark's clients (`bench/websocket.sh`): opens CLIENTS WebSockets to the
 //! servers' `/ws` (spread over the servers, and over the local addresses 127.0.0.2 to
-//! 127.0.0.9 so that no address runs out of ports), asks the first server to broadcast ROUNDS
+//! 127.0.0.9, from ports 20000 up, so that no address runs out of ports), asks the first server to broadcast ROUNDS
 //! times, and reports, as one line of JSON: the time to connect everyone, the fan-out latency
 //! (publish to receipt, for every client and round) p50/p99/max, messages delivered per second,
 //! the servers' memory per open connection (RSS growth / connections) and the messages
@@ -50,6 +50,11 @@ async fn open(
     port: u16,
 ) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // A port chosen here, not by the kernel: binding to port 0 makes the kernel search for a
+    // free one among every socket bound to the address, which slows to seconds per hundred
+    // connections once thousands are open. A port left in TIME_WAIT by an earlier run may be
+    // taken again.
+    socket.set_reuseaddr(true).unwrap();
     socket.bind(addr).unwrap();
     let stream = socket
         .connect(SocketAddr::from(([127, 0, 0, 1], port)))
@@ -98,9 +103,11 @@ async fn main() {
     for i in 0..clients {
         let server = &servers[i % servers.len()];
         let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % 8) as u8));
+        // Below the kernel's ephemeral range (32768 and up), one port per address and client.
+        let local = 20_000 + (i / 8) as u16;
         let (port, latencies) = (server.port, latencies.clone());
         opening.push(tokio::spawn(async move {
-            let mut socket = open(SocketAddr::new(ip, 0), port).await;
+            let mut socket = open(SocketAddr::new(ip, local), port).await;
             tokio::spawn(async move {
                 while let Some(Ok(message)) = socket.next().await {
                     if let Message::Text(text) = message {

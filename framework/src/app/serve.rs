@@ -141,13 +141,41 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
             .map_err(|source| ServeError::Bind { addr, source });
     }
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
-    TcpListener::bind(&addr).await.map_err(|source| {
+    listen(&addr).await.map_err(|source| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
             ServeError::AddrInUse { addr }
         } else {
             ServeError::Bind { addr, source }
         }
     })
+}
+
+/// How many connections the kernel keeps waiting to be accepted. The standard library's 128
+/// overflowed when 200 WebSocket clients connected at once (bench/websocket.sh): the rest
+/// waited a second for their SYN to be sent again. A deploy or a restart makes every open
+/// page reconnect within a few seconds, so the queue is deeper (the kernel caps it at
+/// `net.core.somaxconn`).
+const BACKLOG: u32 = 4096;
+
+/// Listen on `addr` (`host:port`; the first of its addresses that binds).
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut failed = None;
+    for at in tokio::net::lookup_host(addr).await? {
+        let socket = if at.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std and tokio do: a restarted server binds while old connections linger.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(at) {
+            Ok(()) => return socket.listen(BACKLOG),
+            Err(e) => failed = Some(e),
+        }
+    }
+    Err(failed.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the host has no address")
+    }))
 }
 
 /// How long a stopping server keeps the connections it accepted last before it shuts them down

@@ -11,6 +11,11 @@ use super::{Connection, Incoming, Limits, Queued, Sender, WebSocketHandler, clos
 use crate::realtime::PubSub;
 use crate::realtime::pubsub::SocketGuard;
 
+/// How much is read from a peer at a time. tungstenite's default, 128 KiB, is zeroed when a
+/// connection first reads, which made an idle connection cost 144 KB (bench/websocket.sh);
+/// larger messages are read in several steps.
+pub(super) const READ_BUFFER: usize = 4 * 1024;
+
 /// The most bytes waiting to be written to one peer (a message larger than this cannot be
 /// sent).
 pub(super) const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;

@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::extract::WebSocketUpgrade;
 use axum::response::{IntoResponse, Response};
 
-use super::connection::{MAX_WRITE_BUFFER, run};
+use super::connection::{MAX_WRITE_BUFFER, READ_BUFFER, run};
 use super::{Connection, Limits, WebSocketHandler};
 use crate::error::Error;
 use crate::state::Shared;
@@ -106,7 +106,8 @@ async fn accept<H: WebSocketHandler>(
     let ws = ws
         .max_message_size(limits.max_message_size)
         .max_frame_size(limits.max_message_size)
-        .max_write_buffer_size(MAX_WRITE_BUFFER);
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .read_buffer_size(READ_BUFFER);
     let ws = match &subprotocol {
         Some(p) => ws.protocols([p.clone()]),
         None => ws,
