@@ -149,6 +149,26 @@ impl WebSocketHandler for Stuck {
     }
 }
 
+/// Follows the `news` topic (the connection forwards it itself); says how many it missed.
+struct Follower(Sender);
+
+impl WebSocketHandler for Follower {
+    fn limits(_: Limits) -> Limits {
+        small()
+    }
+
+    async fn open(conn: Connection) -> Option<Self> {
+        conn.follow("news");
+        Some(Follower(conn.sender))
+    }
+
+    async fn on_message(&mut self, _message: Incoming) {}
+
+    async fn on_lagged(&mut self, missed: u64) {
+        let _ = self.0.write_message(format!("missed {missed}"));
+    }
+}
+
 /// Only for logged-in users.
 struct Private;
 
@@ -186,7 +206,8 @@ async fn start() -> (TestServer, PubSub, tempfile::TempDir) {
         .websocket::<Flood>("flood", "/ws/flood")
         .websocket::<Stuck>("stuck", "/ws/stuck")
         .websocket::<Private>("private", "/ws/private")
-        .websocket::<Partner>("partner", "/ws/partner");
+        .websocket::<Partner>("partner", "/ws/partner")
+        .websocket::<Follower>("follower", "/ws/follower");
     let pubsub = app.pubsub();
     (TestServer::start(app).await, pubsub, dir)
 }
@@ -576,4 +597,29 @@ async fn torn_toml_allows_origins_and_sets_the_limits() {
     socket.send(Message::text("x".repeat(101))).await.unwrap();
     let frame = close_frame(&mut socket).await.expect("a close frame");
     assert_eq!(u16::from(frame.code), close_code::TOO_BIG);
+}
+
+#[tokio::test]
+async fn a_followed_topic_reaches_the_peer_and_a_slow_one_is_told_it_lagged() {
+    let (server, pubsub, _dir) = start().await;
+    let (mut socket, _) = connect(&server, "/ws/follower", &[]).await.unwrap();
+    // The subscription is made in `open`, before the upgrade's answer is read here.
+    pubsub.publish("news", "first").await.unwrap();
+    pubsub.publish("elsewhere", "not followed").await.unwrap();
+    pubsub.publish("news", "second").await.unwrap();
+    assert_eq!(next(&mut socket).await, Message::text("first"));
+    assert_eq!(next(&mut socket).await, Message::text("second"));
+    // A burst larger than the topic's backlog (256) while the peer does not read: the
+    // connection's writes stall, messages pass it by, and the handler is told.
+    for n in 0..5000 {
+        pubsub.publish("news", format!("{n:0>2000}")).await.unwrap();
+    }
+    let mut lagged = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !lagged {
+        assert!(std::time::Instant::now() < deadline, "never told it lagged");
+        if let Message::Text(text) = next(&mut socket).await {
+            lagged = text.starts_with("missed ");
+        }
+    }
 }

@@ -3,31 +3,14 @@
 //! nanoseconds) to it, which every client gets. With `TORN_PUBSUB=redis://…`, several of these
 //! share the topic through Redis.
 
-use torn::realtime::{Connection, Incoming, Received, WebSocketHandler};
+use torn::realtime::{Connection, Incoming, WebSocketHandler};
 use torn::{App, PubSub, Settings};
 
 struct Listener;
 
 impl WebSocketHandler for Listener {
     async fn open(conn: Connection) -> Option<Self> {
-        let sender = conn.sender;
-        let mut topic = conn.pubsub.subscribe("bench");
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = sender.closed() => break,
-                    received = topic.recv() => match received {
-                        Some(Received::Message(m)) => {
-                            if sender.write_message(&*m.data).is_err() {
-                                break;
-                            }
-                        }
-                        Some(Received::Lagged(_)) => {}
-                        None => break,
-                    },
-                }
-            }
-        });
+        conn.follow("bench");
         Some(Listener)
     }
 

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use torn::db::{Db, new_id};
-use torn::realtime::{Connection, Incoming, Received, Sender, WebSocketHandler, close_code};
+use torn::realtime::{Connection, Incoming, Sender, WebSocketHandler, close_code};
 use torn::{CurrentUser, Page, PageContext, PubSub, User, with_db};
 
 /// The pub/sub topic the messages go through.
@@ -189,10 +189,9 @@ impl WebSocketHandler for ChatSocket {
     async fn open(conn: Connection) -> Option<Self> {
         let user = conn.user.clone()?;
         let db = conn.extension::<Db>()?;
-        // Listening first, then the history: a message posted in between is not lost.
-        let room = conn.pubsub.subscribe(TOPIC);
+        // Following first, then the history: a message posted in between is not lost.
+        conn.follow(TOPIC);
         send_history(&conn.sender, &db).await;
-        tokio::spawn(forward(room, conn.sender.clone(), db.clone()));
         Some(ChatSocket {
             sender: conn.sender,
             db,
@@ -216,6 +215,11 @@ impl WebSocketHandler for ChatSocket {
         };
         let _ = self.sender.write_message(Event::Error(&refused).json());
     }
+
+    /// Messages went by while this page was behind: it gets the last ones again.
+    async fn on_lagged(&mut self, _missed: u64) {
+        send_history(&self.sender, &self.db).await;
+    }
 }
 
 /// The last messages, for a page that (re)connects or fell behind.
@@ -225,24 +229,5 @@ async fn send_history(sender: &Sender, db: &Db) {
             let _ = sender.write_message(Event::History(&messages).json());
         }
         Err(e) => tracing::error!(error = %e.chain(), "cannot read the chat's messages"),
-    }
-}
-
-/// Send the topic's messages to one page until its connection ends.
-async fn forward(mut room: torn::realtime::Subscription, sender: Sender, db: Db) {
-    loop {
-        tokio::select! {
-            () = sender.closed() => break,
-            received = room.recv() => match received {
-                Some(Received::Message(m)) => {
-                    if sender.write_message(&*m.data).is_err() {
-                        break;
-                    }
-                }
-                // Messages went by while this page was behind: it gets the last ones again.
-                Some(Received::Lagged(_)) => send_history(&sender, &db).await,
-                None => break,
-            },
-        }
     }
 }

@@ -9,7 +9,7 @@ use axum::Form;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::realtime::{self, Connection, Incoming, Received, Sender, WebSocketHandler, close_code};
+use torn::realtime::{self, Connection, Incoming, Sender, WebSocketHandler, close_code};
 use torn::{Page, PageContext, PubSub};
 
 /// The channel's name: its pub/sub topic, and its page's route.
@@ -99,7 +99,7 @@ pub struct [[ ty ]]Socket {
 
 impl WebSocketHandler for [[ ty ]]Socket {
     async fn open(conn: Connection) -> Option<Self> {
-        tokio::spawn(forward(conn.pubsub.subscribe(NAME), conn.sender.clone()));
+        conn.follow(NAME);
         Some([[ ty ]]Socket {
             pubsub: conn.pubsub,
             sender: conn.sender,
@@ -120,25 +120,9 @@ impl WebSocketHandler for [[ ty ]]Socket {
         };
         self.sender.close(code, &why);
     }
-}
 
-/// Send the channel's messages to one page until its connection ends.
-async fn forward(mut topic: torn::realtime::Subscription, sender: Sender) {
-    loop {
-        tokio::select! {
-            () = sender.closed() => break,
-            received = topic.recv() => match received {
-                Some(Received::Message(m)) => {
-                    if sender.write_message(&*m.data).is_err() {
-                        break;
-                    }
-                }
-                // Messages went by while this page was behind.
-                Some(Received::Lagged(_)) => {
-                    let _ = sender.write_message("(some messages were missed)");
-                }
-                None => break,
-            },
-        }
+    /// Messages went by while this page was behind.
+    async fn on_lagged(&mut self, _missed: u64) {
+        let _ = self.sender.write_message("(some messages were missed)");
     }
 }

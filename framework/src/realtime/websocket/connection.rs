@@ -7,9 +7,11 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
-use super::{Connection, Incoming, Limits, Queued, Sender, WebSocketHandler, close_code};
-use crate::realtime::PubSub;
+use super::{
+    Connection, Following, Incoming, Limits, Queued, Sender, WebSocketHandler, close_code,
+};
 use crate::realtime::pubsub::SocketGuard;
+use crate::realtime::{PubSub, Received};
 
 /// How much is read from a peer at a time. tungstenite's default, 128 KiB, is zeroed when a
 /// connection first reads, which made an idle connection cost 144 KB (bench/websocket.sh);
@@ -27,6 +29,7 @@ pub(super) async fn run<H: WebSocketHandler>(
     server: &PubSub,
     open: SocketGuard,
     connection: impl FnOnce(Sender) -> Connection,
+    following: Following,
 ) {
     // Counted until it ends: a server that shuts down waits for its close frame to go.
     let _open = open;
@@ -48,12 +51,22 @@ pub(super) async fn run<H: WebSocketHandler>(
         sender.mark_closed();
         return;
     };
+    let mut followed = following
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
     let mut ping = tokio::time::interval(limits.ping_interval.max(Duration::from_millis(10)));
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
     let mut pong_due: Option<tokio::time::Instant> = None;
     let mut peer_code = None;
     loop {
+        let published = async {
+            match followed.as_mut() {
+                Some(topic) => topic.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         let pong_deadline = async {
             match pong_due {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -113,6 +126,7 @@ pub(super) async fn run<H: WebSocketHandler>(
                 }
                 None => Step::Go,
             },
+            // What the handler queued goes before the followed topic's next message.
             Some(Queued(message)) = outgoing.recv() => {
                 if send_within(&mut sink, message, write_timeout).await {
                     Step::Go
@@ -120,6 +134,25 @@ pub(super) async fn run<H: WebSocketHandler>(
                     Step::Stop
                 }
             }
+            received = published => match received {
+                Some(Received::Message(m)) => {
+                    let text = WsMessage::Text(m.data.as_ref().into());
+                    if send_within(&mut sink, text, write_timeout).await {
+                        Step::Go
+                    } else {
+                        Step::Stop
+                    }
+                }
+                Some(Received::Lagged(missed)) => {
+                    handler.on_lagged(missed).await;
+                    Step::Go
+                }
+                // The topics are gone: nothing more will come.
+                None => {
+                    followed = None;
+                    Step::Go
+                }
+            },
             _ = ping.tick() => {
                 if pong_due.is_none() {
                     pong_due = Some(tokio::time::Instant::now() + limits.ping_timeout);

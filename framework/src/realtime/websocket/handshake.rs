@@ -6,7 +6,7 @@ use axum::extract::WebSocketUpgrade;
 use axum::response::{IntoResponse, Response};
 
 use super::connection::{MAX_WRITE_BUFFER, READ_BUFFER, run};
-use super::{Connection, Limits, WebSocketHandler};
+use super::{Connection, Following, Limits, WebSocketHandler};
 use crate::error::Error;
 use crate::state::Shared;
 
@@ -120,6 +120,8 @@ async fn accept<H: WebSocketHandler>(
     Ok(ws
         .on_upgrade(move |socket| {
             let server = pubsub.clone();
+            let following = Following::default();
+            let followed = following.clone();
             let connection = |sender| Connection {
                 sender,
                 headers,
@@ -128,8 +130,9 @@ async fn accept<H: WebSocketHandler>(
                 user,
                 pubsub,
                 extensions,
+                following,
             };
-            async move { run::<H>(socket, limits, &server, open, connection).await }
+            async move { run::<H>(socket, limits, &server, open, connection, followed).await }
         })
         .into_response())
 }

@@ -206,9 +206,27 @@ pub struct Connection {
     /// The upgrade request's extensions: what the app's layers put there (the database, the
     /// mailer, …), for [`Connection::extension`].
     extensions: axum::http::Extensions,
+    /// The topic the connection itself forwards to the peer ([`Connection::follow`]).
+    following: Following,
 }
 
+/// Where `follow` leaves its subscription for the connection's loop.
+pub(super) type Following = std::sync::Arc<std::sync::Mutex<Option<super::pubsub::Subscription>>>;
+
 impl Connection {
+    /// Send every message published to `topic` to the peer, as text, from now until the
+    /// connection ends. The connection's own task does it, with no task or queue of the
+    /// handler's: one wake-up and one write per message. When the peer reads so slowly that
+    /// messages pass it by, [`WebSocketHandler::on_lagged`] is called. A connection follows one
+    /// topic; following another replaces it.
+    pub fn follow(&self, topic: &str) {
+        let subscription = self.pubsub.subscribe(topic);
+        *self
+            .following
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(subscription);
+    }
+
     /// A value the app's layers put on the request: `conn.extension::<Db>()` is the app's
     /// database, as the `Db` extractor gives it to a handler.
     #[must_use]
@@ -260,6 +278,14 @@ pub trait WebSocketHandler: Send + Sized + 'static {
 
     /// A message from the peer.
     fn on_message(&mut self, message: Incoming) -> impl Future<Output = ()> + Send;
+
+    /// Messages of the followed topic ([`Connection::follow`]) passed by while the peer was
+    /// behind (`missed` of them; 0 when the number is unknown): send it what it needs to catch
+    /// up, or nothing (the default).
+    fn on_lagged(&mut self, missed: u64) -> impl Future<Output = ()> + Send {
+        let _ = missed;
+        async {}
+    }
 
     /// The connection closed; `code` is the peer's close code, if it sent one.
     fn on_close(&mut self, code: Option<u16>) -> impl Future<Output = ()> + Send {
