@@ -67,6 +67,7 @@ async fn a_fresh_app_builds_cleanly_passes_its_tests_and_serves() {
         "messages_are_shown_to_everyone_as_text",
         "bad_messages_are_refused_and_kept_in_the_form",
         "the_page_shows_the_last_50_messages",
+        "the_chat_keeps_its_last_1000_messages",
     ] {
         assert!(
             tests.contains(&format!("test {name} ... ok")),

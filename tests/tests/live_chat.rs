@@ -162,6 +162,26 @@ async fn two_users_chat_live_and_sigterm_closes_their_sockets() {
         .expect("a close frame");
     assert_eq!(u16::from(frame.code), 1008);
 
+    // Flooding: after a burst of five, one message a second; the rest are refused, to the
+    // sender alone.
+    for n in 0..10 {
+        on_ada
+            .send(Message::text(format!("flood {n}")))
+            .await
+            .unwrap();
+    }
+    let mut refused = 0;
+    for _ in 0..10 {
+        let event = next_json(&mut on_ada).await;
+        if event["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("too fast"))
+        {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 5, "{refused} of 10 refused");
+
     // SIGTERM: the open socket is told the server goes away, and the app exits cleanly.
     let pid = app.0.id().to_string();
     let killed = std::process::Command::new("kill")

@@ -369,6 +369,14 @@ struct Whoami;
 impl WebSocketHandler for Whoami {
     const AUTHENTICATED: bool = true;
 
+    fn limits(defaults: Limits) -> Limits {
+        // The log-in is checked again at every ping.
+        Limits {
+            ping_interval: Duration::from_millis(200),
+            ..defaults
+        }
+    }
+
     async fn open(conn: Connection) -> Option<Self> {
         let who = conn.user.map_or("nobody".to_string(), |u| u.email);
         let _ = conn.sender.write_message(who);
@@ -467,12 +475,15 @@ async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
             argon2::Params::new(256, 1, 1, None).unwrap(),
         ));
     let password = "correct horse battery staple";
-    let torn::auth::SignUp::Created { verify_token, .. } =
-        accounts.sign_up("ada@example.com", password).await.unwrap()
+    let torn::auth::SignUp::Created {
+        verify_token,
+        user: ada,
+    } = accounts.sign_up("ada@example.com", password).await.unwrap()
     else {
         panic!("a new account");
     };
     accounts.verify_email(&verify_token).await.unwrap();
+    let handle = accounts.clone();
     // Bob never follows his confirmation link.
     accounts.sign_up("bob@example.com", password).await.unwrap();
     let app = App::new((*settings).clone())
@@ -489,6 +500,14 @@ async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
         .await
         .expect("a logged-in user's upgrade");
     assert_eq!(next(&mut socket).await, Message::text("ada@example.com"));
+    // A log-out everywhere (a password change does one) ends the open socket at its next
+    // ping: a stolen session's socket does not outlive it.
+    handle.log_out_everywhere(ada.id, None).await.unwrap();
+    let frame = close_frame(&mut socket).await.expect("a close frame");
+    assert_eq!(
+        (u16::from(frame.code), frame.reason.as_str()),
+        (close_code::POLICY, "logged out")
+    );
     // With require_verified_email, an address not confirmed yet opens nothing, as it sees no
     // page for logged-in users.
     assert_eq!(

@@ -201,6 +201,29 @@ impl Accounts {
         Ok(())
     }
 
+    /// Whether the log-in of `user` in the session `session_id` still holds: that session was
+    /// not logged out, and no log-out everywhere or password change came since (the security
+    /// stamp is the one `user` was loaded with). An open WebSocket asks now and then.
+    #[cfg(feature = "realtime")]
+    pub(crate) async fn still_logged_in(
+        &self,
+        user: &User,
+        session_id: &str,
+    ) -> Result<bool, AuthError> {
+        let found: Option<i64> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT u.id FROM users u JOIN user_sessions s ON s.user_id = u.id \
+                 WHERE u.id = $1 AND u.security_stamp = $2 AND s.session_id = $3",
+            )
+            .bind(user.id)
+            .bind(user.security_stamp)
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(found.is_some())
+    }
+
     /// End every session of a user except `keep` (the current one, if any). Returns how many
     /// ended. The account's security stamp goes up first: a session whose log-in was under
     /// way meanwhile (its password checked before a reset, say) is refused at its first use,

@@ -3,6 +3,7 @@
 //! ([`events`]) and long polling ([`PubSub::wait_after`]). Feature `realtime`.
 
 mod pubsub;
+mod rate;
 mod sse;
 mod websocket;
 
@@ -10,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 pub use pubsub::{Message, PubSub, PublishError, Received, Subscription};
+pub use rate::RateLimit;
 pub use sse::{KEEP_ALIVE, events, events_from};
 pub(crate) use websocket::upgrade;
 pub use websocket::{

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use torn::db::{Db, new_id};
-use torn::realtime::{Connection, Incoming, Sender, WebSocketHandler, close_code};
+use torn::realtime::{Connection, Incoming, RateLimit, Sender, WebSocketHandler, close_code};
 use torn::{CurrentUser, Page, PageContext, PubSub, User, with_db};
 
 /// The pub/sub topic the messages go through.
@@ -20,6 +20,8 @@ const TOPIC: &str = "chat";
 const SHOWN: i64 = 50;
 /// The longest message, in characters.
 const MAX_BODY: usize = 1000;
+/// Messages kept in the database; older ones are deleted as new ones come.
+const KEPT: i64 = 1000;
 
 /// A message, as stored and as sent to pages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -93,6 +95,12 @@ impl ChatMessage {
                 .execute(pool)
                 .await
                 .map(|_| ())
+        })
+        .map_err(torn::Error::internal)?;
+        let sql = "DELETE FROM chat_messages WHERE posted_at < (SELECT posted_at \
+                   FROM chat_messages ORDER BY posted_at DESC LIMIT 1 OFFSET $1)";
+        with_db!(db, pool => {
+            sqlx::query(sql).bind(KEPT - 1).execute(pool).await.map(|_| ())
         })
         .map_err(torn::Error::internal)?;
         pubsub
@@ -177,6 +185,8 @@ torn::handler!(Chat => get, post);
 
 /// `/chat/socket`: what an open chat page listens on and posts through.
 pub struct ChatSocket {
+    /// One message a second, after a burst of five.
+    limit: RateLimit,
     sender: Sender,
     db: Db,
     pubsub: PubSub,
@@ -193,6 +203,7 @@ impl WebSocketHandler for ChatSocket {
         conn.follow(TOPIC);
         send_history(&conn.sender, &db).await;
         Some(ChatSocket {
+            limit: RateLimit::new(1, 5),
             sender: conn.sender,
             db,
             pubsub: conn.pubsub,
@@ -205,6 +216,11 @@ impl WebSocketHandler for ChatSocket {
             self.sender.close(close_code::POLICY, "text only");
             return;
         };
+        if !self.limit.allow() {
+            let slow_down = "You are sending messages too fast; wait a moment.";
+            let _ = self.sender.write_message(Event::Error(slow_down).json());
+            return;
+        }
         let refused = match ChatMessage::post(&self.db, &self.pubsub, &self.user, &text).await {
             Ok(Ok(_)) => return,
             Ok(Err(refused)) => refused,

@@ -118,6 +118,33 @@ async fn bad_messages_are_refused_and_kept_in_the_form() {
 }
 
 #[tokio::test]
+async fn the_chat_keeps_its_last_1000_messages() {
+    let (server, accounts, database) = app().await;
+    let ada = browser();
+    log_in(&accounts, &server, &ada, "ada@example.com").await;
+    let user = accounts.user_by_email("ada@example.com").await.unwrap();
+    let user = user.expect("ada has an account");
+    let db = torn::db::Db::connect(database.url()).await.unwrap();
+    let sql = "INSERT INTO chat_messages (id, user_id, author, body, posted_at) \
+               VALUES ($1, $2, 'ada', 'old', $3)";
+    for n in 1..=1005_i64 {
+        torn::with_db!(&db, pool => {
+            sqlx::query(sql).bind(n).bind(user.id).bind(n).execute(pool).await.map(|_| ())
+        })
+        .unwrap();
+    }
+    let r = submit(&server, &ada, CHAT, &[("body", "new")]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let sql = "SELECT COUNT(*), MIN(posted_at) FROM chat_messages";
+    let (count, oldest): (i64, i64) = torn::with_db!(&db, pool => {
+        sqlx::query_as(sql).fetch_one(pool).await
+    })
+    .unwrap();
+    // The new one and the 999 newest of the old ones.
+    assert_eq!((count, oldest), (1000, 7));
+}
+
+#[tokio::test]
 async fn the_page_shows_the_last_50_messages() {
     let (server, accounts, _database) = app().await;
     let ada = browser();

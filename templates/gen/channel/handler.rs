@@ -3,13 +3,18 @@
 //! topic `[[ name ]]`. Pages listen on a WebSocket (`[[ path ]]/socket`), or on server-sent
 //! events (`[[ path ]]/events`) where a WebSocket cannot get through; without a script, the
 //! form posts as any form does (XSRF-protected).
+//!
+//! The channel is public: anyone who can load the page can read and send, without logging in
+//! (each WebSocket is limited to one message a second after a burst of five). For members
+//! only, add `const AUTHENTICATED: bool = true;` to the socket's handler and a
+//! `CurrentUser(_user): CurrentUser` argument to the page's, the form's and the events'.
 
 use askama::Template;
 use axum::Form;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::realtime::{self, Connection, Incoming, Sender, WebSocketHandler, close_code};
+use torn::realtime::{self, Connection, Incoming, RateLimit, Sender, WebSocketHandler, close_code};
 use torn::{Page, PageContext, PubSub};
 
 /// The channel's name: its pub/sub topic, and its page's route.
@@ -93,6 +98,8 @@ torn::handler!([[ ty ]]Events => get);
 /// `[[ path ]]/socket`: each open page's WebSocket. Its text messages go to the channel;
 /// the channel's messages come back as text.
 pub struct [[ ty ]]Socket {
+    /// One message a second, after a burst of five.
+    limit: RateLimit,
     pubsub: PubSub,
     sender: Sender,
 }
@@ -101,6 +108,7 @@ impl WebSocketHandler for [[ ty ]]Socket {
     async fn open(conn: Connection) -> Option<Self> {
         conn.follow(NAME);
         Some([[ ty ]]Socket {
+            limit: RateLimit::new(1, 5),
             pubsub: conn.pubsub,
             sender: conn.sender,
         })
@@ -111,6 +119,10 @@ impl WebSocketHandler for [[ ty ]]Socket {
             self.sender.close(close_code::POLICY, "text only");
             return;
         };
+        if !self.limit.allow() {
+            self.sender.close(close_code::POLICY, "too fast");
+            return;
+        }
         let (code, why) = match checked(&text) {
             Ok(text) => match self.pubsub.publish(NAME, text).await {
                 Ok(_) => return,

@@ -51,8 +51,10 @@ pub async fn next(socket: &mut Socket) -> Message {
 
 /// Read until the server's close frame; its code and reason.
 pub async fn close_frame(socket: &mut Socket) -> Option<CloseFrame> {
+    // One deadline for all: pings every 200 ms must not keep the wait going.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+        match tokio::time::timeout_at(deadline, socket.next())
             .await
             .expect("closed within 5 s")
         {

@@ -22,6 +22,38 @@ pub(super) const READ_BUFFER: usize = 4 * 1024;
 /// sent).
 pub(super) const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
 
+/// The log-in an `AUTHENTICATED` connection was opened under, checked again at every ping: a
+/// log-out, a log-out everywhere or a password change closes the connection (1008) within a
+/// ping interval.
+#[cfg(feature = "accounts")]
+pub(super) struct Recheck {
+    pub(super) accounts: crate::auth::Accounts,
+    pub(super) user: crate::auth::User,
+    pub(super) session_id: String,
+}
+
+#[cfg(feature = "accounts")]
+impl Recheck {
+    /// Whether the log-in still holds (a database that cannot be reached closes nothing).
+    async fn holds(&self) -> bool {
+        self.accounts
+            .still_logged_in(&self.user, &self.session_id)
+            .await
+            .unwrap_or(true)
+    }
+}
+
+/// Without accounts there is no log-in to check.
+#[cfg(not(feature = "accounts"))]
+pub(super) enum Recheck {}
+
+#[cfg(not(feature = "accounts"))]
+impl Recheck {
+    async fn holds(&self) -> bool {
+        match *self {}
+    }
+}
+
 /// Serve one connection until it closes.
 pub(super) async fn run<H: WebSocketHandler>(
     socket: WebSocket,
@@ -30,6 +62,7 @@ pub(super) async fn run<H: WebSocketHandler>(
     open: SocketGuard,
     connection: impl FnOnce(Sender) -> Connection,
     following: Following,
+    recheck: Option<Recheck>,
 ) {
     // Counted until it ends: a server that shuts down waits for its close frame to go.
     let _open = open;
@@ -157,10 +190,14 @@ pub(super) async fn run<H: WebSocketHandler>(
                 if pong_due.is_none() {
                     pong_due = Some(tokio::time::Instant::now() + limits.ping_timeout);
                 }
-                if send_within(&mut sink, WsMessage::Ping(Bytes::new()), write_timeout).await {
-                    Step::Go
-                } else {
+                if !send_within(&mut sink, WsMessage::Ping(Bytes::new()), write_timeout).await {
                     Step::Stop
+                } else if let Some(check) = &recheck
+                    && !check.holds().await
+                {
+                    Step::Close(close_code::POLICY, "logged out".to_string())
+                } else {
+                    Step::Go
                 }
             }
             () = pong_deadline => Step::Close(close_code::AWAY, "no pong".to_string()),

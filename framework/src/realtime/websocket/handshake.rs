@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::extract::WebSocketUpgrade;
 use axum::response::{IntoResponse, Response};
 
-use super::connection::{MAX_WRITE_BUFFER, READ_BUFFER, run};
+use super::connection::{MAX_WRITE_BUFFER, READ_BUFFER, Recheck, run};
 use super::{Connection, Following, Limits, WebSocketHandler};
 use crate::error::Error;
 use crate::state::Shared;
@@ -75,6 +75,28 @@ async fn accept<H: WebSocketHandler>(
             .into_response());
         }
     }
+    // Checked again at every ping, so that a log-out ends the connection.
+    #[cfg(feature = "accounts")]
+    let recheck = if H::AUTHENTICATED {
+        let accounts = parts.extensions.get::<crate::auth::Accounts>().cloned();
+        let session_id = parts
+            .extensions
+            .get::<tower_sessions::Session>()
+            .and_then(tower_sessions::Session::id)
+            .map(|id| id.to_string());
+        match (accounts, session_id, &user) {
+            (Some(accounts), Some(session_id), Some(user)) => Some(Recheck {
+                accounts,
+                user: user.clone(),
+                session_id,
+            }),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    #[cfg(not(feature = "accounts"))]
+    let recheck: Option<Recheck> = None;
     #[cfg(not(feature = "accounts"))]
     if H::AUTHENTICATED {
         return Err(Error::internal(
@@ -132,7 +154,9 @@ async fn accept<H: WebSocketHandler>(
                 extensions,
                 following,
             };
-            async move { run::<H>(socket, limits, &server, open, connection, followed).await }
+            async move {
+                run::<H>(socket, limits, &server, open, connection, followed, recheck).await;
+            }
         })
         .into_response())
 }
