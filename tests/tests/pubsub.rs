@@ -2,7 +2,8 @@
 //! on one Redis, see each other's messages with the same ids, in order; a message a WebSocket
 //! client sends to instance A reaches the WebSocket, event-stream and long-poll clients of
 //! instance B; a Redis that dies and comes back does not crash the app, and its subscribers go
-//! on. The `pubsub` setting picks the backend, and follows the database when unset.
+//! on, and a PostgreSQL LISTEN connection that the server ends is made again. The `pubsub`
+//! setting picks the backend, and follows the database when unset.
 //!
 //! PostgreSQL runs when `TORN_TEST_POSTGRES_URL` is set, Redis when `TORN_TEST_REDIS_URL` is
 //! (`.ci/run` sets both); the outage test starts a `redis-server` of its own on a port of its own.
@@ -138,6 +139,41 @@ async fn instances_on_one_postgres_database_share_topics() {
             assert!(e.to_string().contains("PostgreSQL carries at most"), "{e}");
         }
         other => panic!("refused as too large, not {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_listen_connection_is_made_again_and_subscribers_are_told() {
+    let Some(db) = TestDatabase::postgres().await else {
+        common::skipped(
+            "pubsub reconnection on PostgreSQL",
+            "TORN_TEST_POSTGRES_URL is not set",
+        );
+        return;
+    };
+    let (a, b, database, _dir) = two_instances(&db, None).await;
+    let mut on_b = b.subscribe("room");
+    let id = a.publish("room", "before").await.unwrap();
+    assert_eq!(message(received(&mut on_b).await), (id, "before".into()));
+    // The server ends both instances' LISTEN connections, as a restart or a proxy would.
+    common::execute(
+        &database,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN %' AND datname = current_database() \
+         AND pid <> pg_backend_pid()",
+    )
+    .await;
+    // Listening again, the subscriber is told it may have missed messages, then gets them.
+    assert_eq!(received(&mut on_b).await, Received::Lagged(0));
+    let id = a.publish("room", "after").await.unwrap();
+    loop {
+        match received(&mut on_b).await {
+            Received::Lagged(_) => {}
+            Received::Message(m) => {
+                assert_eq!((m.id, &*m.data), (id, "after"));
+                break;
+            }
+        }
     }
 }
 

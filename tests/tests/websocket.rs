@@ -378,8 +378,16 @@ impl WebSocketHandler for Whoami {
     }
 
     async fn open(conn: Connection) -> Option<Self> {
+        // The session and the database, as the app's layers put them on the request.
+        let session = conn.extension::<torn::Session>().and_then(|s| s.id());
+        let db = conn.extension::<torn::db::Db>();
         let who = conn.user.map_or("nobody".to_string(), |u| u.email);
         let _ = conn.sender.write_message(who);
+        let _ = conn.sender.write_message(format!(
+            "session {}, database {}",
+            session.is_some(),
+            db.is_some()
+        ));
         Some(Whoami)
     }
 
@@ -500,6 +508,10 @@ async fn a_logged_in_user_opens_an_authenticated_socket_and_is_known_in_open() {
         .await
         .expect("a logged-in user's upgrade");
     assert_eq!(next(&mut socket).await, Message::text("ada@example.com"));
+    assert_eq!(
+        next(&mut socket).await,
+        Message::text("session true, database true")
+    );
     // A log-out everywhere (a password change does one) ends the open socket at its next
     // ping: a stolen session's socket does not outlive it.
     handle.log_out_everywhere(ada.id, None).await.unwrap();
