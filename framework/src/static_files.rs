@@ -7,8 +7,11 @@
 //!
 //! Files are streamed by tower-http's `ServeFile`, which answers `Range` requests and serves a
 //! precompressed `app.css.br` or `app.css.gz` beside `app.css` to browsers that accept it.
-//! Content hashes are computed once per file, and again only when its size or modification
-//! time changes (an edit in dev), never per request.
+//! Content hashes are computed once per file. Outside dev, a page's `static_url` is then
+//! answered from memory, with no file system call: the files of a running app in test or prod
+//! do not change (a deploy restarts it). In dev, each `static_url` checks the file's size and
+//! modification time, and hashes it again when they changed, so an edit shows at the next
+//! reload.
 //!
 //! Only regular files inside the folder are served: `..`, encoded `%2e%2e`, absolute paths,
 //! backslashes, hidden files and symbolic links that lead outside all answer 404.
@@ -48,19 +51,51 @@ struct Entry {
 pub(crate) struct StaticFiles {
     root: PathBuf,
     cache: Arc<Mutex<HashMap<PathBuf, Entry>>>,
+    /// The URLs given so far, by the path asked for; `None` in dev, where files change.
+    urls: Option<Arc<std::sync::RwLock<HashMap<String, String>>>>,
 }
 
 impl StaticFiles {
-    /// Serve files from `root`.
+    /// Serve files from `root`; URLs are checked against the files at every call (dev).
     pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
             cache: Arc::default(),
+            urls: None,
+        }
+    }
+
+    /// Serve files from `root`, whose files do not change while the app runs (test, prod):
+    /// each URL is worked out once, and then given from memory.
+    pub(crate) fn fixed(root: impl Into<PathBuf>) -> Self {
+        Self {
+            urls: Some(Arc::default()),
+            ..Self::new(root)
         }
     }
 
     /// The versioned URL of a file; without `?v=` (and a warning) if the file cannot be read.
     pub(crate) fn url(&self, path: &str) -> String {
+        let Some(urls) = &self.urls else {
+            return self.look_up(path);
+        };
+        let known = urls
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(path)
+            .cloned();
+        if let Some(url) = known {
+            return url;
+        }
+        let url = self.look_up(path);
+        urls.write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.to_string(), url.clone());
+        url
+    }
+
+    /// The versioned URL of a file, from the file system.
+    fn look_up(&self, path: &str) -> String {
         let clean = path.trim_start_matches('/');
         let base = format!("{STATIC_PREFIX}{clean}");
         if let Some(hash) = self.resolve(clean).and_then(|p| self.hash(&p).ok()) {
@@ -305,6 +340,24 @@ mod tests {
         assert!(first.starts_with("/static/app.css?v="), "{first}");
         std::fs::write(&file, "a{color:red}").unwrap();
         assert_ne!(s.url("app.css"), first);
+        assert_eq!(s.url("missing.css"), "/static/missing.css");
+    }
+
+    #[test]
+    fn outside_dev_a_url_is_worked_out_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.css");
+        std::fs::write(&file, "a{}").unwrap();
+        let s = StaticFiles::fixed(dir.path());
+        let first = s.url("app.css");
+        assert!(first.starts_with("/static/app.css?v="), "{first}");
+        // The file is not looked at again: not when it changes, not when it is gone.
+        std::fs::write(&file, "a{color:red}").unwrap();
+        assert_eq!(s.url("app.css"), first);
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(s.url("app.css"), first);
+        // Clones share what is known.
+        assert_eq!(s.clone().url("app.css"), first);
         assert_eq!(s.url("missing.css"), "/static/missing.css");
     }
 }

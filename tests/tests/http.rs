@@ -334,6 +334,46 @@ async fn static_urls_are_versioned_and_cached() {
     assert_eq!(s.get("/static/css/site.css").await.text, "a { color: red }");
 }
 
+/// The `/static/app.css?v=…` URL the form page renders.
+async fn app_css_url(server: &TestServer) -> String {
+    let page = server.get("/form").await;
+    let start = page
+        .text
+        .find("/static/app.css")
+        .expect("the stylesheet's URL");
+    page.text[start..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect()
+}
+
+#[tokio::test]
+async fn outside_dev_static_urls_cost_no_file_system_call() {
+    // Test and prod: the first page works the URL out; later pages answer from memory, so
+    // an edit under the running app (which a deploy would restart) changes nothing, and
+    // neither does the file going away.
+    for env in [Env::Test, Env::Prod] {
+        let f = start_with(env).await;
+        let first = app_css_url(&f.server).await;
+        assert!(first.contains("?v="), "{first}");
+        let css = f._dir.path().join("static/app.css");
+        std::fs::write(&css, "body { color: white }").unwrap();
+        assert_eq!(app_css_url(&f.server).await, first, "{env:?}");
+        std::fs::remove_file(&css).unwrap();
+        assert_eq!(app_css_url(&f.server).await, first, "{env:?}");
+    }
+    // Dev: each page checks the file, so an edit shows at the next reload.
+    let f = start_with(Env::Dev).await;
+    let first = app_css_url(&f.server).await;
+    let css = f._dir.path().join("static/app.css");
+    std::fs::write(&css, "body { color: white }").unwrap();
+    let edited = app_css_url(&f.server).await;
+    assert!(
+        edited.contains("?v=") && edited != first,
+        "{first} {edited}"
+    );
+}
+
 #[tokio::test]
 async fn static_files_answer_ranges_and_serve_precompressed_copies() {
     let f = start().await;

@@ -217,7 +217,13 @@ where
         let shared = Arc::new(Shared {
             settings: settings.clone(),
             urls: Urls::new(routes),
-            statics: StaticFiles::new(settings.server.static_dir.clone()),
+            // In dev, files change under the running app; elsewhere they do not, and a page's
+            // static URLs cost no file system call.
+            statics: if settings.is_dev() {
+                StaticFiles::new(settings.server.static_dir.clone())
+            } else {
+                StaticFiles::fixed(settings.server.static_dir.clone())
+            },
             error_renderer: self.error_renderer,
             xsrf_exempt: self.xsrf_exempt,
             dev: self.dev.clone(),
