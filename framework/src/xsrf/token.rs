@@ -24,10 +24,12 @@ impl std::fmt::Debug for RawToken {
 }
 
 impl RawToken {
-    /// A fresh random token.
+    /// A fresh random token, from the thread's cryptographically secure generator (a stream
+    /// cipher, seeded and reseeded from the operating system): no system call per page, where
+    /// the operating system's generator took two (the token and its mask).
     pub fn generate() -> Self {
         let mut bytes = vec![0u8; TOKEN_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::thread_rng().fill_bytes(&mut bytes);
         Self {
             bytes,
             timestamp: crate::signing::unix_now(),
@@ -37,7 +39,7 @@ impl RawToken {
     /// Render with a fresh random mask.
     pub fn masked(&self) -> String {
         let mut mask = [0u8; 4];
-        rand::rngs::OsRng.fill_bytes(&mut mask);
+        rand::thread_rng().fill_bytes(&mut mask);
         self.masked_with(mask)
     }
 
