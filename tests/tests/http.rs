@@ -994,6 +994,14 @@ async fn every_request_has_an_id_made_or_passed_through() {
     let s = &f.server;
     let made = s.get("/form").await;
     let first = made.header("x-request-id").expect("an id").to_string();
+    // A random (version 4) UUID: 8-4-4-4-12 hexadecimal digits, the version digit a 4.
+    let groups: Vec<usize> = first.split('-').map(str::len).collect();
+    assert_eq!(groups, [8, 4, 4, 4, 12], "{first}");
+    assert!(
+        first.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+        "{first}"
+    );
+    assert_eq!(first.as_bytes()[14], b'4', "{first}");
     assert_eq!(first.len(), 36, "a UUID: {first}");
     let again = s.get("/form").await;
     assert_ne!(again.header("x-request-id"), Some(first.as_str()));

@@ -310,3 +310,21 @@ fn finish(
     }
     response
 }
+
+/// Makes each request's id: a random (version 4) UUID, as tower-http's `MakeRequestUuid`
+/// does, from the thread's cryptographically secure generator rather than a `getrandom`
+/// system call per request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RandomRequestId;
+
+impl tower_http::request_id::MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(
+        &mut self,
+        _request: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        use rand::Rng as _;
+        let id = uuid::Builder::from_random_bytes(rand::thread_rng().r#gen()).into_uuid();
+        let value = HeaderValue::from_str(&id.to_string()).ok()?;
+        Some(tower_http::request_id::RequestId::new(value))
+    }
+}

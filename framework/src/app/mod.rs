@@ -39,7 +39,7 @@ use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use command::{routes_table, run};
@@ -278,7 +278,7 @@ where
             // any other), and sent back with the response.
             .layer(SetRequestIdLayer::new(
                 frame::X_REQUEST_ID.clone(),
-                MakeRequestUuid,
+                frame::RandomRequestId,
             ))
             .layer(PropagateRequestIdLayer::new(frame::X_REQUEST_ID.clone()))
             // The request's span and its log line, with the id made above.
