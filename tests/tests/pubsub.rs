@@ -295,27 +295,12 @@ async fn a_redis_outage_does_not_crash_the_app_and_subscribers_resume() {
     drop(redis);
 }
 
-/// Says what it is sent into the `room` topic, and forwards the topic back.
+/// Follows the `room` topic: its messages go to the peer.
 struct Say;
 
 impl WebSocketHandler for Say {
     async fn open(conn: Connection) -> Option<Self> {
-        let sender = conn.sender.clone();
-        let mut room = conn.pubsub.subscribe("room");
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = sender.closed() => break,
-                    got = room.recv() => match got {
-                        Some(Received::Message(m)) => {
-                            let _ = sender.write_message(m.data.to_string());
-                        }
-                        Some(Received::Lagged(_)) => {}
-                        None => break,
-                    },
-                }
-            }
-        });
+        conn.follow("room");
         Some(Say)
     }
 
