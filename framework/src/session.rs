@@ -168,7 +168,10 @@ pub(crate) fn cookie_name(settings: &Settings) -> &'static str {
 
 /// The session layer with torn's cookie settings: a browser-session cookie, over a store
 /// whose records live `session_idle_timeout` after their last save unless remembered.
-pub(crate) fn layer(store: Store, settings: &Settings) -> SessionManagerLayer<IdleLimited> {
+pub(crate) fn layer<S>(store: S, settings: &Settings) -> SessionManagerLayer<IdleLimited<S>>
+where
+    S: SessionStore + Clone,
+{
     let store = IdleLimited {
         store,
         idle: time_duration(settings.sessions.idle_timeout),
@@ -200,15 +203,15 @@ pub(crate) async fn keep_remembered(
     response
 }
 
-/// The app's [`Store`] as the session layer uses it: a record that is not remembered expires
+/// The app's [`Store`] as the session layer uses it (inside the accounts' loader): a record that is not remembered expires
 /// `session_idle_timeout` after it was saved, though its cookie has no expiry of its own.
 #[derive(Clone, Debug)]
-pub(crate) struct IdleLimited {
-    store: Store,
+pub(crate) struct IdleLimited<S> {
+    store: S,
     idle: time::Duration,
 }
 
-impl IdleLimited {
+impl<S> IdleLimited<S> {
     fn limit(&self, record: &mut Record) {
         let remembered = record
             .data
@@ -223,7 +226,7 @@ impl IdleLimited {
 }
 
 #[async_trait]
-impl SessionStore for IdleLimited {
+impl<S: SessionStore> SessionStore for IdleLimited<S> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         self.limit(record);
         self.store.create(record).await

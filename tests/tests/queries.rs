@@ -55,12 +55,19 @@ async fn count_on(target: &Target, statements: &Statements) {
     let r = b.get("/both").await;
     assert_eq!(r.text, "rae@example.com rae@example.com");
     let ran = statements.take();
-    let lookups = ran
-        .iter()
-        .filter(|s| s.contains("FROM users WHERE id"))
-        .count();
-    // The page context and `CurrentUser` once looked the user up each.
-    assert_eq!(lookups, 1, "{} statements: {ran:#?}", ran.len());
+    // The session and its user come in one statement, and the page context and `CurrentUser`
+    // share it (they once looked the user up each, after the session's own statement).
+    assert_eq!(ran.len(), 1, "{} statements: {ran:#?}", ran.len());
+    let expected = if target.redis.is_some() {
+        "FROM users WHERE id"
+    } else {
+        "JOIN users"
+    };
+    assert!(ran[0].contains(expected), "{ran:#?}");
+    // The same again on the next page: the user comes fresh with the session every time.
+    let r = b.get("/both").await;
+    assert_eq!(r.text, "rae@example.com rae@example.com");
+    assert_eq!(statements.take().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,5 +99,23 @@ async fn a_logged_in_page_looks_the_user_up_once() {
             drop(pg);
         }
         None => common::skipped("queries on PostgreSQL", "TORN_TEST_POSTGRES_URL is not set"),
+    }
+    // Sessions in Redis: the session comes from Redis, and the user is the one SQL statement.
+    match std::env::var("TORN_TEST_REDIS_URL") {
+        Ok(redis) => {
+            let sqlite = torn::test::TestDatabase::sqlite();
+            count_on(
+                &Target {
+                    db: sqlite.url().to_string(),
+                    redis: Some(redis),
+                },
+                &statements,
+            )
+            .await;
+        }
+        Err(_) => common::skipped(
+            "queries with Redis sessions",
+            "TORN_TEST_REDIS_URL is not set",
+        ),
     }
 }

@@ -82,7 +82,8 @@ impl Features {
                     settings.sessions.remember_me,
                     crate::session::keep_remembered,
                 ))
-                .layer(crate::session::layer(accounts.store().clone(), settings))
+                .layer(crate::session::layer(accounts.session_store(), settings))
+                .layer(axum::middleware::from_fn(crate::auth::preload_scope))
                 .layer(axum::Extension(accounts)),
             None => router,
         };

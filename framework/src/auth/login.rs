@@ -316,7 +316,16 @@ impl Accounts {
             .await
             .map_err(store_error)?
             .unwrap_or(0);
-        match self.user(user_id).await? {
+        // The row the session was loaded with, when it agrees; otherwise the database's word.
+        let loaded = session
+            .id()
+            .and_then(|id| super::preload::take(&id))
+            .filter(|user| user.id == user_id && user.security_stamp == stamp);
+        let user = match loaded {
+            Some(user) => Some(user),
+            None => self.user(user_id).await?,
+        };
+        match user {
             Some(user) if user.security_stamp == stamp => Ok(Some(user)),
             _ => {
                 self.log_out(session).await?;

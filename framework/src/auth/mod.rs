@@ -40,6 +40,7 @@ mod device;
 mod error;
 mod extract;
 mod login;
+mod preload;
 mod throttle;
 mod tokens;
 mod user;
@@ -49,6 +50,7 @@ pub use device::{DEVICE_COOKIE_DAYS, Device};
 pub use error::AuthError;
 pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
+pub(crate) use preload::scope as preload_scope;
 pub use tokens::{TokenPurpose, for_humans};
 use user::USER_COLUMNS;
 pub use user::{MAX_EMAIL_LEN, MAX_PASSWORD_BYTES, SignUp, User, normalize_email};
@@ -81,6 +83,8 @@ pub use throttle::{FAILURE_MEMORY_SECS, FIRST_WAIT_SECS, MAX_WAIT_SECS};
 pub struct Accounts {
     db: Db,
     store: Store,
+    /// Whether `store` keeps its records in `db` (so a session loads with its user).
+    store_in_db: bool,
     hasher: Hasher,
     policy: PasswordPolicy,
     settings: Arc<Settings>,
@@ -97,6 +101,7 @@ impl Accounts {
         Ok(Self {
             db,
             store,
+            store_in_db: true,
             hasher: Hasher::default(),
             policy: PasswordPolicy {
                 min_length: settings.accounts.password_min_length,
@@ -117,6 +122,7 @@ impl Accounts {
     pub async fn with_store(mut self, store: Store) -> Result<Self, Error> {
         store.migrate().await.map_err(Error::internal)?;
         self.store = store;
+        self.store_in_db = false;
         Ok(self)
     }
 
@@ -140,6 +146,15 @@ impl Accounts {
     /// The session store (for the session layer).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The session store the session layer uses: [`Accounts::store`], whose records load with
+    /// their user in one statement when they live in the accounts' database.
+    pub(crate) fn session_store(&self) -> preload::WithUsers {
+        preload::WithUsers::new(
+            self.store.clone(),
+            self.store_in_db.then(|| self.db.clone()),
+        )
     }
 
     /// The user with this id.

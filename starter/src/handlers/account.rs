@@ -43,9 +43,15 @@ impl AccountPage {
         social: &SocialLogin,
         error: Option<String>,
     ) -> torn::Result<Self> {
-        let linked = social.identities(&user).await?;
+        let buttons = social.buttons();
+        // Without providers there is nothing to show, and nothing to ask the database.
+        let linked = if buttons.is_empty() {
+            Vec::new()
+        } else {
+            social.identities(&user).await?
+        };
         let mut providers = Vec::new();
-        for button in social.buttons() {
+        for button in buttons {
             let identity = linked.iter().find(|i| i.provider == button.name);
             let route = if identity.is_some() {
                 "oauth_unlink"

@@ -1,0 +1,168 @@
+//! The session and its user in one statement.
+//!
+//! A logged-in page needs the session record and the account it belongs to. When sessions live
+//! in the app's own database (the default), the session layer loads them together: the record
+//! of `tower-sessions-sqlx-store`'s table, joined through `user_sessions` (the row each log-in
+//! writes) to `users`. The user row goes to [`Accounts::current_user`](super::Accounts) through
+//! a slot that the accounts layer opens around each request ([`scope`]), where the first look-up
+//! of the request takes it; any later one in the same request, or one outside a request, asks
+//! the database again, so a row is never used after the request changed the account.
+//!
+//! The row is only a faster way to the same answer: `current_user` still checks the session's
+//! user id, its security stamp and its timeouts against it, and asks the database again when
+//! they disagree. Sessions in Redis load as before, and the user takes a statement of its own.
+
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use sqlx::FromRow as _;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use super::User;
+use super::user::JOINED_USER_COLUMNS;
+use crate::db::Db;
+use crate::session::Store;
+
+tokio::task_local! {
+    /// The user row loaded with this request's session, until a look-up takes it.
+    static LOADED: RefCell<Option<Loaded>>;
+}
+
+/// A user row and the session it was loaded with.
+struct Loaded {
+    session_id: Id,
+    user: User,
+}
+
+/// Around each request of an app with accounts: the slot its session's user row is put in.
+pub(crate) async fn scope(req: Request, next: Next) -> Response {
+    LOADED.scope(RefCell::new(None), next.run(req)).await
+}
+
+/// The user row loaded with the session `session_id` in this request, if any and not taken yet.
+pub(super) fn take(session_id: &Id) -> Option<User> {
+    LOADED
+        .try_with(|slot| match slot.borrow_mut().take() {
+            Some(loaded) if loaded.session_id == *session_id => Some(loaded.user),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Put the row where this request's look-up finds it (nowhere outside a request).
+fn keep(session_id: Id, user: User) {
+    // Outside [`scope`] (a task spawned by a handler, say) there is no slot: nothing to do.
+    let _outside_a_request = LOADED.try_with(|slot| {
+        *slot.borrow_mut() = Some(Loaded { session_id, user });
+    });
+}
+
+/// The session store of an app with accounts: [`Store`], whose records load with their user
+/// when they live in the accounts' own database.
+#[derive(Clone, Debug)]
+pub(crate) struct WithUsers {
+    store: Store,
+    /// The accounts' database, when the session table is in it.
+    joined: Option<Db>,
+}
+
+impl WithUsers {
+    pub(super) fn new(store: Store, joined: Option<Db>) -> Self {
+        Self { store, joined }
+    }
+}
+
+fn backend_error(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+/// The statement for each database: the tables are the stores' defaults, which
+/// [`Store::for_db`] uses.
+#[cfg(feature = "sqlite")]
+static SQLITE: LazyLock<String> = LazyLock::new(|| statement("tower_sessions"));
+#[cfg(feature = "postgres")]
+static POSTGRES: LazyLock<String> = LazyLock::new(|| statement("\"tower_sessions\".\"session\""));
+
+fn statement(table: &str) -> String {
+    format!(
+        "SELECT s.data AS torn_session_data, {JOINED_USER_COLUMNS} FROM {table} s \
+         LEFT JOIN user_sessions us ON us.session_id = s.id \
+         LEFT JOIN users u ON u.id = us.user_id \
+         WHERE s.id = $1 AND s.expiry_date > $2"
+    )
+}
+
+/// One row of [`statement`]: the record's bytes, and the user when the session has one.
+fn decode<R>(row: &R) -> session_store::Result<(Record, Option<User>)>
+where
+    R: sqlx::Row,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> User: sqlx::FromRow<'r, R>,
+{
+    let data: Vec<u8> = row.try_get("torn_session_data").map_err(backend_error)?;
+    let record: Record =
+        rmp_serde::from_slice(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+    let user = match row.try_get::<Option<i64>, _>("id").map_err(backend_error)? {
+        Some(_) => Some(User::from_row(row).map_err(backend_error)?),
+        None => None,
+    };
+    Ok((record, user))
+}
+
+#[async_trait]
+impl SessionStore for WithUsers {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.store.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store.save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(db) = &self.joined else {
+            return self.store.load(id).await;
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let loaded = match db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(pool) => {
+                let row = sqlx::query(&SQLITE)
+                    .bind(id.to_string())
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(backend_error)?;
+                row.as_ref().map(decode).transpose()?
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(pool) => {
+                let row = sqlx::query(&POSTGRES)
+                    .bind(id.to_string())
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(backend_error)?;
+                row.as_ref().map(decode).transpose()?
+            }
+        };
+        Ok(loaded.map(|(record, user)| {
+            if let Some(user) = user {
+                keep(*id, user);
+            }
+            record
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store.delete(id).await
+    }
+}
