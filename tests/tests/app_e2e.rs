@@ -5,76 +5,7 @@
 
 mod common;
 
-use torn::test::{TestResponse, form_field};
-
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        Browser {
-            client: torn::test::browser_client(),
-            base: base.to_string(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> TestResponse {
-        read(self.client.get(format!("{}{path}", self.base))).await
-    }
-
-    /// GET the page with the form, then POST the fields with the form's own XSRF token.
-    async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let form = self.get(page).await;
-        let token = form_field(&form.text, "_xsrf").expect("the form has an _xsrf field");
-        let mut all = vec![("_xsrf", token.as_str())];
-        all.extend_from_slice(fields);
-        read(
-            self.client
-                .post(format!("{}{action}", self.base))
-                .form(&all),
-        )
-        .await
-    }
-}
-
-async fn read(request: reqwest::RequestBuilder) -> TestResponse {
-    let r = request.send().await.expect("request");
-    TestResponse {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        text: r.text().await.unwrap(),
-    }
-}
-
-/// Undo quoted-printable soft line breaks and `=3D` (how mail carries long lines and `=`).
-fn unquote_printable(raw: &str) -> String {
-    raw.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
-}
-
-/// The path of the `<route>?token=` link in the message to `to` that has one (waiting until
-/// `count` messages have arrived; Maildir file names do not tell their order).
-fn link(smtp: &common::SmtpServer, count: usize, to: &str, route: &str) -> String {
-    let needle = format!("{route}?token=");
-    let message = smtp
-        .wait_for(count)
-        .iter()
-        .map(|m| unquote_printable(m))
-        .find(|m| m.contains(&format!("To: {to}")) && m.contains(&needle))
-        .unwrap_or_else(|| panic!("no mail to {to} with a {route} link"));
-    // The mail says how long the link works: the defaults are a day and an hour.
-    let lifetime = if route.ends_with("verify") || route.ends_with("confirm") {
-        "The link works once, for 24 hours."
-    } else {
-        "The link works once, for 1 hour."
-    };
-    assert!(message.contains(lifetime), "{message}");
-    let at = message.find(&needle).expect("found above");
-    message[at..].split_whitespace().next().unwrap().to_string()
-}
+use common::Browser;
 
 async fn run_flows(database_url: &str) {
     let smtp = common::SmtpServer::start();
@@ -99,7 +30,7 @@ async fn run_flows(database_url: &str) {
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(r.header("location"), Some("/auth/check-email"));
-    let verify = link(&smtp, 1, "ada@example.com", "/auth/verify");
+    let verify = common::mail_link(&smtp, 1, "ada@example.com", "/auth/verify");
     // The link confirms the address for the account logged in: first the log-in, then back.
     let r = b.get(&verify).await;
     assert_eq!(r.status, 303);
@@ -199,7 +130,7 @@ async fn run_flows(database_url: &str) {
         (r.status, r.header("location")),
         (303, Some("/auth/check-email"))
     );
-    let reset = link(&smtp, 3, "ada@example.com", "/auth/reset");
+    let reset = common::mail_link(&smtp, 3, "ada@example.com", "/auth/reset");
     let token = reset.split("token=").nth(1).unwrap().to_string();
     let form = b.get(&reset).await;
     assert_eq!(form.status, 200);
@@ -403,7 +334,7 @@ async fn run_flows(database_url: &str) {
         page.contains(">ada@example.com</strong>\n(confirmed)"),
         "{page}"
     );
-    let confirm = link(&smtp, 6, "ada@new.example", "/account/email/confirm");
+    let confirm = common::mail_link(&smtp, 6, "ada@new.example", "/account/email/confirm");
     let r = b.get(&confirm).await;
     assert_eq!((r.status, r.header("location")), (303, Some("/account")));
     let page = b.get("/account").await.text;

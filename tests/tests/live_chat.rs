@@ -268,24 +268,7 @@ async fn two_instances_sharing_redis_chat_together() {
         .expect("start redis-server");
     let _redis = KillOnDrop(redis);
     common::wait_for_port(port, "redis-server");
-    // A generated app with torn's `redis` feature (which a new app leaves out), built in the
-    // shared target folder.
-    let app = common::generated_app("redischat", &[]);
-    let manifest = app.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    let dependency = text
-        .lines()
-        .find(|l| l.starts_with("torn = "))
-        .expect("the torn dependency");
-    let with_redis = dependency.replace(" }", r#", features = ["redis"] }"#);
-    std::fs::write(&manifest, text.replacen(dependency, &with_redis, 1)).unwrap();
-    let built = common::cargo()
-        .args(["build", "--quiet"])
-        .current_dir(&app)
-        .status()
-        .unwrap();
-    assert!(built.success(), "the app with redis builds");
-    let bin = common::profile_dir().join("redischat");
+    let (bin, app) = common::redis_app();
     let dir = tempfile::tempdir().unwrap();
     across_two_instances(
         &bin,

@@ -185,9 +185,10 @@ const DRAIN: Duration = Duration::from_millis(250);
 /// Serve `router` on `listener` until `signal` resolves; then stop accepting, let in-flight
 /// requests finish, and give up on them after `timeout`.
 ///
-/// Stopping happens in two steps. First the server stops accepting and closes its socket: new
-/// connections are refused, or, on a socket shared with another process (a restart under
-/// systemd or `torn run`), wait in its queue for the other one. Then, a quarter of a second later,
+/// Stopping happens in two steps. First the server stops accepting and closes its socket (after
+/// taking the connections already waiting in its queue): new connections are refused, or, on a
+/// socket shared with another process (a restart under systemd or `torn run`), wait in its
+/// queue for the other one. Then, a quarter of a second later,
 /// connections that have not sent a request are closed and the others finish theirs: closing
 /// them at once would drop a connection accepted a moment before the signal, whose request
 /// had not arrived yet.
@@ -211,6 +212,7 @@ pub async fn serve_router(
     let listener = Draining {
         addr: listener.local_addr()?,
         listener: Some(listener),
+        queued: std::collections::VecDeque::new(),
         stop: accepting,
     }
     // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>`.
@@ -236,10 +238,40 @@ pub async fn serve_router(
 /// A listener that stops accepting once `stop` is set, before the server's graceful shutdown,
 /// and closes its socket then: alone, the socket is gone and new connections are refused at
 /// once; shared with another process, that one goes on accepting.
+///
+/// Connections the kernel had already taken into the socket's queue are accepted before it
+/// closes, and served: closing a socket resets the connections waiting in its queue, and a
+/// proxy that has sent a request on one (a form, which it may not send again elsewhere) would
+/// answer 502.
 struct Draining {
     listener: Option<TcpListener>,
+    /// Connections taken from the queue at the stop, still to be handed to the server.
+    queued: std::collections::VecDeque<tokio::net::TcpStream>,
     addr: SocketAddr,
     stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Draining {
+    /// Close the socket, keeping the connections waiting in its queue.
+    fn close(&mut self) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        // Out of tokio, so that `accept` asks the kernel rather than tokio's idea of readiness.
+        let Ok(listener) = listener.into_std() else {
+            return;
+        };
+        while let Ok((stream, _)) = listener.accept() {
+            let stream = stream
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpStream::from_std(stream));
+            if let Ok(stream) = stream {
+                self.queued.push_back(stream);
+            }
+        }
+        // The std listener is non-blocking (tokio's was), so the loop ends at an empty queue;
+        // dropping it closes the socket.
+    }
 }
 
 impl axum::serve::Listener for Draining {
@@ -248,6 +280,13 @@ impl axum::serve::Listener for Draining {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
+            if let Some(stream) = self.queued.pop_front() {
+                match stream.peer_addr() {
+                    Ok(peer) => return (stream, peer),
+                    // Gone already.
+                    Err(_) => continue,
+                }
+            }
             let Some(listener) = &self.listener else {
                 // Stopped: accept nothing more; the server ends this future at shutdown.
                 return std::future::pending().await;
@@ -261,7 +300,7 @@ impl axum::serve::Listener for Draining {
                 accepted = listener.accept() => Some(accepted),
             };
             match accepted {
-                None => self.listener = None,
+                None => self.close(),
                 Some(Ok(connection)) => return connection,
                 Some(Err(e)) => accept_failed(e).await,
             }
@@ -306,5 +345,47 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener as _;
+
+    use super::*;
+
+    /// Connections waiting in the socket's queue when the stop comes (a proxy connected, and
+    /// sent a form, a moment before) are handed to the server before the socket closes:
+    /// closing it with them in its queue would reset them.
+    #[tokio::test]
+    async fn the_connections_queued_at_the_stop_are_accepted_before_the_socket_closes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut clients = Vec::new();
+        for _ in 0..20 {
+            clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let (_stop, stopped) = tokio::sync::watch::channel(true);
+        let mut draining = Draining {
+            listener: Some(listener),
+            queued: std::collections::VecDeque::new(),
+            addr,
+            stop: stopped,
+        };
+        let mut peers = Vec::new();
+        for _ in 0..20 {
+            let accepted = tokio::time::timeout(Duration::from_secs(5), draining.accept())
+                .await
+                .expect("a queued connection is accepted after the stop");
+            peers.push(accepted.1);
+        }
+        let mut mine: Vec<_> = clients.iter().map(|c| c.local_addr().unwrap()).collect();
+        mine.sort();
+        peers.sort();
+        assert_eq!(peers, mine);
+        // Then nothing more, and the socket is closed.
+        let more = tokio::time::timeout(Duration::from_millis(100), draining.accept()).await;
+        assert!(more.is_err());
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     }
 }

@@ -98,7 +98,7 @@ impl Accounts {
         let settings = settings.into();
         let store = Store::for_db(&db);
         store.migrate().await.map_err(Error::internal)?;
-        Ok(Self {
+        let accounts = Self {
             db,
             store,
             store_in_db: true,
@@ -108,7 +108,27 @@ impl Accounts {
                 max_length: settings.accounts.password_max_length,
             },
             settings,
-        })
+        };
+        accounts.with_configured_store().await
+    }
+
+    /// The session store `session_store` names: Redis, or the database's as made.
+    async fn with_configured_store(self) -> Result<Self, Error> {
+        let crate::config::SessionBackend::Redis(url) = &self.settings.sessions.store else {
+            return Ok(self);
+        };
+        #[cfg(feature = "redis")]
+        let configured = {
+            let store = Store::redis(url).await?;
+            self.with_store(store).await
+        };
+        #[cfg(not(feature = "redis"))]
+        let configured = Err(Error::internal(format!(
+            "session_store is a Redis URL ({}), but torn was built without its `redis` feature: \
+             add `features = [\"redis\"]` to the torn dependency in Cargo.toml",
+            crate::config::redact(url)
+        )));
+        configured
     }
 
     /// Use another hasher (tests use cheap parameters).

@@ -142,6 +142,46 @@ pub struct SessionSettings {
     /// With "remember me", both timeouts are this long instead (default 30 days).
     #[serde(rename = "remember_me_secs", deserialize_with = "secs")]
     pub remember_me: Duration,
+    /// Where sessions live (`session_store`, `TORN_SESSION_STORE`): the app's database (the
+    /// default), or Redis.
+    #[serde(rename = "session_store", deserialize_with = "from_str")]
+    pub store: SessionBackend,
+}
+
+/// Where sessions live (`session_store`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum SessionBackend {
+    /// The app's database (`database`): a table beside the accounts.
+    #[default]
+    Database,
+    /// Redis at this URL (`redis://` or `rediss://`; needs torn's `redis` feature).
+    Redis(String),
+}
+
+impl fmt::Debug for SessionBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionBackend::Database => f.write_str("Database"),
+            // The URL's password is never printed.
+            SessionBackend::Redis(url) => write!(f, "Redis({:?})", redact(url)),
+        }
+    }
+}
+
+impl std::str::FromStr for SessionBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "database" => Ok(SessionBackend::Database),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(SessionBackend::Redis(url.to_string()))
+            }
+            other => Err(format!(
+                "session_store is {:?}; expected \"database\" or a redis:// URL",
+                redact(other)
+            )),
+        }
+    }
 }
 
 impl Default for SessionSettings {
@@ -150,6 +190,7 @@ impl Default for SessionSettings {
             idle_timeout: Duration::from_hours(24),
             absolute_timeout: Duration::from_hours(336),
             remember_me: Duration::from_hours(720),
+            store: SessionBackend::Database,
         }
     }
 }

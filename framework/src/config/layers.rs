@@ -40,7 +40,7 @@ pub(super) enum Kind {
 /// The environment variables that set a key: (variable, key, kind). `TORN_ENV` (the profile),
 /// `TORN_COOKIE_SECRET` (secrets with key versions) and `TORN_OAUTH_<NAME>_…` (providers) are
 /// read where those are resolved.
-pub(super) const ENVIRONMENT: [(&str, &str, Kind); 11] = [
+pub(super) const ENVIRONMENT: [(&str, &str, Kind); 12] = [
     ("HOST", "host", Kind::Text),
     ("PORT", "port", Kind::Port),
     ("DATABASE_URL", "database_url", Kind::Text),
@@ -52,6 +52,7 @@ pub(super) const ENVIRONMENT: [(&str, &str, Kind); 11] = [
     ("TORN_TRUSTED_PROXIES", "trusted_proxies", Kind::List),
     ("TORN_PROXY_HEADER", "proxy_header", Kind::Text),
     ("TORN_PUBSUB", "pubsub", Kind::Text),
+    ("TORN_SESSION_STORE", "session_store", Kind::Text),
 ];
 
 /// `torn.toml`'s sections by name (a missing file has none). Anything but the four sections

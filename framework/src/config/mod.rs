@@ -42,7 +42,7 @@ mod tests;
 
 pub use groups::{
     AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, MailSettings, OAuthSettings,
-    PubSubBackend, RealtimeSettings, ServerSettings, SessionSettings,
+    PubSubBackend, RealtimeSettings, ServerSettings, SessionBackend, SessionSettings,
 };
 pub use providers::{BUILT_IN, ClientAuth, Endpoints, ProfileSource, ProviderConfig};
 use secrets::{

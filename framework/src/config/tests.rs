@@ -520,3 +520,35 @@ fn realtime_settings_are_read_and_checked() {
         assert!(e.to_string().contains(said), "{toml}: {e}");
     }
 }
+
+#[test]
+fn the_session_store_is_the_database_or_a_redis_url() {
+    let default = load("", &[("TORN_ENV", "test")]).unwrap();
+    assert_eq!(default.sessions.store, SessionBackend::Database);
+    let file = load(
+        "[test]\nsession_store = \"redis://:pw@127.0.0.1:6379/3\"\n",
+        &[("TORN_ENV", "test")],
+    )
+    .unwrap();
+    assert_eq!(
+        file.sessions.store,
+        SessionBackend::Redis("redis://:pw@127.0.0.1:6379/3".into())
+    );
+    assert!(!format!("{file:?}").contains(":pw@"), "{file:?}");
+    let env = load(
+        "[test]\nsession_store = \"redis://127.0.0.1:6379\"\n",
+        &[("TORN_ENV", "test"), ("TORN_SESSION_STORE", "database")],
+    )
+    .unwrap();
+    assert_eq!(env.sessions.store, SessionBackend::Database);
+    let e = load(
+        "[test]\nsession_store = \"memcached://x\"\n",
+        &[("TORN_ENV", "test")],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("expected \"database\" or a redis:// URL"),
+        "{e}"
+    );
+}

@@ -144,7 +144,7 @@ pub fn start_app(bin: &Path, root: &Path, env: &[(&str, String)]) -> (KillOnDrop
     (child, url)
 }
 
-fn start_app_keeping(
+pub fn start_app_keeping(
     bin: &Path,
     root: &Path,
     env: &[(&str, String)],
@@ -195,4 +195,36 @@ pub fn generated_app(name: &str, extra: &[&str]) -> PathBuf {
     std::fs::copy(workspace_root().join("Cargo.lock"), app.join("Cargo.lock"))
         .expect("copy Cargo.lock");
     app
+}
+
+/// A generated app with torn's `redis` feature (which a new app leaves out), built in the
+/// shared target folder once per test process: its binary and its folder.
+pub fn redis_app() -> (PathBuf, PathBuf) {
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let app = target_dir()
+        .join("generated-apps")
+        .join("redisapp")
+        .join("redisapp");
+    if !*built {
+        let app = generated_app("redisapp", &[]);
+        let manifest = app.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let dependency = text
+            .lines()
+            .find(|l| l.starts_with("torn = "))
+            .expect("the torn dependency");
+        let with_redis = dependency.replace(" }", r#", features = ["redis"] }"#);
+        std::fs::write(&manifest, text.replacen(dependency, &with_redis, 1)).unwrap();
+        let status = cargo()
+            .args(["build", "--quiet"])
+            .current_dir(&app)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the app with redis builds");
+        *built = true;
+    }
+    (profile_dir().join("redisapp"), app)
 }

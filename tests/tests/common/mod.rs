@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests, a file for each thing they start: cargo and the
 //! apps it builds, an HTTP client, an SMTP server, PostgreSQL, the OpenID Connect servers, a
-//! browser, nginx, and fresh apps made by the `torn` binary.
+//! browser, nginx, fresh apps made by the `torn` binary, and a visitor of a running app.
 #![allow(dead_code)]
 
 mod apps;
@@ -11,6 +11,7 @@ mod live;
 mod nginx;
 mod oidc;
 mod postgres;
+mod site;
 mod smtp;
 
 // Each suite uses some of the helpers: the others' re-exports are unused there.
@@ -30,6 +31,8 @@ pub use nginx::*;
 pub use oidc::*;
 #[allow(unused_imports)]
 pub use postgres::*;
+#[allow(unused_imports)]
+pub use site::*;
 #[allow(unused_imports)]
 pub use smtp::*;
 

@@ -27,8 +27,9 @@ pub fn nginx_available() -> bool {
 }
 
 /// A reverse proxy in front of the app, as docs/deployment.md sets one up: nginx on a free
-/// port of 127.0.0.1, passing to `upstreams` from the address `from` (so the app sees the
-/// proxy at an address of its own), setting `X-Forwarded-For` and `X-Forwarded-Proto`.
+/// port of 127.0.0.1, passing to `upstreams` in turn (round robin) from the address `from` (so
+/// the app sees the proxy at an address of its own), setting `X-Forwarded-For`,
+/// `X-Forwarded-Proto` and `X-Request-Id`.
 /// Stopped when dropped.
 pub struct Nginx {
     _child: KillOnDrop,
@@ -44,7 +45,9 @@ impl Nginx {
         let d = dir.path().display();
         let servers: String = upstreams
             .iter()
-            .map(|a| format!("server {a};"))
+            // Never marked down: a restarting instance is skipped request by request
+            // (`proxy_next_upstream`), not for the ten seconds nginx would wait otherwise.
+            .map(|a| format!("server {a} max_fails=0;"))
             .collect::<Vec<_>>()
             .join(" ");
         let conf = format!(
@@ -57,7 +60,8 @@ impl Nginx {
              location / {{\n      proxy_pass http://app;\n      proxy_bind {from};\n      \
              proxy_set_header Host $http_host;\n      \
              proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n      \
-             proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n  }}\n}}\n"
+             proxy_set_header X-Forwarded-Proto $scheme;\n      \
+             proxy_set_header X-Request-Id $request_id;\n    }}\n  }}\n}}\n"
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
         let child = Command::new("nginx")
