@@ -12,7 +12,25 @@ use torn::session::Session;
 on_both!(
     a_log_in_racing_a_reset_does_not_survive_it,
     a_logged_in_browser_gets_no_store_on_every_page,
+    a_log_out_racing_a_request_that_saves_the_session_does_not_undo_it,
 );
+
+/// A log-out deletes the session's record and its log-in row; a request of the same browser
+/// that was under way (it had loaded the session, and saves it because it changed something)
+/// writes the record back afterwards. That record once logged the browser in again, whoever
+/// held its cookie. Here the race's outcome is made directly: the log-in row gone, the record
+/// still there.
+async fn a_log_out_racing_a_request_that_saves_the_session_does_not_undo_it(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("ray@example.com", PASSWORD).await;
+    assert_eq!(b.log_in("ray@example.com", PASSWORD).await.status, 303);
+    assert_eq!(b.get("/me").await.text, "ray@example.com");
+    common::execute(f.accounts.db(), "DELETE FROM user_sessions").await;
+    let r = b.get("/maybe").await;
+    assert_eq!(r.text, "anonymous", "the record without its log-in row");
+    assert_ne!(b.get("/me").await.status, 200);
+}
 
 /// A reset ends every session of the account, but a log-in whose password was checked just
 /// before (the attacker's, with the old password) and that finished just after made a session

@@ -8,7 +8,6 @@
 //!
 //! usage: ws-load CLIENTS ROUNDS PID:PORT [PID:PORT …]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -21,45 +20,8 @@ struct Server {
     port: u16,
 }
 
-/// Resident memory of a process, in bytes (`VmRSS`).
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// CPU time (user + system) a process has used, in seconds.
-fn cpu(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum();
-    // USER_HZ is 100 on Linux.
-    ticks / 100.0
-}
-
-async fn open(
-    addr: SocketAddr,
-    port: u16,
-) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    // A port chosen here, not by the kernel: binding to port 0 makes the kernel search for a
-    // free one among every socket bound to the address, which slows to seconds per hundred
-    // connections once thousands are open. A port left in TIME_WAIT by an earlier run may be
-    // taken again.
-    socket.set_reuseaddr(true).unwrap();
-    socket.bind(addr).unwrap();
-    let stream = socket
-        .connect(SocketAddr::from(([127, 0, 0, 1], port)))
-        .await
-        .unwrap();
+async fn open(i: usize, port: u16) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let stream = torn_bench::connect_as(i, port).await;
     let url = format!("ws://127.0.0.1:{port}/ws");
     tokio_tungstenite::client_async(url, stream)
         .await
@@ -94,7 +56,7 @@ async fn main() {
         !servers.is_empty(),
         "usage: ws-load CLIENTS ROUNDS PID:PORT …"
     );
-    let rss_before: u64 = servers.iter().map(|s| rss(s.pid)).sum();
+    let rss_before: u64 = servers.iter().map(|s| torn_bench::rss(s.pid)).sum();
 
     // Connect everyone, 200 at a time.
     let (latencies, mut received) = mpsc::unbounded_channel::<u64>();
@@ -102,12 +64,9 @@ async fn main() {
     let mut opening = Vec::new();
     for i in 0..clients {
         let server = &servers[i % servers.len()];
-        let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % 8) as u8));
-        // Below the kernel's ephemeral range (32768 and up), one port per address and client.
-        let local = 20_000 + (i / 8) as u16;
         let (port, latencies) = (server.port, latencies.clone());
         opening.push(tokio::spawn(async move {
-            let mut socket = open(SocketAddr::new(ip, local), port).await;
+            let mut socket = open(i, port).await;
             tokio::spawn(async move {
                 while let Some(Ok(message)) = socket.next().await {
                     if let Message::Text(text) = message {
@@ -130,12 +89,12 @@ async fn main() {
     }
     let connect_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after: u64 = servers.iter().map(|s| rss(s.pid)).sum();
+    let rss_after: u64 = servers.iter().map(|s| torn_bench::rss(s.pid)).sum();
 
     // Broadcast, round by round: each round waits for every client's message.
     let http = reqwest::Client::new();
     let broadcast = format!("http://127.0.0.1:{}/broadcast", servers[0].port);
-    let cpu_before: f64 = servers.iter().map(|s| cpu(s.pid)).sum();
+    let cpu_before: f64 = servers.iter().map(|s| torn_bench::cpu(s.pid)).sum();
     let mut all = Vec::with_capacity(clients * rounds);
     let mut fan_out_secs = 0.0;
     for _ in 0..rounds {
@@ -159,7 +118,7 @@ async fn main() {
         fan_out_secs += sent.elapsed().as_secs_f64();
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let cpu_secs: f64 = servers.iter().map(|s| cpu(s.pid)).sum::<f64>() - cpu_before;
+    let cpu_secs: f64 = servers.iter().map(|s| torn_bench::cpu(s.pid)).sum::<f64>() - cpu_before;
     all.sort_unstable();
     let delivered = (clients * rounds) as f64;
     println!(

@@ -67,7 +67,7 @@ pub(crate) async fn request_user(
     let session = Session::from_request_parts(parts, &())
         .await
         .map_err(|(_, why)| Error::internal(why))?;
-    let user = accounts.current_user(&session).await.map_err(|e| match e {
+    let user = accounts.request_user(&session).await.map_err(|e| match e {
         AuthError::Internal(e) => e,
         other => Error::internal(other.to_string()),
     })?;

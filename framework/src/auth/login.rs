@@ -7,6 +7,7 @@ use tower_sessions::Expiry;
 use tower_sessions::session::Id;
 use tower_sessions::session_store::SessionStore as _;
 
+use super::preload::Found;
 use super::{
     ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES, AUTH_AT_KEY, Accounts, AuthError, Device,
     MAX_EMAIL_LEN, MAX_PASSWORD_BYTES, REMEMBER_KEY, SEEN_AT_KEY, STAMP_KEY, USER_ID_KEY, User,
@@ -269,6 +270,20 @@ impl Accounts {
     /// The logged-in user of this session, if any. A session past its absolute timeout, or
     /// whose user is gone, is ended here.
     pub async fn current_user(&self, session: &Session) -> Result<Option<User>, AuthError> {
+        self.session_user(session, false).await
+    }
+
+    /// [`Accounts::current_user`] for the request's own look-up (its extractors, before the
+    /// handler runs), which may use the user row loaded with the session.
+    pub(crate) async fn request_user(&self, session: &Session) -> Result<Option<User>, AuthError> {
+        self.session_user(session, true).await
+    }
+
+    async fn session_user(
+        &self,
+        session: &Session,
+        with_loaded: bool,
+    ) -> Result<Option<User>, AuthError> {
         let store_error = |e: tower_sessions::session::Error| Error::internal(e);
         let Some(user_id) = session.get::<i64>(USER_ID_KEY).await.map_err(store_error)? else {
             return Ok(None);
@@ -316,14 +331,20 @@ impl Accounts {
             .await
             .map_err(store_error)?
             .unwrap_or(0);
-        // The row the session was loaded with, when it agrees; otherwise the database's word.
-        let loaded = session
-            .id()
-            .and_then(|id| super::preload::take(&id))
-            .filter(|user| user.id == user_id && user.security_stamp == stamp);
+        // What the session was loaded with, when it agrees; otherwise the database's word.
+        let loaded = if with_loaded {
+            session.id().and_then(|id| super::preload::take(&id))
+        } else {
+            None
+        };
         let user = match loaded {
-            Some(user) => Some(user),
-            None => self.user(user_id).await?,
+            // The log-in row is gone: logged out, though a request under way saved the record
+            // again afterwards.
+            Some(Found::NoLogIn) => None,
+            Some(Found::User(user)) if user.id == user_id && user.security_stamp == stamp => {
+                Some(user)
+            }
+            Some(Found::User(_)) | None => self.user(user_id).await?,
         };
         match user {
             Some(user) if user.security_stamp == stamp => Ok(Some(user)),

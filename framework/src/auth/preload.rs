@@ -3,14 +3,19 @@
 //! A logged-in page needs the session record and the account it belongs to. When sessions live
 //! in the app's own database (the default), the session layer loads them together: the record
 //! of `tower-sessions-sqlx-store`'s table, joined through `user_sessions` (the row each log-in
-//! writes) to `users`. The user row goes to [`Accounts::current_user`](super::Accounts) through
-//! a slot that the accounts layer opens around each request ([`scope`]), where the first look-up
-//! of the request takes it; any later one in the same request, or one outside a request, asks
-//! the database again, so a row is never used after the request changed the account.
+//! writes) to `users`. The user row goes to the request's user look-up (the `CurrentUser`,
+//! `MaybeUser` and `PageContext` extractors, which run before the handler) through a slot that
+//! the accounts layer opens around each request ([`scope`]), where the first look-up of the
+//! request takes it. [`Accounts::current_user`](super::Accounts::current_user) called by the
+//! app's own code, a later look-up, or one outside a request asks the database, so a row is
+//! never used after the request changed the account.
 //!
-//! The row is only a faster way to the same answer: `current_user` still checks the session's
-//! user id, its security stamp and its timeouts against it, and asks the database again when
-//! they disagree. Sessions in Redis load as before, and the user takes a statement of its own.
+//! The row is only a faster way to the same answer: the look-up still checks the session's user
+//! id, its security stamp and its timeouts against it, and asks the database again when they
+//! disagree. It also tells when the session's log-in row is gone: a log-out deletes the record
+//! and that row, and a request that was under way with the same session may save the record
+//! again afterwards; such a session is logged out, not brought back. Sessions in Redis load as
+//! before, and the user takes a statement of its own.
 
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -33,10 +38,18 @@ tokio::task_local! {
     static LOADED: RefCell<Option<Loaded>>;
 }
 
-/// A user row and the session it was loaded with.
+/// What the session's statement found of its log-in.
+pub(super) enum Found {
+    /// The user of the session's log-in row.
+    User(User),
+    /// No log-in row (never logged in, logged out, or its account gone).
+    NoLogIn,
+}
+
+/// What was found, and the session it was loaded with.
 struct Loaded {
     session_id: Id,
-    user: User,
+    found: Found,
 }
 
 /// Around each request of an app with accounts: the slot its session's user row is put in.
@@ -44,11 +57,11 @@ pub(crate) async fn scope(req: Request, next: Next) -> Response {
     LOADED.scope(RefCell::new(None), next.run(req)).await
 }
 
-/// The user row loaded with the session `session_id` in this request, if any and not taken yet.
-pub(super) fn take(session_id: &Id) -> Option<User> {
+/// What was found with the session `session_id` in this request, if not taken yet.
+pub(super) fn take(session_id: &Id) -> Option<Found> {
     LOADED
         .try_with(|slot| match slot.borrow_mut().take() {
-            Some(loaded) if loaded.session_id == *session_id => Some(loaded.user),
+            Some(loaded) if loaded.session_id == *session_id => Some(loaded.found),
             _ => None,
         })
         .ok()
@@ -56,10 +69,10 @@ pub(super) fn take(session_id: &Id) -> Option<User> {
 }
 
 /// Put the row where this request's look-up finds it (nowhere outside a request).
-fn keep(session_id: Id, user: User) {
+fn keep(session_id: Id, found: Found) {
     // Outside [`scope`] (a task spawned by a handler, say) there is no slot: nothing to do.
     let _outside_a_request = LOADED.try_with(|slot| {
-        *slot.borrow_mut() = Some(Loaded { session_id, user });
+        *slot.borrow_mut() = Some(Loaded { session_id, found });
     });
 }
 
@@ -98,8 +111,10 @@ fn statement(table: &str) -> String {
     )
 }
 
-/// One row of [`statement`]: the record's bytes, and the user when the session has one.
-fn decode<R>(row: &R) -> session_store::Result<(Record, Option<User>)>
+/// One row of [`statement`]: the record's bytes, and what it says of the session's log-in;
+/// nothing when the user's columns cannot be read (then the session still loads, and its user
+/// is looked up on its own).
+fn decode<R>(row: &R) -> session_store::Result<(Record, Option<Found>)>
 where
     R: sqlx::Row,
     for<'r> &'r str: sqlx::ColumnIndex<R>,
@@ -110,11 +125,15 @@ where
     let data: Vec<u8> = row.try_get("torn_session_data").map_err(backend_error)?;
     let record: Record =
         rmp_serde::from_slice(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-    let user = match row.try_get::<Option<i64>, _>("id").map_err(backend_error)? {
-        Some(_) => Some(User::from_row(row).map_err(backend_error)?),
-        None => None,
+    let found = match row.try_get::<Option<i64>, _>("id") {
+        Ok(Some(_)) => User::from_row(row).map(Found::User),
+        Ok(None) => Ok(Found::NoLogIn),
+        Err(e) => Err(e),
     };
-    Ok((record, user))
+    let found = found
+        .inspect_err(|e| tracing::warn!(error = %e, "the session's user row cannot be read"))
+        .ok();
+    Ok((record, found))
 }
 
 #[async_trait]
@@ -154,9 +173,9 @@ impl SessionStore for WithUsers {
                 row.as_ref().map(decode).transpose()?
             }
         };
-        Ok(loaded.map(|(record, user)| {
-            if let Some(user) = user {
-                keep(*id, user);
+        Ok(loaded.map(|(record, found)| {
+            if let Some(found) = found {
+                keep(*id, found);
             }
             record
         }))

@@ -36,8 +36,9 @@ impl User {
 pub(super) const USER_COLUMNS: &str =
     "id, email, password_hash, email_verified_at, created_at, security_stamp";
 /// [`USER_COLUMNS`] of the table named `u`.
-pub(super) const JOINED_USER_COLUMNS: &str =
-    "u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, u.security_stamp";
+pub(super) const JOINED_USER_COLUMNS: &str = "u.id AS id, u.email AS email, \
+     u.password_hash AS password_hash, u.email_verified_at AS email_verified_at, \
+     u.created_at AS created_at, u.security_stamp AS security_stamp";
 
 /// The outcome of a sign-up. The page says the same in both cases ("check your email"); the
 /// mail differs, so the page never reveals whether the address had an account.

@@ -148,13 +148,20 @@ pub struct SessionSettings {
     pub store: SessionBackend,
 }
 
+/// Why a `rediss://` URL is refused: the Redis client is built without TLS, and would connect
+/// in clear (password included) rather than fail.
+const NO_REDIS_TLS: &str = "Redis over TLS (rediss://) is not supported: torn's Redis client \
+     is built without TLS and would send everything, the password included, in clear. Use \
+     redis:// to a Redis on a private network or this machine, or reach it through a TLS \
+     tunnel (stunnel, spiped) listening here";
+
 /// Where sessions live (`session_store`).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum SessionBackend {
     /// The app's database (`database`): a table beside the accounts.
     #[default]
     Database,
-    /// Redis at this URL (`redis://` or `rediss://`; needs torn's `redis` feature).
+    /// Redis at this URL (`redis://`; needs torn's `redis` feature).
     Redis(String),
 }
 
@@ -173,9 +180,8 @@ impl std::str::FromStr for SessionBackend {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim() {
             "database" => Ok(SessionBackend::Database),
-            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                Ok(SessionBackend::Redis(url.to_string()))
-            }
+            url if url.starts_with("redis://") => Ok(SessionBackend::Redis(url.to_string())),
+            url if url.starts_with("rediss://") => Err(NO_REDIS_TLS.to_string()),
             other => Err(format!(
                 "session_store is {:?}; expected \"database\" or a redis:// URL",
                 redact(other)
@@ -296,7 +302,7 @@ pub enum PubSubBackend {
     Memory,
     /// PostgreSQL's `LISTEN`/`NOTIFY`, on the app's database.
     Postgres,
-    /// Redis `PUBLISH`/`SUBSCRIBE`, at this URL (`redis://` or `rediss://`).
+    /// Redis `PUBLISH`/`SUBSCRIBE`, at this URL (`redis://`).
     Redis(String),
 }
 
@@ -317,9 +323,8 @@ impl std::str::FromStr for PubSubBackend {
         match s.trim() {
             "memory" => Ok(PubSubBackend::Memory),
             "postgres" => Ok(PubSubBackend::Postgres),
-            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                Ok(PubSubBackend::Redis(url.to_string()))
-            }
+            url if url.starts_with("redis://") => Ok(PubSubBackend::Redis(url.to_string())),
+            url if url.starts_with("rediss://") => Err(NO_REDIS_TLS.to_string()),
             other => Err(format!(
                 "pubsub is {:?}; expected \"memory\", \"postgres\" or a redis:// URL",
                 redact(other)

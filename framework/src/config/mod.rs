@@ -483,7 +483,12 @@ pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let Some((credentials, host)) = rest.split_once('@') else {
+    // The host starts after the last `@` before the path: a password may hold `@` itself.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some((credentials, host)) = rest[..authority_end]
+        .rsplit_once('@')
+        .map(|(credentials, host)| (credentials, format!("{host}{}", &rest[authority_end..])))
+    else {
         return url.to_string();
     };
     match credentials.split_once(':') {

@@ -551,4 +551,31 @@ fn the_session_store_is_the_database_or_a_redis_url() {
             .contains("expected \"database\" or a redis:// URL"),
         "{e}"
     );
+    // TLS is refused rather than quietly left out.
+    for key in ["session_store", "pubsub"] {
+        let e = load(
+            &format!("[test]\n{key} = \"rediss://:pw@redis.example:6380\"\n"),
+            &[("TORN_ENV", "test")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not supported"), "{e}");
+        assert!(!e.to_string().contains(":pw@"), "{e}");
+    }
+}
+
+#[test]
+fn passwords_are_hidden_even_when_they_hold_an_at_sign() {
+    assert_eq!(
+        redact("redis://:p@ss@host:6379/0"),
+        "redis://:***@host:6379/0"
+    );
+    assert_eq!(
+        redact("postgres://app:se@cr@t@db.example/app?sslmode=require"),
+        "postgres://app:***@db.example/app?sslmode=require"
+    );
+    assert_eq!(
+        redact("postgres://db.example/x@y"),
+        "postgres://db.example/x@y"
+    );
+    assert_eq!(redact("sqlite://app.db"), "sqlite://app.db");
 }
