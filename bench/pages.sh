@@ -3,10 +3,12 @@
 # it has the page), side by side in one run.
 #
 #   bench/pages.sh [SECONDS] [CONNECTIONS] [ROUNDS]     (defaults: 10 64 3)
+#   CASES="home account-sqlite" bench/pages.sh …       (some of the cases only)
 #
 # Cases, each against its hand-written twin (bench/src/bin/pages-axum.rs, hello-axum.rs):
 #   hello          hello-torn (every default layer) / hello-axum / Tornado
-#   home           the starter's `/` for a returning visitor (template, XSRF field, static URLs)
+#   home           the starter's `/` for a returning visitor, not logged in (template, XSRF
+#                  field, static URLs)
 #   account-sqlite the starter's `/account`, logged in, on SQLite
 #   account-pg     the same on PostgreSQL
 #   fortunes       fortunes-torn / pages-axum / Tornado: read rows, add one, sort, escape
@@ -24,6 +26,7 @@ conns=${2:-64}
 rounds=${3:-3}
 admin=${TORN_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 pg="${admin%/*}/torn_bench"
+cases=${CASES:-hello home account-sqlite account-pg fortunes static}
 
 cargo build --release --quiet -p torn-bench -p starter
 target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release"
@@ -46,7 +49,7 @@ start() {
     case $name in
         hello-axum) "$target/hello-axum" "$port" & ;;
         hello-torn) TORN_LOG=warn "$target/hello-torn" "$port" & ;;
-        hello-tornado) python3 bench/hello_tornado.py "$port" & ;;
+        hello-tornado) python3 bench/hello_tornado.py "$port" 2>/dev/null & ;;
         starter-sqlite | starter-pg)
             local url=$sqlite_db
             [ "$name" = starter-pg ] && url=$pg
@@ -56,7 +59,7 @@ start() {
         axum-sqlite) "$target/pages-axum" "$port" "$sqlite_db" "$fortunes_db" & ;;
         axum-pg) "$target/pages-axum" "$port" "$pg" "$fortunes_db" & ;;
         fortunes-torn) TORN_LOG=warn "$target/fortunes-torn" "$port" "$fortunes_db" & ;;
-        fortunes-tornado) python3 bench/fortunes_tornado.py "$port" "$work/fortunes.db" & ;;
+        fortunes-tornado) python3 bench/fortunes_tornado.py "$port" "$work/fortunes.db" 2>/dev/null & ;;
     esac
     pid=$!
     for _ in $(seq 200); do
@@ -90,6 +93,7 @@ log_in() {
         --data-urlencode "email=bench@example.com" \
         --data-urlencode "password=correct horse battery staple" "$base/auth/login"
     cookies=$(awk '$6 == "torn_session" || $6 == "_xsrf" {printf "%s=%s; ", $6, $7}' "$jar")
+    xsrf_cookie=$(awk '$6 == "_xsrf" {printf "%s=%s", $6, $7}' "$jar")
 }
 
 start starter-sqlite 18100
@@ -108,6 +112,7 @@ stop
 run_case() {
     local case=$1
     shift
+    grep -qw -- "$case" <<<"$cases" || return 0
     for round in $(seq "$rounds"); do
         for name in "$@"; do
             start "$name" 18100
@@ -131,11 +136,11 @@ run_case() {
 }
 
 PATH_=/ COOKIE="x=1" WANT="Hello world" run_case hello hello-axum hello-torn hello-tornado
-PATH_=/ COOKIE="$sqlite_cookies" WANT="Say hello" run_case home axum-sqlite starter-sqlite
+PATH_=/ COOKIE="$xsrf_cookie" WANT="Say hello" run_case home axum-sqlite starter-sqlite
 PATH_=/account COOKIE="$sqlite_cookies" WANT="bench@example.com" \
     run_case account-sqlite axum-sqlite starter-sqlite
 PATH_=/account COOKIE="$pg_cookies" WANT="bench@example.com" run_case account-pg axum-pg starter-pg
-PATH_=/fortunes COOKIE="x=1" WANT="&lt;script&gt;" \
+PATH_=/fortunes COOKIE="x=1" WANT="script&" \
     run_case fortunes axum-sqlite fortunes-torn fortunes-tornado
 PATH_=/static/css/app.css COOKIE="x=1" WANT="body" run_case static axum-sqlite starter-sqlite
 
@@ -146,7 +151,7 @@ stat() { for f in "$work/$1.$2".*; do awk "$3" "$f"; done; }
 
 echo "| case | server | requests/s (median of $rounds) | p50 ms | p99 ms | vs axum twin |"
 echo "|---|---|---|---|---|---|"
-for case in hello home account-sqlite account-pg fortunes static; do
+for case in $cases; do
     names=$(ls "$work" | sed -n "s/^$case\.\(.*\)\.[0-9]*$/\1/p" | sort -u)
     twin=$(grep -E '^(hello-axum|axum-)' <<<"$names")
     twin_rps=$(stat "$case" "$twin" '/Requests\/sec/ {print $2}' | median)

@@ -59,47 +59,60 @@ impl Features {
     }
 
     /// The features' layers around the routes: the database, sessions and accounts, social
-    /// log-in and the mailer, each an extension its extractors read.
+    /// log-in, the mailer and pub/sub, each an extension its extractors read. They are stacked
+    /// into one layer, applied with one `Router::layer`: axum boxes the service of each
+    /// `Router::layer` and clones the boxes inside it for every request, so one layer per
+    /// feature made every request allocate and copy the whole chain again and again
+    /// (docs/benchmarks.md).
     #[cfg_attr(not(feature = "accounts"), allow(unused_variables))]
     pub(super) fn layers(self, router: Router, settings: &Settings) -> Router {
+        use tower::ServiceBuilder;
         #[cfg(feature = "database")]
-        let router = {
+        let database = {
             #[cfg(feature = "accounts")]
             let database = self
                 .database
                 .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
             #[cfg(not(feature = "accounts"))]
             let database = self.database;
-            match database {
-                Some(db) => router.layer(axum::Extension(db)),
-                None => router,
-            }
+            database.map(axum::Extension)
         };
+        #[cfg(not(feature = "database"))]
+        let database: Option<tower::layer::util::Identity> = None;
+        // Outermost first: the accounts, then the slot for the session's user, the session,
+        // and the lasting cookie of a remembered session.
         #[cfg(feature = "accounts")]
-        let router = match self.accounts {
-            Some(accounts) => router
+        let accounts = self.accounts.map(|accounts| {
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(crate::auth::preload_scope))
+                .layer(crate::session::layer(accounts.session_store(), settings))
                 .layer(axum::middleware::from_fn_with_state(
                     settings.sessions.remember_me,
                     crate::session::keep_remembered,
                 ))
-                .layer(crate::session::layer(accounts.session_store(), settings))
-                .layer(axum::middleware::from_fn(crate::auth::preload_scope))
-                .layer(axum::Extension(accounts)),
-            None => router,
-        };
+                .layer(axum::Extension(accounts))
+        });
+        #[cfg(not(feature = "accounts"))]
+        let accounts: Option<tower::layer::util::Identity> = None;
         #[cfg(feature = "social-login")]
-        let router = match self.social {
-            Some(social) => router.layer(axum::Extension(social)),
-            None => router,
-        };
+        let social = self.social.map(axum::Extension);
+        #[cfg(not(feature = "social-login"))]
+        let social: Option<tower::layer::util::Identity> = None;
         #[cfg(feature = "mail")]
-        let router = match self.mailer {
-            Some(mailer) => router.layer(axum::Extension(mailer)),
-            None => router,
-        };
+        let mailer = self.mailer.map(axum::Extension);
+        #[cfg(not(feature = "mail"))]
+        let mailer: Option<tower::layer::util::Identity> = None;
         #[cfg(feature = "realtime")]
-        let router = router.layer(axum::Extension(self.pubsub));
-        router
+        let pubsub = Some(axum::Extension(self.pubsub));
+        #[cfg(not(feature = "realtime"))]
+        let pubsub: Option<tower::layer::util::Identity> = None;
+        let stack = ServiceBuilder::new()
+            .option_layer(pubsub)
+            .option_layer(mailer)
+            .option_layer(social)
+            .option_layer(accounts)
+            .option_layer(database);
+        router.layer(stack)
     }
 
     /// Start the features' background work for a serving app: the hourly clean-up of expired
