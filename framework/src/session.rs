@@ -17,9 +17,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -185,22 +182,16 @@ where
         .with_expiry(Expiry::OnSessionEnd)
 }
 
-/// Inside [`layer`]: a remembered session that is saved keeps its lasting cookie and record
-/// (tower-sessions gives every request the layer's expiry, a browser-session one).
-pub(crate) async fn keep_remembered(
-    State(remember_me): State<Duration>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let session = req.extensions().get::<Session>().cloned();
-    let response = next.run(req).await;
+/// After a request, inside [`layer`]: a remembered session that is saved keeps its lasting
+/// cookie and record (tower-sessions gives every request the layer's expiry, a browser-session
+/// one).
+pub(crate) async fn keep_remembered(session: Option<Session>, remember_me: Duration) {
     if let Some(session) = session
         && session.is_modified()
         && session.get::<bool>(REMEMBER_KEY).await.ok().flatten() == Some(true)
     {
         session.set_expiry(Some(Expiry::OnInactivity(time_duration(remember_me))));
     }
-    response
 }
 
 /// The app's [`Store`] as the session layer uses it (inside the accounts' loader): a record that is not remembered expires

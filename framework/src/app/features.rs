@@ -79,17 +79,15 @@ impl Features {
         };
         #[cfg(not(feature = "database"))]
         let database: Option<tower::layer::util::Identity> = None;
-        // Outermost first: the accounts, then the slot for the session's user, the session,
-        // and the lasting cookie of a remembered session.
+        // Outermost first: the session, then the slot for the session's user and the lasting
+        // cookie of a remembered session, then the accounts.
         #[cfg(feature = "accounts")]
         let accounts = self.accounts.map(|accounts| {
             ServiceBuilder::new()
-                .layer(axum::middleware::from_fn(crate::auth::preload_scope))
                 .layer(crate::session::layer(accounts.session_store(), settings))
-                .layer(axum::middleware::from_fn_with_state(
-                    settings.sessions.remember_me,
-                    crate::session::keep_remembered,
-                ))
+                .layer(crate::auth::PreloadLayer {
+                    remember_me: settings.sessions.remember_me,
+                })
                 .layer(axum::Extension(accounts))
         });
         #[cfg(not(feature = "accounts"))]

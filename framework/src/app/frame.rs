@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum_extra::extract::cookie::{Cookie, CookieJar};
@@ -26,13 +25,13 @@ use crate::xsrf::{self, RawToken};
 /// Name of the signed cookie that carries flash messages to the next page.
 pub const FLASH_COOKIE: &str = "_flash";
 
-/// The outer frame of every request: the client's address, the request id a trusted proxy
-/// sent, and error pages (or JSON errors) for error responses without a body.
-pub(super) async fn frame(
-    State(shared): State<Arc<Shared>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// The outer frame of every request, on its way in: the client's address, the request id a
+/// trusted proxy sent, and torn's request context (the `_xsrf` and flash cookies, written back
+/// on the response by [`frame_response`], which also makes error pages, or JSON errors, for
+/// error responses without a body). One middleware for all of it
+/// ([`super::layers::FrameLayer`]): each middleware layer costs every request allocations and a
+/// copy of the service chain inside it.
+pub(super) fn frame_request(req: &mut Request, shared: &Shared) -> FrameState {
     // Who sent it, once for the log and every extractor ([`crate::client`]).
     let client = req
         .extensions()
@@ -68,9 +67,32 @@ pub(super) async fn frame(
     }
     let json = error::wants_json(req.headers());
     let is_head = req.method() == axum::http::Method::HEAD;
-    let response = next.run(req).await;
-    let mut response = error::error_page_for(response, &shared, json, is_head);
-    if shared.dev.is_some() && !is_head {
+    let (context, had_flash_cookie) = request_context(req, shared);
+    FrameState {
+        json,
+        is_head,
+        context,
+        had_flash_cookie,
+    }
+}
+
+/// What [`frame_request`] keeps for [`frame_response`].
+pub(super) struct FrameState {
+    json: bool,
+    is_head: bool,
+    context: Arc<RequestState>,
+    had_flash_cookie: bool,
+}
+
+/// The frame's work on the response: the context's cookies, then the error page.
+pub(super) async fn frame_response(
+    response: Response,
+    state: FrameState,
+    shared: &Shared,
+) -> Response {
+    let response = finish(response, &state.context, shared, state.had_flash_cookie);
+    let mut response = error::error_page_for(response, shared, state.json, state.is_head);
+    if shared.dev.is_some() && !state.is_head {
         response = with_reload_script(response).await;
     }
     response
@@ -158,18 +180,15 @@ pub(super) fn if_not_present(
         .map(|value| SetResponseHeaderLayer::if_not_present(name, value))
 }
 
-/// torn's per-request context: reads the `_xsrf` and flash cookies, and writes them back on
-/// the response.
-pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
-    let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
-        return Error::internal("torn's context is missing").into_response();
-    };
+/// torn's per-request context, put in the request's extensions: the `_xsrf` and flash cookies
+/// it came with (written back by [`finish`]). Also says whether it had a flash cookie.
+fn request_context(req: &mut Request, shared: &Shared) -> (Arc<RequestState>, bool) {
     let jar = CookieJar::from_headers(req.headers());
     let xsrf_cookie = xsrf::cookie_name(shared.settings.cookies.secure);
     let from_cookie = jar
         .get(xsrf_cookie)
         .and_then(|c| RawToken::decode(c.value()));
-    let flash_cookie = jar.get(FLASH_COOKIE).map(|c| c.value().to_string());
+    let flash_cookie = jar.get(FLASH_COOKIE).map(Cookie::value);
     // A browser with a session may be logged in: whatever the page, no cache keeps it (unless
     // the handler says otherwise, as static files do).
     #[cfg(feature = "accounts")]
@@ -179,13 +198,12 @@ pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
     #[cfg(not(feature = "accounts"))]
     let has_session = false;
     let flash_in: Vec<FlashMessage> = flash_cookie
-        .as_deref()
         .and_then(|v| shared.settings.cookies.keys.verify(FLASH_COOKIE, v, 1.0))
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let state = Arc::new(RequestState {
         xsrf: Mutex::new(XsrfState {
-            from_cookie: from_cookie.clone(),
+            from_cookie,
             generated: None,
         }),
         flash_in,
@@ -194,9 +212,7 @@ pub(super) async fn request_context(mut req: Request, next: Next) -> Response {
         cookies_out: Mutex::default(),
     });
     req.extensions_mut().insert(state.clone());
-
-    let response = next.run(req).await;
-    finish(response, &state, &shared, flash_cookie.is_some())
+    (state, flash_cookie.is_some())
 }
 
 /// The XSRF check, added to each route's method router with `route_layer`, so that a method
@@ -205,7 +221,7 @@ pub(super) fn with_xsrf<S>(method_router: MethodRouter<S>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    method_router.route_layer(middleware::from_fn(xsrf_check))
+    method_router.route_layer(super::layers::XsrfLayer)
 }
 
 /// The XSRF check around every route of a nested or merged router.
@@ -214,19 +230,22 @@ where
     S: Clone + Send + Sync + 'static,
 {
     if router.has_routes() {
-        router.route_layer(middleware::from_fn(xsrf_check))
+        router.route_layer(super::layers::XsrfLayer)
     } else {
         router
     }
 }
 
-async fn xsrf_check(mut req: Request, next: Next) -> Response {
+/// The XSRF check of an unsafe request: the request to go on with, or the answer refusing it.
+pub(super) async fn xsrf_checked(mut req: Request) -> Result<Request, Response> {
     let (Some(shared), Some(state)) = (
         req.extensions().get::<Arc<Shared>>().cloned(),
         req.extensions().get::<Arc<RequestState>>().cloned(),
     ) else {
-        return Error::internal("torn's context is missing: build the router with torn::App")
-            .into_response();
+        return Err(
+            Error::internal("torn's context is missing: build the router with torn::App")
+                .into_response(),
+        );
     };
     let matched = req
         .extensions()
@@ -253,11 +272,11 @@ async fn xsrf_check(mut req: Request, next: Next) -> Response {
             Ok(r) => req = r,
             Err(e) => {
                 tracing::warn!(reason = e.message(), "XSRF check refused a request");
-                return e.into_response();
+                return Err(e.into_response());
             }
         }
     }
-    next.run(req).await
+    Ok(req)
 }
 
 fn finish(

@@ -25,6 +25,7 @@
 mod command;
 mod features;
 mod frame;
+mod layers;
 mod serve;
 
 use std::sync::Arc;
@@ -32,7 +33,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, header};
-use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, Route, get};
 use tower::{Layer, Service, ServiceBuilder};
@@ -45,7 +45,7 @@ use tower_http::trace::TraceLayer;
 pub use command::{routes_table, run};
 use features::Features;
 pub use frame::FLASH_COOKIE;
-use frame::{request_context, router_with_xsrf, with_xsrf};
+use frame::{router_with_xsrf, with_xsrf};
 pub use serve::{ServeError, bind, serve_router, shutdown_signal};
 
 use crate::config::Settings;
@@ -243,8 +243,7 @@ where
         let router = router
             .route("/static/{*path}", get(crate::static_files::serve))
             .fallback(|| async { Error::not_found() })
-            .with_state(self.state)
-            .layer(middleware::from_fn(request_context));
+            .with_state(self.state);
         // torn's own layers, outermost first, stacked into one: each `Router::layer` boxes the
         // service it makes, and a box per layer per request is what made one layer per concern
         // slow (docs/benchmarks.md).
@@ -273,7 +272,7 @@ where
                     .then(|| header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
                     .flatten(),
             )
-            .layer(middleware::from_fn_with_state(shared.clone(), frame::frame))
+            .layer(layers::FrameLayer(shared.clone()))
             // The request id: made unless a trusted proxy sent a usable one (the frame drops
             // any other), and sent back with the response.
             .layer(SetRequestIdLayer::new(

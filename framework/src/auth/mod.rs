@@ -50,7 +50,7 @@ pub use device::{DEVICE_COOKIE_DAYS, Device};
 pub use error::AuthError;
 pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
-pub(crate) use preload::scope as preload_scope;
+pub(crate) use preload::ScopeLayer as PreloadLayer;
 pub use tokens::{TokenPurpose, for_humans};
 use user::USER_COLUMNS;
 pub use user::{MAX_EMAIL_LEN, MAX_PASSWORD_BYTES, SignUp, User, normalize_email};

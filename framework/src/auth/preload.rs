@@ -5,7 +5,7 @@
 //! of `tower-sessions-sqlx-store`'s table, joined through `user_sessions` (the row each log-in
 //! writes) to `users`. The user row goes to the request's user look-up (the `CurrentUser`,
 //! `MaybeUser` and `PageContext` extractors, which run before the handler) through a slot that
-//! the accounts layer opens around each request ([`scope`]), where the first look-up of the
+//! the accounts layer opens around each request ([`ScopeLayer`]), where the first look-up of the
 //! request takes it. [`Accounts::current_user`](super::Accounts::current_user) called by the
 //! app's own code, a later look-up, or one outside a request asks the database, so a row is
 //! never used after the request changed the account.
@@ -18,20 +18,24 @@
 //! before, and the user takes a statement of its own.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::sync::LazyLock;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
+use futures_util::future::BoxFuture;
 use sqlx::FromRow as _;
+use tower::{Layer, Service};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use super::User;
 use super::user::JOINED_USER_COLUMNS;
 use crate::db::Db;
-use crate::session::Store;
+use crate::session::{Session, Store};
 
 tokio::task_local! {
     /// The user row loaded with this request's session, until a look-up takes it.
@@ -52,9 +56,57 @@ struct Loaded {
     found: Found,
 }
 
-/// Around each request of an app with accounts: the slot its session's user row is put in.
-pub(crate) async fn scope(req: Request, next: Next) -> Response {
-    LOADED.scope(RefCell::new(None), next.run(req)).await
+/// Inside the session layer of an app with accounts, around each request: the slot its
+/// session's user row is put in, and the lasting cookie of a remembered session
+/// ([`crate::session::keep_remembered`]), in one plain tower service (see `app/layers.rs` for
+/// why not `from_fn`).
+#[derive(Clone, Copy)]
+pub(crate) struct ScopeLayer {
+    /// `remember_me`.
+    pub(crate) remember_me: Duration,
+}
+
+impl<S> Layer<S> for ScopeLayer {
+    type Service = Scope<S>;
+
+    fn layer(&self, inner: S) -> Scope<S> {
+        Scope {
+            inner,
+            remember_me: self.remember_me,
+        }
+    }
+}
+
+/// See [`ScopeLayer`].
+#[derive(Clone)]
+pub(crate) struct Scope<S> {
+    inner: S,
+    remember_me: Duration,
+}
+
+impl<S> Service<Request> for Scope<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let session = req.extensions().get::<Session>().cloned();
+        let remember_me = self.remember_me;
+        let handled = self.inner.call(req);
+        Box::pin(LOADED.scope(RefCell::new(None), async move {
+            let response = handled.await?;
+            crate::session::keep_remembered(session, remember_me).await;
+            Ok(response)
+        }))
+    }
 }
 
 /// What was found with the session `session_id` in this request, if not taken yet.
@@ -70,7 +122,7 @@ pub(super) fn take(session_id: &Id) -> Option<Found> {
 
 /// Put the row where this request's look-up finds it (nowhere outside a request).
 fn keep(session_id: Id, found: Found) {
-    // Outside [`scope`] (a task spawned by a handler, say) there is no slot: nothing to do.
+    // Outside [`ScopeLayer`] (a task spawned by a handler, say) there is no slot: nothing to do.
     let _outside_a_request = LOADED.try_with(|slot| {
         *slot.borrow_mut() = Some(Loaded { session_id, found });
     });
