@@ -50,7 +50,8 @@ balancer() { # UPSTREAM PORTS…
     mkdir -p "$work/nginx"
     cat >"$work/nginx/nginx.conf" <<EOF
 daemon off;
-master_process off;
+master_process on;
+worker_processes 2;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
 events { worker_connections 4096; }
