@@ -63,12 +63,28 @@ impl Store {
     /// A store in Redis at `url` (`redis://host:port/db`), with a small connection pool.
     #[cfg(feature = "redis")]
     pub async fn redis(url: &str) -> Result<Self, crate::Error> {
-        use tower_sessions_redis_store::fred::prelude::{ClientLike as _, Config, Pool};
+        use tower_sessions_redis_store::fred::prelude::{
+            ClientLike as _, Config, ConnectionConfig, PerformanceConfig, Pool, ReconnectPolicy,
+        };
         let hidden = crate::config::redact(url);
         let config = Config::from_url(url).map_err(|e| {
             crate::Error::internal(format!("the Redis URL {hidden:?} is not valid: {e}"))
         })?;
-        let pool = Pool::new(config, None, None, None, 4)
+        // A request waits at most 5 s for Redis, and a lost connection is made again for ever
+        // (at most 2 s between attempts): without these, a Redis restart left every request
+        // with a session waiting for good.
+        let wait = Duration::from_secs(5);
+        let performance = PerformanceConfig {
+            default_command_timeout: wait,
+            ..PerformanceConfig::default()
+        };
+        let connection = ConnectionConfig {
+            connection_timeout: wait,
+            internal_command_timeout: wait,
+            ..ConnectionConfig::default()
+        };
+        let policy = ReconnectPolicy::new_exponential(0, 100, 2_000, 2);
+        let pool = Pool::new(config, Some(performance), Some(connection), Some(policy), 4)
             .map_err(|e| crate::Error::internal(format!("cannot set up Redis at {hidden}: {e}")))?;
         let _connection = pool.init().await.map_err(|e| {
             crate::Error::internal(format!(

@@ -613,3 +613,53 @@ async fn expired_sessions_are_deleted_from_the_store(t: &Target) {
     f.accounts.store().delete_expired().await.unwrap();
     assert_eq!(count(f.accounts.clone()).await, 0);
 }
+
+/// Sessions in Redis, and Redis restarts (a deploy, a crash): the sessions it kept are gone, but
+/// the app reconnects by itself; it once answered 500 to every request with a session until it
+/// was restarted too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_in_redis_come_back_after_redis_restarts() {
+    if std::env::var_os("TORN_TEST_REDIS_URL").is_none() {
+        common::skipped(
+            "a Redis restart under sessions",
+            "TORN_TEST_REDIS_URL is not set",
+        );
+        return;
+    }
+    let port = common::free_port();
+    let redis = common::redis_server(port);
+    let db = torn::test::TestDatabase::sqlite();
+    let f = app(
+        &Target {
+            db: db.url().to_string(),
+            redis: Some(format!("redis://127.0.0.1:{port}")),
+        },
+        |_| {},
+    )
+    .await;
+    let b = Browser::new(&f.server).await;
+    b.sign_up("ada@example.com", PASSWORD).await;
+    assert_eq!(b.log_in("ada@example.com", PASSWORD).await.status, 303);
+    assert_eq!(b.get("/me").await.text, "ada@example.com");
+    drop(redis);
+    let redis = common::redis_server(port);
+    // Within a few seconds the app is back: the session it had is gone (this Redis keeps
+    // nothing on disk), so the page asks for a log-in, and a new log-in holds.
+    let started = std::time::Instant::now();
+    loop {
+        let r = b.get("/me").await;
+        if r.status == 303 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still {} after Redis came back: {}",
+            r.status,
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(b.log_in("ada@example.com", PASSWORD).await.status, 303);
+    assert_eq!(b.get("/me").await.text, "ada@example.com");
+    drop(redis);
+}

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 use torn::test::{TestDatabase, form_field, reqwest};
 
-use common::{KillOnDrop, Socket};
+use common::Socket;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -260,14 +260,7 @@ async fn two_instances_sharing_redis_chat_together() {
     }
     // A Redis of the test's own, and one SQLite file for both instances.
     let port = common::free_port();
-    let redis = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let _redis = KillOnDrop(redis);
-    common::wait_for_port(port, "redis-server");
+    let _redis = common::redis_server(port);
     let (bin, app) = common::redis_app();
     let dir = tempfile::tempdir().unwrap();
     across_two_instances(

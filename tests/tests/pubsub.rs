@@ -25,7 +25,7 @@ use torn::realtime::{self, Connection, Incoming, PublishError, Received, WebSock
 use torn::test::{TestDatabase, TestServer};
 use torn::{App, PubSub, Settings};
 
-use common::{KillOnDrop, Stream, connect, next};
+use common::{Stream, connect, next};
 
 /// A topic name no other test run has used (Redis keeps its counters between runs).
 fn topic(name: &str) -> String {
@@ -223,18 +223,6 @@ async fn the_backend_follows_the_database_unless_set() {
     assert!(!e.chain().contains("hunter2"), "{}", e.chain());
 }
 
-/// A `redis-server` of the test's own, on `port`, keeping nothing on disk.
-fn redis_server(port: u16) -> KillOnDrop {
-    let child = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    common::wait_for_port(port, "redis-server");
-    KillOnDrop(child)
-}
-
 #[tokio::test]
 async fn a_redis_outage_does_not_crash_the_app_and_subscribers_resume() {
     if std::process::Command::new("redis-server")
@@ -250,7 +238,7 @@ async fn a_redis_outage_does_not_crash_the_app_and_subscribers_resume() {
         return;
     }
     let port = common::free_port();
-    let mut redis = redis_server(port);
+    let mut redis = common::redis_server(port);
     let db = TestDatabase::sqlite();
     let backend = PubSubBackend::Redis(format!("redis://127.0.0.1:{port}"));
     let (a, b, _database, _dir) = two_instances(&db, Some(backend)).await;
@@ -270,7 +258,7 @@ async fn a_redis_outage_does_not_crash_the_app_and_subscribers_resume() {
 
     // It comes back, empty: both instances reconnect by themselves. The subscriber is told it
     // may have missed messages, and gets what is published from then on.
-    redis = redis_server(port);
+    redis = common::redis_server(port);
     assert_eq!(received(&mut on_b).await, Received::Lagged(0));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -415,7 +403,7 @@ async fn a_websocket_message_to_one_instance_reaches_every_client_of_another_on_
     }
     // A Redis of this test's own: the topic `room` starts at id 1 there.
     let port = common::free_port();
-    let _redis = redis_server(port);
+    let _redis = common::redis_server(port);
     let db = TestDatabase::sqlite();
     let dir = tempfile::tempdir().unwrap();
     let database = Db::connect(db.url()).await.unwrap();

@@ -86,3 +86,15 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A `redis-server` of the test's own, on `port`, keeping nothing on disk; stopped when dropped.
+pub fn redis_server(port: u16) -> KillOnDrop {
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    wait_for_port(port, "redis-server");
+    KillOnDrop(child)
+}
