@@ -203,28 +203,21 @@ impl SessionStore for WithUsers {
             return self.store.load(id).await;
         };
         let now = time::OffsetDateTime::now_utc();
-        let loaded = match db {
+        let statement: &str = match db {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(pool) => {
-                let row = sqlx::query(&SQLITE)
-                    .bind(id.to_string())
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(backend_error)?;
-                row.as_ref().map(decode).transpose()?
-            }
+            Db::Sqlite(_) => &SQLITE,
             #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => {
-                let row = sqlx::query(&POSTGRES)
-                    .bind(id.to_string())
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(backend_error)?;
-                row.as_ref().map(decode).transpose()?
-            }
+            Db::Postgres(_) => &POSTGRES,
         };
+        let loaded = crate::with_db!(db, pool => {
+            let row = sqlx::query(statement)
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+                .map_err(backend_error)?;
+            row.as_ref().map(decode).transpose()?
+        });
         Ok(loaded.map(|(record, found)| {
             if let Some(found) = found {
                 keep(*id, found);
