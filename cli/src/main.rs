@@ -67,6 +67,12 @@ enum Command {
         #[command(subcommand)]
         what: DbArgs,
     },
+    /// The app's job queues: jobs ready, waiting, running and dead; run dead jobs again (asks
+    /// the app itself).
+    Jobs {
+        #[command(subcommand)]
+        what: Option<JobsArgs>,
+    },
     /// Internal: expand the app template (run by `torn new` in a child process).
     #[command(name = "__expand", hide = true)]
     Expand {
@@ -124,6 +130,11 @@ enum Gen {
         /// The mail's name (welcome, order_shipped, OrderShipped).
         name: String,
     },
+    /// A background job: src/jobs/NAME.rs, registered with the app's queue, and a test.
+    Job {
+        /// The job's name (send_digest, SendDigest).
+        name: String,
+    },
     /// "Log in with PROVIDER": its table in torn.toml (where to register, what to set) and a
     /// test of its button.
     Oauth {
@@ -163,6 +174,23 @@ enum DbArgs {
     Reset,
 }
 
+#[derive(Debug, Subcommand)]
+enum JobsArgs {
+    /// Each queue's jobs: ready, waiting (a retry or a delay), running, dead (the default).
+    Queues,
+    /// The dead jobs (failed for good), with their last error.
+    Dead,
+    /// Run a dead job again (its attempts start over), or all of them with --all.
+    Retry {
+        /// The job's id, as `torn jobs dead` lists it.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every dead job.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DbArg {
     Sqlite,
@@ -184,6 +212,7 @@ fn main() -> ExitCode {
         Command::Routes => finish(routes()),
         Command::Run(opts) => dev_server(&opts),
         Command::Db { what } => finish(database(what)),
+        Command::Jobs { what } => finish(jobs(what)),
         Command::Expand {
             template,
             name,
@@ -281,6 +310,7 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         | Gen::Model { name, .. }
         | Gen::Mailer { name }
         | Gen::Channel { name }
+        | Gen::Job { name }
         | Gen::Migration { name } => Some(name.clone()),
         Gen::Oauth { .. } | Gen::Auth => None,
     };
@@ -330,7 +360,12 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
         ),
         Gen::Mailer { name } => (
             g::mailer::plan(&app, &g::typed_name("mailer", &name)?)?,
-            "Run `cargo test` to render it; send it with `mailer.send_later(…)`.",
+            "Run `cargo test` to render it; send it with `mailer.send_later(…).await?`.",
+        ),
+        Gen::Job { name } => (
+            g::job::plan(&app, &g::typed_name("job", &name)?)?,
+            "Run `cargo test` to run its test; enqueue it from a handler with the `Jobs` \
+             extractor, `jobs.enqueue(&…).await?`.",
         ),
         Gen::Auth => (
             g::auth::plan(&app, unix_now())?,
@@ -381,22 +416,50 @@ fn database(what: DbArgs) -> Result<(), torn_cli::CliError> {
         DbArgs::Status => vec!["status"],
         DbArgs::Reset => vec!["reset"],
     };
-    let mut command = std::process::Command::new("cargo");
-    torn_cli::clean_cargo(&mut command)
-        .args(["run", "--quiet", "--", "db"])
-        .args(&words)
+    ask_the_app(&app, "db", &words, "database")
+}
+
+/// Run `cargo run -- COMMAND WORDS…` in the app's folder: the app's own binary answers, and
+/// says why when it cannot (its exit code, 1 or 2, is torn's).
+fn ask_the_app(
+    app: &torn_cli::generate::AppDir,
+    command: &str,
+    words: &[&str],
+    what: &str,
+) -> Result<(), torn_cli::CliError> {
+    let mut cargo = std::process::Command::new("cargo");
+    torn_cli::clean_cargo(&mut cargo)
+        .args(["run", "--quiet", "--", command])
+        .args(words)
         .current_dir(&app.root);
-    let status = command
+    let status = cargo
         .status()
         .map_err(|e| torn_cli::CliError::caused("cannot run cargo", e))?;
     match status.code() {
         Some(0) => Ok(()),
         // The app said why (1: the work failed, 2: bad input).
         Some(code @ (1 | 2)) => Err(torn_cli::CliError::Reported(code as u8)),
-        _ => Err(torn_cli::CliError::Failed(
-            "the app did not build, so its database commands could not run (see above)".into(),
-        )),
+        _ => Err(torn_cli::CliError::Failed(format!(
+            "the app did not build, so its {what} commands could not run (see above)"
+        ))),
     }
+}
+
+/// `torn jobs …`: the app's own binary answers (`cargo run -- jobs …`), against the database
+/// its settings name.
+fn jobs(what: Option<JobsArgs>) -> Result<(), torn_cli::CliError> {
+    let app = current_app()?;
+    let id;
+    let words: Vec<&str> = match what {
+        None | Some(JobsArgs::Queues) => vec!["queues"],
+        Some(JobsArgs::Dead) => vec!["dead"],
+        Some(JobsArgs::Retry { all: true, .. }) => vec!["retry", "--all"],
+        Some(JobsArgs::Retry { id: n, .. }) => {
+            id = n.unwrap_or_default().to_string();
+            vec!["retry", &id]
+        }
+    };
+    ask_the_app(&app, "jobs", &words, "job")
 }
 
 fn routes() -> Result<(), torn_cli::CliError> {

@@ -155,6 +155,15 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// Mail that could not be sent or queued in a handler is a 500 whose cause is logged:
+/// handlers write `mailer.send_later(email).await?`.
+#[cfg(feature = "mail")]
+impl From<crate::mail::MailError> for Error {
+    fn from(e: crate::mail::MailError) -> Self {
+        Error::internal(e)
+    }
+}
+
 /// What an error page shows, carried from the response to the page renderer.
 #[derive(Clone, Debug)]
 pub(crate) struct ErrorReport {

@@ -38,8 +38,11 @@
 //!   sessions and user accounts (feature `accounts`).
 //! - `oauth`: "Log in with …" (feature `social-login`).
 //! - `mail`: email through SMTP, or the `mail/` folder in dev (feature `mail`).
+//! - `jobs`: durable background jobs in the app's database, retries, schedules (feature
+//!   `jobs`).
 //!
-//! The default features are `accounts`, `social-login`, `mail`, `sqlite` and `postgres`;
+//! The default features are `accounts`, `social-login`, `mail`, `jobs`, `sqlite`, `postgres`
+//! and `realtime`;
 //! `redis` adds a Redis session store and `testing` the `test` helpers (a test server and client). An
 //! app that turns the defaults off compiles only the parts it names.
 
@@ -85,6 +88,8 @@ pub mod db;
 mod dev;
 mod error;
 pub mod form;
+#[cfg(feature = "jobs")]
+pub mod jobs;
 #[cfg(feature = "mail")]
 pub mod mail;
 #[cfg(feature = "social-login")]
@@ -113,6 +118,8 @@ pub use client::{ClientIp, ClientScheme};
 pub use config::{ConfigError, Env, Settings};
 pub use cookies::Cookies;
 pub use error::{Error, ErrorInfo};
+#[cfg(feature = "jobs")]
+pub use jobs::Jobs;
 #[cfg(feature = "social-login")]
 pub use oauth::SocialLogin;
 pub use page::{Flash, FlashMessage, Page, PageContext, SocialButton};

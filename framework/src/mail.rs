@@ -19,7 +19,10 @@
 //! needed.
 //!
 //! [`Mailer::send_later`] sends in the background: the request that asked for the mail never
-//! waits for the SMTP server, and a failure is logged with the recipient and the subject.
+//! waits for the SMTP server. In an app with a job queue (`App::jobs`, feature `jobs`) the mail
+//! is stored in the queue before `send_later` returns, and a worker sends it, retrying while
+//! the server is down, so a restart or a deploy loses none; without one, it is sent from a task
+//! of its own, and a failure is logged with the recipient and the subject.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +35,7 @@ use crate::config::redact;
 use crate::config::{Env, Settings};
 
 /// A message to send: text, and optionally HTML (sent as `multipart/alternative`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Email {
     /// The recipient's address.
     pub to: String,
@@ -85,6 +88,9 @@ pub enum MailError {
         /// Why.
         reason: String,
     },
+    /// The job queue could not store the message (`send_later` in an app with jobs).
+    #[error("the mail could not be queued: {0}")]
+    Queue(String),
     /// The mail folder could not be written.
     #[error("cannot write the message to {path}: {source}")]
     Folder {
@@ -103,11 +109,20 @@ enum Transport {
     Folder(PathBuf),
 }
 
+/// Where [`Mailer::send_later`] stores mail for a worker to send (the app's job queue).
+pub(crate) trait Outbox: Send + Sync {
+    fn store<'a>(
+        &'a self,
+        email: &'a Email,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), MailError>>;
+}
+
 /// Sends email. Cheap to clone.
 #[derive(Clone)]
 pub struct Mailer {
     transport: Arc<Transport>,
     from: Mailbox,
+    outbox: Option<Arc<dyn Outbox>>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -119,6 +134,7 @@ impl std::fmt::Debug for Mailer {
         f.debug_struct("Mailer")
             .field("transport", &kind)
             .field("from", &self.from.to_string())
+            .field("queued", &self.outbox.is_some())
             .finish()
     }
 }
@@ -225,6 +241,7 @@ impl Mailer {
                 server: redact(url),
             }),
             from: mailbox(from)?,
+            outbox: None,
         })
     }
 
@@ -233,6 +250,7 @@ impl Mailer {
         Ok(Self {
             transport: Arc::new(Transport::Folder(dir.into())),
             from: mailbox(from)?,
+            outbox: None,
         })
     }
 
@@ -276,17 +294,28 @@ impl Mailer {
         }
     }
 
-    /// Send in the background; a failure is logged (recipient, subject, reason), never lost
-    /// silently, and never delays the caller.
-    pub fn send_later(&self, email: Email) -> tokio::task::JoinHandle<Result<(), MailError>> {
+    /// Send in the background, never waiting for the SMTP server. In an app with a job queue
+    /// the message is stored in it when this returns (an error says it could not be), and a
+    /// worker sends it, with retries; otherwise a task of its own sends it, and a failure is
+    /// logged (recipient, subject, reason).
+    pub async fn send_later(&self, email: Email) -> Result<(), MailError> {
+        if let Some(outbox) = &self.outbox {
+            return outbox.store(&email).await;
+        }
         let mailer = self.clone();
         tokio::spawn(async move {
-            let result = mailer.send(&email).await;
-            if let Err(e) = &result {
+            if let Err(e) = mailer.send(&email).await {
                 tracing::error!(to = %email.to, subject = %email.subject, error = %e, "mail not sent");
             }
-            result
-        })
+        });
+        Ok(())
+    }
+
+    /// This mailer, with `send_later` storing mail in `outbox`.
+    #[cfg(feature = "jobs")]
+    pub(crate) fn with_outbox(mut self, outbox: Arc<dyn Outbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 }
 

@@ -37,6 +37,8 @@ pub struct TestServer {
     task: Option<JoinHandle<std::io::Result<()>>>,
     /// The app's named routes (none for a bare router).
     urls: Urls,
+    /// The app's job workers, stopped with the server.
+    background: Option<crate::app::Background>,
 }
 
 /// A response, read whole.
@@ -115,8 +117,10 @@ impl TestServer {
         S: Clone + Send + Sync + 'static,
     {
         let urls = app.urls();
-        let mut server = Self::start_router(app.into_router()).await;
+        let (router, background) = app.into_running(false);
+        let mut server = Self::start_router(router).await;
         server.urls = urls;
+        server.background = Some(background);
         server
     }
 
@@ -127,8 +131,10 @@ impl TestServer {
         S: Clone + Send + Sync + 'static,
     {
         let urls = app.urls();
-        let mut server = Self::serve(listener, app.into_router());
+        let (router, background) = app.into_running(false);
+        let mut server = Self::serve(listener, router);
         server.urls = urls;
+        server.background = Some(background);
         server
     }
 
@@ -158,6 +164,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             urls: Urls::default(),
+            background: None,
         }
     }
 
@@ -215,6 +222,9 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Some(background) = self.background.take() {
+            background.finish(std::time::Duration::from_secs(5)).await;
+        }
     }
 }
 
@@ -222,6 +232,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(background) = &self.background {
+            background.stopper()();
         }
     }
 }

@@ -32,7 +32,15 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
     use handlers::{account, auth};
     let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
     let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
+    // Durable jobs in the app's database (`torn jobs` shows the queues): mail from
+    // `send_later` goes through them, with retries, and expired sessions and tokens are
+    // deleted hourly. `torn gen job NAME` adds kinds of job above `// torn:jobs`.
+    let jobs = torn::Jobs::new(db.clone(), app.settings())
+        .await?
+        .schedule::<torn::jobs::PurgeExpired>("17 * * * *")?;
+    // torn:jobs
     let app = app
+        .jobs(jobs)
         .accounts(accounts)
         .social_login(social)
         .handler::<auth::SignUp>("signup", "/auth/signup")

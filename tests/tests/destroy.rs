@@ -5,7 +5,7 @@ mod common;
 
 use common::{assert_back_to, new_app, source_files, text, torn, torn_env};
 
-/// `torn destroy` undoes `torn gen handler`, `mailer` and `oauth`: the files go, the lines
+/// `torn destroy` undoes `torn gen handler`, `mailer`, `job`, `channel` and `oauth`: the files go, the lines
 /// they added go, and the app is as before. A file changed since is kept and named (exit 1);
 /// `--dry-run` changes nothing.
 #[test]
@@ -24,6 +24,7 @@ fn destroy_undoes_what_a_generator_wrote() {
             "put",
         ],
         &["gen", "mailer", "welcome"],
+        &["gen", "job", "send_digest"],
         &["gen", "channel", "room"],
         &["gen", "oauth", "github"],
         &[
@@ -60,6 +61,7 @@ fn destroy_undoes_what_a_generator_wrote() {
         &["destroy", "handler", "about"][..],
         &["destroy", "handler", "ApiItem"],
         &["destroy", "mailer", "welcome"],
+        &["destroy", "job", "send_digest"],
         &["destroy", "channel", "room"],
         &["destroy", "oauth", "github"],
         &["destroy", "oauth", "corp"],
@@ -68,12 +70,13 @@ fn destroy_undoes_what_a_generator_wrote() {
         assert!(out.status.success(), "{args:?}: {}", text(&out));
         assert!(text(&out).contains("removed"), "{args:?}: {}", text(&out));
     }
-    // The mailers' module stays (other mails would use it), with its line in src/lib.rs.
+    // The mailers' and jobs' modules stay (other mails and jobs would use them), with their
+    // lines in src/lib.rs.
     assert_back_to(
         &before,
         &app,
-        &["pub mod mailers;"],
-        &["src/mailers/mod.rs"],
+        &["pub mod mailers;", "pub mod jobs;"],
+        &["src/mailers/mod.rs", "src/jobs/mod.rs"],
     );
     let again = torn(&app, &["destroy", "handler", "about"]);
     assert!(!again.status.success(), "{}", text(&again));

@@ -159,6 +159,11 @@ fn mailer() {
 }
 
 #[test]
+fn job() {
+    snapshot("job", &["gen", "job", "send_digest"]);
+}
+
+#[test]
 fn channel() {
     snapshot("channel", &["gen", "channel", "room"]);
 }
@@ -302,6 +307,8 @@ fn bad_input_is_refused_and_nothing_is_written() {
         ),
         (vec!["gen", "migration", "Add Notes"], "migration name"),
         (vec!["gen", "mailer", "Welcome!"], "mailer name"),
+        (vec!["gen", "job", "Send digest!"], "job name"),
+        (vec!["gen", "job", "mod"], "is a Rust keyword"),
         (vec!["gen", "model", "post"], "required"),
         (vec!["gen", "model", "post", "title"], "no type"),
         (
@@ -400,6 +407,7 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
         vec!["gen", "scaffold", "note", "body:text", "--auth"],
         vec!["gen", "model", "pet", "owner:references:user"],
         vec!["gen", "oauth", "github"],
+        vec!["gen", "job", "send_digest"],
     ] {
         let out = torn(&mini, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
@@ -445,12 +453,13 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
         .collect();
     let mut sorted = versions.clone();
     sorted.sort();
-    assert_eq!(sorted.len(), 5, "{sorted:?}");
+    assert_eq!(sorted.len(), 6, "{sorted:?}");
     assert!(sorted[0].ends_with("_early.up.sql"), "{sorted:?}");
     assert!(sorted[1].ends_with("_accounts.up.sql"), "{sorted:?}");
     assert!(sorted[2].ends_with("_identities.up.sql"), "{sorted:?}");
     assert!(sorted[3].ends_with("_security_stamp.up.sql"), "{sorted:?}");
     assert!(sorted[4].ends_with("_chat.up.sql"), "{sorted:?}");
+    assert!(sorted[5].ends_with("_jobs.up.sql"), "{sorted:?}");
 
     // Again, and on an app that has accounts from the start: nothing changes.
     for app in [&mini, &full] {

@@ -132,6 +132,7 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
     ]);
     torn(&["gen", "migration", "create_notes"]);
     torn(&["gen", "mailer", "welcome"]);
+    torn(&["gen", "job", "send_digest"]);
     torn(&["gen", "oauth", "github"]);
     torn(&[
         "gen",
@@ -260,6 +261,7 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "api_item_delete_needs_the_xsrf_header",
         "mailers::welcome::tests::renders_text_and_escaped_html",
         "mailers::order_shipped::tests::renders_text_and_escaped_html",
+        "send_digest_is_stored_then_run_by_the_queue",
         "authors_are_made_found_listed_changed_and_deleted",
         "articles_are_listed_made_shown_changed_and_deleted",
         "tasks_are_listed_made_shown_changed_and_deleted",

@@ -383,4 +383,7 @@ fn the_readme_tour_runs_as_written() {
     for path in ["/about", "/posts", "/login"] {
         assert!(routes.contains(path), "torn routes lists {path}:\n{routes}");
     }
+    // The app started once (torn run), so its queue's table is there, and empty.
+    let queues = said("torn jobs");
+    assert_eq!(queues, "no jobs: every queue is empty\n", "torn jobs");
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AppDir, Plan, channel, handler, mailer, migration, model, oauth, scaffold};
+use super::{AppDir, Plan, channel, handler, job, mailer, migration, model, oauth, scaffold};
 use crate::CliError;
 
 /// What `torn destroy` undoes.
@@ -35,6 +35,11 @@ pub enum What {
     /// A mail made by `torn gen mailer NAME`.
     Mailer {
         /// The mail's name.
+        name: String,
+    },
+    /// A job made by `torn gen job NAME`: its file, its registration and its test.
+    Job {
+        /// The job's name.
         name: String,
     },
     /// A provider added by `torn gen oauth PROVIDER`: its table in torn.toml and its test.
@@ -147,6 +152,7 @@ fn plan_again(app: &AppDir, what: What) -> Result<Plan, CliError> {
             Ok(plan)
         }
         What::Mailer { name } => mailer::plan(app, &super::typed_name("mailer", &name)?),
+        What::Job { name } => job::plan(app, &super::typed_name("job", &name)?),
         What::Oauth { provider } => {
             let (issuer, label) = oauth::recorded(app, &provider)?;
             oauth::plan_for(app, &provider, issuer.as_deref(), label.as_deref(), true)

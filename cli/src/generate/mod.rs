@@ -9,6 +9,8 @@
 //! | `src/lib.rs` | `// torn:routes` | `let app = app.handler::<…>("<name>", "<path>");` |
 //! | `src/lib.rs` | `// torn:modules` | `pub mod mailers;` and other top-level modules |
 //! | `src/mailers/mod.rs` | `// torn:mailers` | `pub mod <name>;` |
+//! | `src/lib.rs` | `// torn:jobs` | `let jobs = jobs.register::<…>();` |
+//! | `src/jobs/mod.rs` | `// torn:jobs` | `pub mod <name>;` |
 //! | `src/models/mod.rs` | `// torn:models` | `pub mod <name>;` |
 //! | `torn.toml` | `# torn:oauth` | a `[default.oauth.<provider>]` table |
 //! | `templates/base.html` | `{# torn:nav #}` | a scaffold's link (`torn gen auth`: the log-in links, below it) |
@@ -25,6 +27,7 @@ pub mod channel;
 pub mod destroy;
 pub mod field;
 pub mod handler;
+pub mod job;
 pub mod layout;
 pub mod mailer;
 pub mod migration;

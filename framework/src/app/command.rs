@@ -1,4 +1,4 @@
-//! The command line of every torn app: `serve` (the default), `routes` and `db …`.
+//! The command line of every torn app: `serve` (the default), `routes`, `db …` and `jobs …`.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -21,15 +21,19 @@ where
     let command = args.first().map_or("serve", String::as_str);
     if matches!(command, "-h" | "--help" | "help") {
         println!(
-            "usage: <app> [serve | routes | db COMMAND]\n\n  serve   run the server (default)\n  \
-             routes  list the routes\n  db      migrate | rollback [--steps N] | status | reset: \
-             the app's migrations against its database"
+            "usage: <app> [serve | routes | db COMMAND | jobs COMMAND]\n\n  serve   run the server \
+             (default)\n  routes  list the routes\n  db      migrate | rollback [--steps N] | status \
+             | reset: the app's migrations against its database\n  jobs    queues | dead | retry ID \
+             | retry --all: the job queues in its database"
         );
         return ExitCode::SUCCESS;
     }
     // The database commands need the settings only (not a cookie secret, not the app).
     if command == "db" {
         return database(&args[1..]).await;
+    }
+    if command == "jobs" {
+        return jobs(&args[1..]).await;
     }
     let settings = match Settings::load() {
         Ok(s) => s,
@@ -44,7 +48,8 @@ where
         .try_init();
     if !matches!(command, "serve" | "routes") || args.len() > 1 {
         eprintln!(
-            "error: unknown command {:?}; the app answers `serve` (the default), `routes` and `db`",
+            "error: unknown command {:?}; the app answers `serve` (the default), `routes`, `db` \
+             and `jobs`",
             args.join(" ")
         );
         return ExitCode::from(2);
@@ -78,7 +83,13 @@ async fn database(args: &[String]) -> ExitCode {
         let root = Settings::root().map_err(|e| commands::CommandError::Usage(e.to_string()))?;
         commands::run(&root, command, &|key| std::env::var(key).ok()).await
     };
-    match done.await {
+    report(done.await)
+}
+
+/// Print what a database or jobs command did, or why it did not, with its exit code.
+#[cfg(feature = "database")]
+fn report(done: Result<String, crate::db::commands::CommandError>) -> ExitCode {
+    match done {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -88,6 +99,30 @@ async fn database(args: &[String]) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `<app> jobs …`: the job queues in the app's database.
+#[cfg(feature = "jobs")]
+async fn jobs(args: &[String]) -> ExitCode {
+    use crate::db::commands::CommandError;
+    use crate::jobs::commands;
+    let done = async {
+        let command = commands::parse(args)?;
+        let root = Settings::root().map_err(|e| CommandError::Usage(e.to_string()))?;
+        let db = crate::db::commands::connect(&root, &|key| std::env::var(key).ok()).await?;
+        commands::run(&db, command).await
+    };
+    report(done.await)
+}
+
+/// `<app> jobs …` in an app whose torn has no job queue.
+#[cfg(not(feature = "jobs"))]
+async fn jobs(_args: &[String]) -> ExitCode {
+    eprintln!(
+        "error: this app's torn is built without jobs: add \"jobs\" to the features of torn in \
+         the app's Cargo.toml"
+    );
+    ExitCode::from(2)
 }
 
 /// `<app> db …` in an app whose torn has no database.

@@ -27,6 +27,11 @@ pub(super) struct Features {
     social: Option<crate::oauth::SocialLogin>,
     #[cfg(feature = "realtime")]
     pub(super) pubsub: crate::realtime::PubSub,
+    #[cfg(feature = "jobs")]
+    jobs: Option<crate::jobs::Jobs>,
+    /// [`Features::prepare`] ran.
+    #[cfg(feature = "jobs")]
+    prepared: bool,
 }
 
 impl Features {
@@ -47,6 +52,25 @@ impl Features {
             }
         }
         settings.clone()
+    }
+
+    /// What the health check asks: the app's database, when it has one.
+    pub(super) fn health_probe(&self) -> Option<super::health::Probe> {
+        #[cfg(feature = "database")]
+        {
+            #[cfg(feature = "accounts")]
+            let db = self
+                .database
+                .clone()
+                .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
+            #[cfg(not(feature = "accounts"))]
+            let db = self.database.clone();
+            #[cfg(feature = "jobs")]
+            let db = db.or_else(|| self.jobs.as_ref().map(|j| j.db().clone()));
+            db.map(|db| super::health::Probe { db })
+        }
+        #[cfg(not(feature = "database"))]
+        None
     }
 
     /// The "Sign in with …" buttons pages show (none without social log-in).
@@ -104,7 +128,12 @@ impl Features {
         let pubsub = Some(axum::Extension(self.pubsub));
         #[cfg(not(feature = "realtime"))]
         let pubsub: Option<tower::layer::util::Identity> = None;
+        #[cfg(feature = "jobs")]
+        let jobs = self.jobs.map(axum::Extension);
+        #[cfg(not(feature = "jobs"))]
+        let jobs: Option<tower::layer::util::Identity> = None;
         let stack = ServiceBuilder::new()
+            .option_layer(jobs)
             .option_layer(pubsub)
             .option_layer(mailer)
             .option_layer(social)
@@ -113,12 +142,95 @@ impl Features {
         router.layer(stack)
     }
 
-    /// Start the features' background work for a serving app: the hourly clean-up of expired
-    /// sessions, tokens and throttle rows.
-    pub(super) fn spawn_background(&self) {
+    /// Tie the features together before the app runs (once): with a job queue, `send_later`
+    /// stores mail in it, and jobs can reach the app's mailer, accounts and pub/sub.
+    pub(super) fn prepare(&mut self) {
+        #[cfg(feature = "jobs")]
+        if !std::mem::replace(&mut self.prepared, true)
+            && let Some(jobs) = self.jobs.clone()
+        {
+            self.give_to_jobs(&jobs);
+        }
+    }
+
+    #[cfg(feature = "jobs")]
+    #[cfg_attr(
+        not(any(feature = "accounts", feature = "realtime", feature = "mail")),
+        allow(unused_variables, clippy::unused_self)
+    )]
+    fn give_to_jobs(&mut self, jobs: &crate::jobs::Jobs) {
         #[cfg(feature = "accounts")]
         if let Some(accounts) = &self.accounts {
-            spawn_cleanup(accounts.clone());
+            jobs.provide(accounts.clone());
+        }
+        #[cfg(feature = "realtime")]
+        jobs.provide(self.pubsub.clone());
+        #[cfg(feature = "mail")]
+        if let Some(mailer) = self.mailer.take() {
+            // The jobs send with the mailer itself; the app's handlers queue through it.
+            jobs.provide(mailer.clone());
+            self.mailer = Some(crate::jobs::mail_through(mailer, jobs));
+        }
+    }
+
+    /// Start the features' background work: the job queues' workers (unless `run_jobs` is
+    /// off) and, for a serving app (`cleanup`), the hourly clean-up of expired sessions,
+    /// tokens and throttle rows, unless the jobs schedule it.
+    #[cfg_attr(
+        not(all(feature = "jobs", feature = "accounts")),
+        allow(unused_variables)
+    )]
+    pub(super) fn start_background(&self, settings: &Settings, cleanup: bool) -> Background {
+        #[cfg(feature = "jobs")]
+        let workers = self
+            .jobs
+            .as_ref()
+            .filter(|_| settings.jobs.run)
+            .map(crate::jobs::Workers::start);
+        #[cfg(feature = "accounts")]
+        if let Some(accounts) = &self.accounts {
+            #[cfg(feature = "jobs")]
+            let scheduled = self.jobs.as_ref().is_some_and(|jobs| {
+                jobs.is_scheduled(<crate::jobs::PurgeExpired as crate::jobs::Job>::NAME)
+            });
+            #[cfg(not(feature = "jobs"))]
+            let scheduled = false;
+            if cleanup && !scheduled {
+                spawn_cleanup(accounts.clone());
+            }
+        }
+        Background {
+            #[cfg(feature = "jobs")]
+            workers: workers.map(Arc::new),
+        }
+    }
+}
+
+/// The features' background work in a running app, stopped at shutdown.
+pub(crate) struct Background {
+    #[cfg(feature = "jobs")]
+    workers: Option<Arc<crate::jobs::Workers>>,
+}
+
+impl Background {
+    /// What stops new background work at the shutdown signal.
+    pub(crate) fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
+        #[cfg(feature = "jobs")]
+        let workers = self.workers.clone();
+        move || {
+            #[cfg(feature = "jobs")]
+            if let Some(workers) = &workers {
+                workers.stop_taking();
+            }
+        }
+    }
+
+    /// Let the running work finish within `timeout`, and give back what does not.
+    #[cfg_attr(not(feature = "jobs"), allow(unused_variables))]
+    pub(crate) async fn finish(self, timeout: std::time::Duration) {
+        #[cfg(feature = "jobs")]
+        if let Some(workers) = self.workers {
+            workers.finish(timeout).await;
         }
     }
 }
@@ -234,6 +346,15 @@ where
     #[must_use]
     pub fn database(mut self, db: crate::db::Db) -> Self {
         self.features.database = Some(db);
+        self
+    }
+
+    /// Turn on the job queue: the `Jobs` extractor, the workers (unless `run_jobs` is off),
+    /// the schedules, and mail that `send_later` stores in the queue.
+    #[cfg(feature = "jobs")]
+    #[must_use]
+    pub fn jobs(mut self, jobs: crate::jobs::Jobs) -> Self {
+        self.features.jobs = Some(jobs);
         self
     }
 

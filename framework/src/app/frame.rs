@@ -129,7 +129,15 @@ pub(super) fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
 pub(super) fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::Span) {
     let status = response.status().as_u16();
     let latency_ms = format_args!("{:.1}", latency.as_secs_f64() * 1000.0);
-    if status >= 500 {
+    if response
+        .extensions()
+        .get::<super::health::Quiet>()
+        .is_some()
+    {
+        // A load balancer's probe, every few seconds: not news unless it fails (which the
+        // check logs itself, at `warn`).
+        tracing::debug!(target: "torn::request", status, latency_ms);
+    } else if status >= 500 {
         tracing::error!(target: "torn::request", status, latency_ms);
     } else {
         tracing::info!(target: "torn::request", status, latency_ms);

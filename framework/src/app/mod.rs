@@ -25,6 +25,7 @@
 mod command;
 mod features;
 mod frame;
+mod health;
 mod layers;
 mod serve;
 
@@ -43,6 +44,8 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use command::{routes_table, run};
+#[cfg(feature = "testing")]
+pub(crate) use features::Background;
 use features::Features;
 pub use frame::FLASH_COOKIE;
 use frame::{router_with_xsrf, with_xsrf};
@@ -80,16 +83,30 @@ where
     /// An app whose handlers can extract `State<S>`.
     pub fn with_state(settings: Settings, state: S) -> Self {
         let dev = crate::dev::Reload::from_env(&settings);
-        App {
-            settings: Arc::new(settings),
-            router: Router::new(),
-            // torn's own route, named so that its name cannot be taken by accident.
-            routes: vec![RouteInfo::new(
+        // torn's own routes, named so that their names cannot be taken by accident.
+        let routes = {
+            let mut routes = vec![RouteInfo::new(
                 "static",
                 "/static/{*path}",
                 vec!["GET".into(), "HEAD".into()],
                 "torn::static_files".into(),
-            )],
+            )];
+            // The health check, named as torn's own too (`health_path`; none when empty).
+            let health = &settings.server.health_path;
+            if !health.is_empty() {
+                routes.push(RouteInfo::new(
+                    "health",
+                    health,
+                    vec!["GET".into(), "HEAD".into()],
+                    "torn::health".into(),
+                ));
+            }
+            routes
+        };
+        App {
+            settings: Arc::new(settings),
+            router: Router::new(),
+            routes,
             xsrf_exempt: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
             features: Features::default(),
@@ -210,9 +227,30 @@ where
         Urls::new(self.routes.clone())
     }
 
+    /// The finished router and the features' background work, started (the job queues'
+    /// workers; with `cleanup`, the accounts' hourly clean-up).
+    pub(crate) fn into_running(mut self, cleanup: bool) -> (Router, features::Background) {
+        self.features.prepare();
+        let background = self.features.start_background(&self.settings, cleanup);
+        (self.into_router(), background)
+    }
+
     /// The finished axum router, with torn's layers in their order.
-    pub fn into_router(self) -> Router {
+    pub fn into_router(mut self) -> Router {
+        self.features.prepare();
         let settings = self.features.settings(&self.settings);
+        // An app's own route at the health check's path wins over torn's.
+        let health_path = match &settings.server.health_path {
+            path if self
+                .routes
+                .iter()
+                .any(|r| r.name != "health" && &r.path == path) =>
+            {
+                tracing::warn!(path = %path, "the app has its own route at health_path; torn's health check is not added");
+                String::new()
+            }
+            path => path.clone(),
+        };
         let routes = self.routes;
         let shared = Arc::new(Shared {
             settings: settings.clone(),
@@ -295,6 +333,9 @@ where
             .layer(CatchPanicLayer::custom(error::panic_response))
             .layer(RequestBodyLimitLayer::new(limit))
             .layer(DefaultBodyLimit::max(limit));
-        self.features.layers(router, &settings).layer(torn_layers)
+        let probe = self.features.health_probe();
+        let router = self.features.layers(router, &settings);
+        // Outside the features' layers: a probe loads no session.
+        health::route(router, &health_path, probe).layer(torn_layers)
     }
 }

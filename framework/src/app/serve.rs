@@ -22,7 +22,6 @@ where
     pub async fn serve(self) -> Result<(), ServeError> {
         let listener = bind(&self.settings).await?;
         let timeout = self.settings.server.shutdown_timeout;
-        self.features.spawn_background();
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
         let dev = self.dev.clone();
@@ -39,7 +38,11 @@ where
         let drain_ends = Arc::new(std::sync::OnceLock::new());
         #[cfg(feature = "realtime")]
         let ends = drain_ends.clone();
-        let router = self.into_router();
+        let (router, background) = self.into_running(true);
+        let stop_background = background.stopper();
+        // When the shutdown began: the running jobs have the same window as the requests.
+        let stopping_since = Arc::new(std::sync::OnceLock::new());
+        let since = stopping_since.clone();
         let signal = async move {
             let supervisor_gone = async {
                 match supervisor {
@@ -53,6 +56,9 @@ where
                 () = shutdown_signal() => {}
                 () = supervisor_gone => {}
             }
+            // The job queues take no more jobs; the running ones go on while requests drain.
+            let _ = since.set(tokio::time::Instant::now());
+            stop_background();
             // The live-reload streams would hold up the graceful shutdown.
             if let Some(dev) = &dev {
                 dev.stop();
@@ -80,6 +86,10 @@ where
         {
             tracing::warn!("WebSockets still open after {timeout:?}; dropping them");
         }
+        let left = stopping_since
+            .get()
+            .map_or(timeout, |since| timeout.saturating_sub(since.elapsed()));
+        background.finish(left).await;
         Ok(())
     }
 }

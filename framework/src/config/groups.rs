@@ -58,6 +58,9 @@ pub struct ServerSettings {
     pub content_security_policy: String,
     /// The log filter (`tracing` env-filter syntax), overridden by `TORN_LOG`.
     pub log: String,
+    /// The health check's path (default `/up`; empty: none): 200 when the database answers,
+    /// 503 when it does not.
+    pub health_path: String,
 }
 
 impl Default for ServerSettings {
@@ -73,6 +76,7 @@ impl Default for ServerSettings {
             proxy_header: ProxyHeader::default(),
             hsts: false,
             content_security_policy: DEFAULT_CSP.into(),
+            health_path: "/up".into(),
             log: "info,tower_http=warn".into(),
         }
     }
@@ -290,6 +294,49 @@ impl Default for OAuthSettings {
             providers: Vec::new(),
             timeout: Duration::from_secs(10),
             entries: BTreeMap::new(),
+        }
+    }
+}
+
+/// Background jobs (`settings.jobs`): whether this instance works the queues, how many jobs
+/// each runs at once, and the timing of leases and retries ([`crate::jobs`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Work the queues in this instance (default true). Off, it only enqueues: for instances
+    /// that serve requests while others run the jobs.
+    #[serde(rename = "run_jobs")]
+    pub run: bool,
+    /// How many jobs of a queue run at once in this instance (default `default = 4`,
+    /// `mail = 2`); a queue not named here runs one at a time.
+    #[serde(rename = "job_queues")]
+    pub queues: BTreeMap<String, usize>,
+    /// How often an idle queue looks for jobs that other instances enqueued or that became
+    /// due (default 1 s); a job enqueued in this instance starts at once.
+    #[serde(rename = "job_poll_interval_secs", deserialize_with = "secs")]
+    pub poll_interval: Duration,
+    /// How long a running job stays taken without word from its instance (default 30 s): the
+    /// lease is renewed while the job runs, and a job whose instance died runs again after it.
+    #[serde(rename = "job_lease_secs", deserialize_with = "secs")]
+    pub lease: Duration,
+    /// The wait before the first retry of a failed job (default 5 s), doubled for each
+    /// attempt after it, up to `job_max_backoff_secs` (default an hour).
+    #[serde(rename = "job_backoff_secs", deserialize_with = "secs")]
+    pub backoff: Duration,
+    /// The longest wait between two attempts (default 3600 s).
+    #[serde(rename = "job_max_backoff_secs", deserialize_with = "secs")]
+    pub max_backoff: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            run: true,
+            queues: BTreeMap::from([("default".to_string(), 4), ("mail".to_string(), 2)]),
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(30),
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_hours(1),
         }
     }
 }

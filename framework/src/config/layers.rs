@@ -35,12 +35,16 @@ pub(super) enum Kind {
     Port,
     /// A list separated by commas; an empty variable is an empty list.
     List,
+    /// `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+    Bool,
+    /// A whole number of seconds, 0 or more.
+    Secs,
 }
 
 /// The environment variables that set a key: (variable, key, kind). `TORN_ENV` (the profile),
 /// `TORN_COOKIE_SECRET` (secrets with key versions) and `TORN_OAUTH_<NAME>_…` (providers) are
 /// read where those are resolved.
-pub(super) const ENVIRONMENT: [(&str, &str, Kind); 12] = [
+pub(super) const ENVIRONMENT: [(&str, &str, Kind); 15] = [
     ("HOST", "host", Kind::Text),
     ("PORT", "port", Kind::Port),
     ("DATABASE_URL", "database_url", Kind::Text),
@@ -53,6 +57,9 @@ pub(super) const ENVIRONMENT: [(&str, &str, Kind); 12] = [
     ("TORN_PROXY_HEADER", "proxy_header", Kind::Text),
     ("TORN_PUBSUB", "pubsub", Kind::Text),
     ("TORN_SESSION_STORE", "session_store", Kind::Text),
+    ("TORN_RUN_JOBS", "run_jobs", Kind::Bool),
+    ("TORN_JOB_LEASE_SECS", "job_lease_secs", Kind::Secs),
+    ("TORN_JOB_BACKOFF_SECS", "job_backoff_secs", Kind::Secs),
 ];
 
 /// `torn.toml`'s sections by name (a missing file has none). Anything but the four sections
@@ -133,6 +140,24 @@ pub(super) fn environment(vars: &impl Fn(&str) -> Option<String>) -> Result<Tabl
                     .map(|item| Value::String(item.to_string()))
                     .collect(),
             ),
+            Kind::Bool | Kind::Secs if text.trim().is_empty() => continue,
+            Kind::Bool => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Value::Boolean(true),
+                "false" | "0" | "no" | "off" => Value::Boolean(false),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{var} is {text:?}; expected true or false"
+                    )));
+                }
+            },
+            Kind::Secs => match text.trim().parse::<u32>() {
+                Ok(secs) => Value::Integer(secs.into()),
+                Err(_) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{var} is {text:?}; expected a whole number of seconds"
+                    )));
+                }
+            },
         };
         table.insert(key.to_string(), value);
     }

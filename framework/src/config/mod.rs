@@ -26,13 +26,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use crate::signing::Keys;
 
+mod checks;
+use checks::positive_secs;
 mod groups;
 mod layers;
 pub(crate) mod providers;
@@ -41,8 +42,9 @@ mod secrets;
 mod tests;
 
 pub use groups::{
-    AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, MailSettings, OAuthSettings,
-    PubSubBackend, RealtimeSettings, ServerSettings, SessionBackend, SessionSettings,
+    AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, JobSettings, MailSettings,
+    OAuthSettings, PubSubBackend, RealtimeSettings, ServerSettings, SessionBackend,
+    SessionSettings,
 };
 pub use providers::{BUILT_IN, ClientAuth, Endpoints, ProfileSource, ProviderConfig};
 use secrets::{
@@ -154,6 +156,8 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     /// Pub/sub and WebSockets.
     pub realtime: RealtimeSettings,
+    /// Background jobs.
+    pub jobs: JobSettings,
 }
 
 /// The groups as read from one flat table, before they are resolved.
@@ -166,6 +170,7 @@ struct Groups {
     mail: MailSettings,
     oauth: OAuthSettings,
     realtime: RealtimeSettings,
+    jobs: JobSettings,
 }
 
 impl Groups {
@@ -181,6 +186,7 @@ impl Groups {
             mail: group(table, &mut known)?,
             oauth: group(table, &mut known)?,
             realtime: group(table, &mut known)?,
+            jobs: group(table, &mut known)?,
         };
         if let Some(key) = table.keys().find(|key| !known.contains(&key.as_str())) {
             return Err(format!(
@@ -195,6 +201,19 @@ impl Groups {
     /// every profile, so a mistake in `[prod]` shows in dev too.
     fn check(&self) -> Result<(), ConfigError> {
         let (server, accounts, oauth) = (&self.server, &self.accounts, &self.oauth);
+        let health = &server.health_path;
+        if !(health.is_empty()
+            || health.starts_with('/')
+                && health.len() > 1
+                && health
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b)))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "health_path is {health:?}; it must be a path such as \"/up\" (letters, digits, \
+                 `/`, `-`, `_`, `.`), or \"\" for no health check"
+            )));
+        }
         let url = &server.base_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
@@ -219,68 +238,13 @@ impl Groups {
             OAuthSettings::default().timeout,
         )?;
         self.check_realtime()?;
+        self.check_jobs()?;
         let (min, max) = (accounts.password_min_length, accounts.password_max_length);
         if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
             return Err(ConfigError::Invalid(format!(
                 "password_min_length is {min} and password_max_length is {max}; they need \
                  1 <= min <= max <= {MAX_PASSWORD_LENGTH}"
             )));
-        }
-        Ok(())
-    }
-}
-
-impl Groups {
-    fn check_realtime(&self) -> Result<(), ConfigError> {
-        let (realtime, defaults) = (&self.realtime, RealtimeSettings::default());
-        positive_secs(
-            "websocket_ping_interval_secs",
-            realtime.ping_interval,
-            defaults.ping_interval,
-        )?;
-        positive_secs(
-            "websocket_ping_timeout_secs",
-            realtime.ping_timeout,
-            defaults.ping_timeout,
-        )?;
-        for (key, secs) in [
-            ("websocket_ping_interval_secs", realtime.ping_interval),
-            ("websocket_ping_timeout_secs", realtime.ping_timeout),
-        ] {
-            if secs > Duration::from_hours(24) {
-                return Err(ConfigError::Invalid(format!(
-                    "{key} is {}; it must be at most 86400 (a day)",
-                    secs.as_secs()
-                )));
-            }
-        }
-        for (key, value, default, max) in [
-            (
-                "websocket_max_message_size",
-                realtime.max_message_size,
-                defaults.max_message_size,
-                1 << 30,
-            ),
-            ("websocket_queue", realtime.queue, defaults.queue, 1 << 20),
-        ] {
-            if value == 0 || value > max {
-                return Err(ConfigError::Invalid(format!(
-                    "{key} is {value}; it must be a positive number up to {max}, such as \
-                     {default}"
-                )));
-            }
-        }
-        for origin in &realtime.origins {
-            let valid = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"))
-                .is_some_and(|host| !host.is_empty() && !host.contains('/'));
-            if !valid {
-                return Err(ConfigError::Invalid(format!(
-                    "websocket_origins has {origin:?}; each origin is a scheme and a host, \
-                     such as \"https://app.example.com\", with no path"
-                )));
-            }
         }
         Ok(())
     }
@@ -371,6 +335,7 @@ impl Settings {
             mut mail,
             mut oauth,
             realtime,
+            jobs,
         } = groups;
         let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
             Some(value) => Some(parse_secret_list(&value)),
@@ -418,6 +383,7 @@ impl Settings {
             mail,
             oauth,
             realtime,
+            jobs,
         })
     }
 
@@ -442,16 +408,6 @@ impl Settings {
 
 /// The longest password length a policy may allow: longer inputs only cost hashing time.
 pub const MAX_PASSWORD_LENGTH: usize = 4096;
-
-fn positive_secs(key: &str, value: Duration, default: Duration) -> Result<(), ConfigError> {
-    if value.is_zero() {
-        return Err(ConfigError::Invalid(format!(
-            "{key} is 0; it must be a positive number of seconds, such as {}",
-            default.as_secs()
-        )));
-    }
-    Ok(())
-}
 
 /// `sqlite://app.db?mode=rwc` names a file relative to the app's folder, not to wherever the
 /// binary was started from; absolute paths, `sqlite::memory:` and other databases are kept.

@@ -2,6 +2,7 @@ use rand::RngCore as _;
 
 use super::secrets::looks_random;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::*;
 
@@ -445,6 +446,7 @@ fn the_configuration_page_matches_the_settings() {
         ("mail", layers::fields::<MailSettings>()),
         ("oauth", layers::fields::<OAuthSettings>()),
         ("realtime", layers::fields::<RealtimeSettings>()),
+        ("jobs", layers::fields::<JobSettings>()),
     ]
     .into_iter()
     .map(|(g, keys)| {

@@ -50,7 +50,8 @@ struct Target {
     migrator: Migrator,
 }
 
-async fn open(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CommandError> {
+/// The app's database URL, as its settings name it for the profile in force.
+fn database_url(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<String, CommandError> {
     // The database commands sign nothing: a profile that insists on a cookie secret (prod)
     // gets a throwaway one here rather than refusing to migrate.
     let throwaway = crate::config::random_secret();
@@ -66,6 +67,23 @@ async fn open(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Targe
             settings.env
         ))
     })?;
+    Ok(url)
+}
+
+/// The app's database, as its settings name it for the profile in force.
+#[cfg(feature = "jobs")]
+pub(crate) async fn connect(
+    root: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Db, CommandError> {
+    let url = database_url(root, env)?;
+    Db::connect(&url)
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))
+}
+
+async fn open(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CommandError> {
+    let url = database_url(root, env)?;
     let dir = root.join("migrations");
     let migrator = Db::migrator_from(&dir).await.map_err(|e| {
         CommandError::Failed(format!(

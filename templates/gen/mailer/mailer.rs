@@ -16,7 +16,7 @@ struct Html<'a> {
     name: &'a str,
 }
 
-/// The [[ name ]] mail to `to`, greeting `name`. Send it with `mailer.send_later(…)`.
+/// The [[ name ]] mail to `to`, greeting `name`. Send it with `mailer.send_later(…).await?`.
 pub fn [[ name ]](to: &str, name: &str) -> askama::Result<Email> {
     Ok(Email {
         to: to.to_string(),

@@ -43,6 +43,20 @@ pub fn skipped(suite: &str, why: &str) {
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED {suite}: {why}");
 }
 
+/// A database of its own for each backend a suite runs on: SQLite, and PostgreSQL when
+/// `TORN_TEST_POSTGRES_URL` names a server (else the suite says it ran on SQLite only).
+pub async fn test_databases(suite: &str) -> Vec<torn::test::TestDatabase> {
+    let mut all = vec![torn::test::TestDatabase::sqlite()];
+    match torn::test::TestDatabase::postgres().await {
+        Some(pg) => all.push(pg),
+        None => skipped(
+            suite,
+            "TORN_TEST_POSTGRES_URL is not set (ran on SQLite only)",
+        ),
+    }
+    all
+}
+
 /// Wait until something listens on 127.0.0.1:`port` (at most 20 s).
 pub fn wait_for_port(port: u16, what: &str) {
     let started = std::time::Instant::now();

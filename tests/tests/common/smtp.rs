@@ -139,8 +139,12 @@ pub enum SmtpTls {
 impl SmtpServer {
     /// Start one on a free port: plain SMTP, no AUTH.
     pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Start one on `port` (a server that an app was told about before it started).
+    pub fn start_on(port: u16) -> Self {
         let maildir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut command = std::process::Command::new("python3");
         command
             .args(["-m", "aiosmtpd", "-n", "-l"])

@@ -146,11 +146,13 @@ impl AccountEmail {
         {
             Ok(pending) => {
                 let link = super::auth::link(&ctx, "account_email_confirm", &pending.token)?;
-                mailer.send_later(mail::verify(
-                    &pending.email,
-                    &link,
-                    accounts.token_lifetime(TokenPurpose::ChangeEmail),
-                )?);
+                mailer
+                    .send_later(mail::verify(
+                        &pending.email,
+                        &link,
+                        accounts.token_lifetime(TokenPurpose::ChangeEmail),
+                    )?)
+                    .await?;
                 flash.success(format!(
                     "We sent a link to {}: your address changes when you follow it.",
                     pending.email
@@ -186,11 +188,13 @@ impl AccountEmailConfirm {
         match accounts.confirm_email_change(&query.token).await {
             Ok(changed) => {
                 let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
-                mailer.send_later(mail::address_changed(
-                    &changed.old_email,
-                    &changed.user.email,
-                    &forgot,
-                )?);
+                mailer
+                    .send_later(mail::address_changed(
+                        &changed.old_email,
+                        &changed.user.email,
+                        &forgot,
+                    )?)
+                    .await?;
                 flash.success("Your email address is changed.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
@@ -224,7 +228,9 @@ impl AccountPassword {
         {
             Ok(()) => {
                 let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
-                mailer.send_later(mail::password_changed(&user.email, &forgot)?);
+                mailer
+                    .send_later(mail::password_changed(&user.email, &forgot)?)
+                    .await?;
                 flash.success("Your password is changed. Your other sessions are logged out.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }

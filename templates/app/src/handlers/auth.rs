@@ -165,16 +165,20 @@ impl SignUp {
         match accounts.sign_up(&form.email, &form.password).await {
             Ok(Outcome::Created { user, verify_token }) => {
                 let link = link(&ctx, "verify", &verify_token)?;
-                mailer.send_later(mail::verify(
-                    &user.email,
-                    &link,
-                    accounts.token_lifetime(TokenPurpose::Verify),
-                )?);
+                mailer
+                    .send_later(mail::verify(
+                        &user.email,
+                        &link,
+                        accounts.token_lifetime(TokenPurpose::Verify),
+                    )?)
+                    .await?;
             }
             Ok(Outcome::AlreadyRegistered { user }) => {
                 let login = format!("{}{}", ctx.base_url(), ctx.url("login")?);
                 let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
-                mailer.send_later(mail::already_registered(&user.email, &login, &forgot)?);
+                mailer
+                    .send_later(mail::already_registered(&user.email, &login, &forgot)?)
+                    .await?;
             }
             Err(AuthError::Internal(e)) => return Err(e),
             Err(e) => {
@@ -384,11 +388,13 @@ impl Unverified {
             }
             let token = accounts.issue_token(&user, TokenPurpose::Verify).await?;
             let link = link(&ctx, "verify", &token)?;
-            mailer.send_later(mail::verify(
-                &user.email,
-                &link,
-                accounts.token_lifetime(TokenPurpose::Verify),
-            )?);
+            mailer
+                .send_later(mail::verify(
+                    &user.email,
+                    &link,
+                    accounts.token_lifetime(TokenPurpose::Verify),
+                )?)
+                .await?;
             flash.info("We sent the link again.");
         }
         Ok(Redirect::to(&ctx.url("unverified")?).into_response())
@@ -449,7 +455,11 @@ impl Forgot {
                 }
             };
             match email {
-                Ok(email) => drop(mailer.send_later(email)),
+                Ok(email) => {
+                    if let Err(e) = mailer.send_later(email).await {
+                        tracing::error!(error = %e, "could not send the reset mail");
+                    }
+                }
                 Err(e) => tracing::error!(error = %e, "could not write the reset mail"),
             }
         });
@@ -491,7 +501,9 @@ impl Reset {
         match accounts.reset_password(&form.token, &form.password).await {
             Ok(user) => {
                 let forgot = format!("{}{}", ctx.base_url(), ctx.url("forgot")?);
-                mailer.send_later(mail::password_changed(&user.email, &forgot)?);
+                mailer
+                    .send_later(mail::password_changed(&user.email, &forgot)?)
+                    .await?;
                 flash.success("Your password is changed. Log in with it.");
                 Ok(Redirect::to(&ctx.url("login")?).into_response())
             }

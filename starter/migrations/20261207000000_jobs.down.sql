@@ -1,0 +1,2 @@
+DROP TABLE torn_job_schedules;
+DROP TABLE torn_jobs;
