@@ -258,6 +258,8 @@ const WILDCARD: &AsciiSet = &CONTROLS
 pub struct Urls {
     routes: Arc<BTreeMap<String, RouteInfo>>,
     all: Arc<Vec<RouteInfo>>,
+    /// Route names by path pattern, for the request log.
+    names: Arc<std::collections::HashMap<String, String>>,
 }
 
 impl Urls {
@@ -267,10 +269,21 @@ impl Urls {
             .filter(|r| !r.name.is_empty())
             .map(|r| (r.name.clone(), r.clone()))
             .collect();
+        let names = routes
+            .iter()
+            .filter(|r| !r.name.is_empty())
+            .map(|r| (r.path.clone(), r.name.clone()))
+            .collect();
         Self {
             routes: Arc::new(named),
             all: Arc::new(routes),
+            names: Arc::new(names),
         }
+    }
+
+    /// The name of the route whose path pattern is `path` (`/posts/{id}`), if it has one.
+    pub(crate) fn name_of(&self, path: &str) -> Option<&str> {
+        self.names.get(path).map(String::as_str)
     }
 
     /// Every route the app registered, in order (named or not).

@@ -42,10 +42,7 @@ where
             return ExitCode::from(2);
         }
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.server.log))
-        .with_ansi(log_colours())
-        .try_init();
+    init_log(&settings);
     if !matches!(command, "serve" | "routes") || args.len() > 1 {
         eprintln!(
             "error: unknown command {:?}; the app answers `serve` (the default), `routes`, `db` \
@@ -133,6 +130,23 @@ async fn database(_args: &[String]) -> ExitCode {
          the features of torn in the app's Cargo.toml"
     );
     ExitCode::from(2)
+}
+
+/// The log: text for people, or one JSON object per line (`log_format`), filtered by `log`.
+fn init_log(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::new(&settings.server.log);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match settings.server.log_format {
+        crate::config::LogFormat::Text => builder.with_ansi(log_colours()).try_init(),
+        // The event's fields at the top; the request's span, whose fields say which request,
+        // as `span`.
+        crate::config::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Colour the log on a terminal; `NO_COLOR` turns colours off, `CLICOLOR_FORCE=1` on (as

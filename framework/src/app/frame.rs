@@ -65,6 +65,8 @@ pub(super) fn frame_request(req: &mut Request, shared: &Shared) -> FrameState {
             req.headers_mut().insert(X_REQUEST_ID.clone(), id);
         }
     }
+    let span = new_request_span(req);
+    req.extensions_mut().insert(RequestSpan(span));
     let json = error::wants_json(req.headers());
     let is_head = req.method() == axum::http::Method::HEAD;
     let (context, had_flash_cookie) = request_context(req, shared);
@@ -98,37 +100,57 @@ pub(super) async fn frame_response(
     response
 }
 
-/// The request's span, made by tower-http's `TraceLayer` inside the frame: every line logged
-/// while the request is handled names its method, path, client and request id, so the lines of
-/// one request can be found together (and, through `X-Request-Id`, in the proxy's log).
-pub(super) fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+/// The request's span, made by the frame and used by tower-http's `TraceLayer` inside it: every
+/// line logged while the request is handled names its method, path, route, client and request
+/// id, so the lines of one request can be found together (and, through `X-Request-Id`, in the
+/// proxy's log). Kept in the request's extensions so that the route's own layer can record
+/// the route's name in it, whatever span (a session layer's) is current there.
+#[derive(Clone, Debug)]
+pub(super) struct RequestSpan(pub(super) tracing::Span);
+
+fn new_request_span(req: &Request) -> tracing::Span {
     let client = req
         .extensions()
         .get::<client::Client>()
         .map(|c| tracing::field::display(c.ip));
-    // Made (or kept from a trusted proxy) by tower-http's request-id layer, outside this one.
-    let request_id = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(tracing::field::display);
     // Shown as they are (no quotes): a path is percent-encoded, with no space or line break, and
     // the id holds only letters, digits, `-`, `_`, `.` and `:` (see `usable_request_id`).
+    // `request_id` is recorded once the request-id layer inside the frame made it; `route` by
+    // the matched route's layer.
     tracing::info_span!(
         target: "torn::request",
         "request",
         method = %req.method(),
         path = %req.uri().path(),
+        route = tracing::field::Empty,
         client,
-        request_id,
+        request_id = tracing::field::Empty,
     )
+}
+
+/// The span `TraceLayer` enters: the frame's, with the request id (made, or kept from a
+/// trusted proxy, by tower-http's request-id layer between the two).
+pub(super) fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let span = req
+        .extensions()
+        .get::<RequestSpan>()
+        .map_or_else(tracing::Span::none, |s| s.0.clone());
+    if let Some(id) = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("request_id", tracing::field::display(id));
+    }
+    span
 }
 
 /// The request log: one line per request, in its span, with the status and the latency;
 /// server errors at `error`.
 pub(super) fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::Span) {
     let status = response.status().as_u16();
-    let latency_ms = format_args!("{:.1}", latency.as_secs_f64() * 1000.0);
+    // Tenths of a millisecond, as a number (JSON logs keep it one).
+    let latency_ms = (latency.as_secs_f64() * 10_000.0).round() / 10.0;
     if response
         .extensions()
         .get::<super::health::Quiet>()

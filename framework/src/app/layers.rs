@@ -68,6 +68,25 @@ where
     }
 }
 
+/// The matched route's name (or, for a route without one, its path) in the request's span, for
+/// the request log.
+fn record_route(req: &Request) {
+    let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() else {
+        return;
+    };
+    let Some(super::frame::RequestSpan(span)) = req.extensions().get() else {
+        return;
+    };
+    if span.is_disabled() {
+        return;
+    }
+    let shared = req.extensions().get::<Arc<Shared>>();
+    match shared.and_then(|s| s.urls.name_of(path.as_str())) {
+        Some(name) => span.record("route", name),
+        None => span.record("route", path.as_str()),
+    };
+}
+
 /// The XSRF check, as a route layer ([`frame::xsrf_checked`]).
 #[derive(Clone, Copy)]
 pub(super) struct XsrfLayer;
@@ -100,6 +119,7 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
+        record_route(&req);
         if !crate::xsrf::is_unsafe(req.method()) {
             return Either::Left(self.inner.call(req));
         }

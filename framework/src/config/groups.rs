@@ -58,6 +58,10 @@ pub struct ServerSettings {
     pub content_security_policy: String,
     /// The log filter (`tracing` env-filter syntax), overridden by `TORN_LOG`.
     pub log: String,
+    /// How log lines are written: `text` for people (dev and test) or `json`, one JSON object
+    /// per line, for a machine (prod's default).
+    #[serde(deserialize_with = "from_str")]
+    pub log_format: LogFormat,
     /// The health check's path (default `/up`; empty: none): 200 when the database answers,
     /// 503 when it does not.
     pub health_path: String,
@@ -77,6 +81,7 @@ impl Default for ServerSettings {
             hsts: false,
             content_security_policy: DEFAULT_CSP.into(),
             health_path: "/up".into(),
+            log_format: LogFormat::Text,
             log: "info,tower_http=warn".into(),
         }
     }
@@ -337,6 +342,29 @@ impl Default for JobSettings {
             lease: Duration::from_secs(30),
             backoff: Duration::from_secs(5),
             max_backoff: Duration::from_hours(1),
+        }
+    }
+}
+
+/// How log lines are written (`log_format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Text for people, coloured on a terminal.
+    Text,
+    /// One JSON object per line: the time, the level, the target, the message and fields,
+    /// and the request's span (method, path, route, client, request id).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "log_format is {other:?}; expected \"text\" or \"json\""
+            )),
         }
     }
 }

@@ -24,6 +24,7 @@ log = "warn"
 secure_cookies = true
 hsts = true
 log = "info"
+log_format = "json"
 "#;
 
 /// How a variable's text becomes the key's value.
@@ -44,11 +45,12 @@ pub(super) enum Kind {
 /// The environment variables that set a key: (variable, key, kind). `TORN_ENV` (the profile),
 /// `TORN_COOKIE_SECRET` (secrets with key versions) and `TORN_OAUTH_<NAME>_…` (providers) are
 /// read where those are resolved.
-pub(super) const ENVIRONMENT: [(&str, &str, Kind); 15] = [
+pub(super) const ENVIRONMENT: [(&str, &str, Kind); 16] = [
     ("HOST", "host", Kind::Text),
     ("PORT", "port", Kind::Port),
     ("DATABASE_URL", "database_url", Kind::Text),
     ("TORN_LOG", "log", Kind::Text),
+    ("TORN_LOG_FORMAT", "log_format", Kind::Text),
     ("TORN_SMTP_URL", "smtp_url", Kind::Text),
     ("TORN_SMTP_CA_FILE", "smtp_ca_file", Kind::Text),
     ("TORN_MAIL_FROM", "mail_from", Kind::Text),

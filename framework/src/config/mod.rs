@@ -42,8 +42,8 @@ mod secrets;
 mod tests;
 
 pub use groups::{
-    AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, JobSettings, MailSettings,
-    OAuthSettings, PubSubBackend, RealtimeSettings, ServerSettings, SessionBackend,
+    AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, JobSettings, LogFormat,
+    MailSettings, OAuthSettings, PubSubBackend, RealtimeSettings, ServerSettings, SessionBackend,
     SessionSettings,
 };
 pub use providers::{BUILT_IN, ClientAuth, Endpoints, ProfileSource, ProviderConfig};

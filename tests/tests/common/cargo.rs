@@ -98,8 +98,9 @@ pub fn wait_for_serving_keeping(child: &mut std::process::Child, keep: Option<Ou
             .expect("the app printed its address")
             .expect("read the app's output");
         if let Some(at) = line.find("serving http://") {
+            // A text line, or a JSON one (`"message":"serving http://…",…`).
             break line[at + "serving ".len()..]
-                .split_whitespace()
+                .split(|c: char| c.is_whitespace() || c == '"')
                 .next()
                 .expect("an address")
                 .to_string();
