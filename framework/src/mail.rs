@@ -79,6 +79,9 @@ pub enum MailError {
         server: String,
         /// Why.
         reason: String,
+        /// The server refused the message for good (a 5xx answer, such as an unknown
+        /// recipient): sending it again would not help.
+        permanent: bool,
     },
     /// The `smtp_ca_file` could not be used.
     #[error("the SMTP CA file {path} cannot be used: {reason}")]
@@ -289,6 +292,7 @@ impl Mailer {
                     to: email.to.clone(),
                     server: server.clone(),
                     reason: e.to_string(),
+                    permanent: e.is_permanent(),
                 }),
             Transport::Folder(dir) => write_to_folder(dir, email, &message.formatted()).await,
         }

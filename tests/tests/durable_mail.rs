@@ -94,3 +94,68 @@ async fn a_mail_sent_while_the_smtp_server_is_down_arrives_after_a_retry() {
         assert_eq!(smtp.received().len(), 1);
     }
 }
+
+/// An SMTP server that refuses every recipient for good (550), as a relay does for an address
+/// that does not exist.
+const REFUSING_SMTP: &str = r"
+import sys, time
+from aiosmtpd.controller import Controller
+class Refuse:
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        return '550 5.1.1 no such user here'
+Controller(Refuse(), hostname='127.0.0.1', port=int(sys.argv[1])).start()
+while True:
+    time.sleep(3600)
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_the_server_refuses_for_good_is_dead_at_once() {
+    if !common::aiosmtpd_available() {
+        return;
+    }
+    let port = common::free_port();
+    let _server = common::KillOnDrop(
+        std::process::Command::new("python3")
+            .args(["-c", REFUSING_SMTP, &port.to_string()])
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_for_port(port, "the refusing SMTP server");
+    let database = torn::test::TestDatabase::sqlite();
+    let db = torn::db::Db::connect(database.url()).await.unwrap();
+    torn::with_db!(&db, pool => {
+        sqlx::raw_sql(include_str!(
+            "../../templates/app/migrations/20261207000000_jobs.up.sql"
+        ))
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let settings = torn::Settings::for_test(dir.path());
+    let mailer =
+        torn::mail::Mailer::smtp(&format!("smtp://127.0.0.1:{port}"), "app@example.com").unwrap();
+    let jobs = torn::Jobs::new(db.clone(), &settings)
+        .await
+        .unwrap()
+        .with(mailer);
+    let email = torn::mail::Email {
+        to: "nobody@example.com".into(),
+        subject: "Hello".into(),
+        text: "Hello".into(),
+        html: None,
+    };
+    jobs.enqueue(&torn::jobs::SendMail(email)).await.unwrap();
+    assert_eq!(
+        jobs.run_due().await.unwrap(),
+        torn::jobs::Ran { done: 0, failed: 1 }
+    );
+    let (state, attempts, error): (String, i64, String) = torn::with_db!(&db, pool => {
+        sqlx::query_as("SELECT state, attempts, last_error FROM torn_jobs")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!((state.as_str(), attempts), ("dead", 1), "{error}");
+    assert!(error.contains("no such user here"), "{error}");
+}

@@ -114,6 +114,21 @@ impl Job for Slow {
     }
 }
 
+/// Writes a row every 100 ms, for half a minute.
+#[derive(Serialize, Deserialize)]
+struct Ticker;
+
+impl Job for Ticker {
+    const NAME: &'static str = "ticker";
+    async fn run(self, cx: JobContext) -> Result<(), JobError> {
+        for _ in 0..300 {
+            record(&cx, "ticker").await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default, Serialize, Deserialize)]
 struct Tick;
 
@@ -135,6 +150,7 @@ async fn jobs(db: &Db, settings: &Settings) -> Jobs {
         .register::<Refuse>()
         .register::<Panics>()
         .register::<Slow>()
+        .register::<Ticker>()
 }
 
 async fn serve(db: &Db, jobs: Jobs, settings: Settings) -> TestServer {
@@ -360,6 +376,46 @@ async fn a_job_whose_instance_died_runs_again_once_its_lease_ran_out() {
         let left = states(&db).await;
         assert_eq!(left.len(), 1);
         assert_eq!((left[0].1.as_str(), left[0].2), ("running", 1));
+    }
+}
+
+/// An instance that lost a job's lease (another took the job: say this one's database link was
+/// down past the lease) stops running it, rather than run it beside the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_whose_lease_was_taken_over_is_stopped() {
+    for database in common::test_databases("jobs: lost lease").await {
+        let db = prepared(&database).await;
+        let mut settings = settings();
+        settings.jobs.lease = Duration::from_secs(3);
+        let jobs = jobs(&db, &settings).await;
+        let server = serve(&db, jobs.clone(), settings.clone()).await;
+        jobs.enqueue(&Ticker).await.unwrap();
+        wait_for_log(&db, 3).await;
+        // Another instance takes it over, with a lease of its own.
+        let far = torn::jobs::now_ms() + 600_000;
+        torn::with_db!(&db, pool => {
+            sqlx::query(
+                "UPDATE torn_jobs SET locked_by = 'another', attempts = attempts + 1, run_at = $1",
+            )
+            .bind(far)
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        // The next renewal (a third of the lease) finds it gone and stops the job.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let stopped_at = log(&db).await.len();
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(log(&db).await.len(), stopped_at, "the job still runs here");
+        server.stop().await;
+        let left = states(&db).await;
+        assert_eq!(
+            left.iter()
+                .map(|(k, s, a, _)| (k.as_str(), s.as_str(), *a))
+                .collect::<Vec<_>>(),
+            [("ticker", "running", 2)],
+            "the other instance's hold is left alone"
+        );
     }
 }
 

@@ -26,10 +26,16 @@ impl Job for SendMail {
             .ok_or_else(|| JobError::new("the app has no mailer: build it with App::mailer(…)"))?;
         match mailer.send(&self.0).await {
             Ok(()) => Ok(()),
-            // The message itself is wrong: no retry sends it.
-            Err(e @ (MailError::BadAddress(_) | MailError::Build(_))) => {
-                Err(JobError::permanent(e))
-            }
+            // The message itself is wrong, or the server refused it for good (an unknown
+            // recipient): no retry sends it, and an attacker's made-up addresses do not keep
+            // the relay busy for hours.
+            Err(
+                e @ (MailError::BadAddress(_)
+                | MailError::Build(_)
+                | MailError::Send {
+                    permanent: true, ..
+                }),
+            ) => Err(JobError::permanent(e)),
             Err(e) => Err(e.into()),
         }
     }

@@ -357,6 +357,15 @@ impl Jobs {
             .map_err(|e| Error::internal(format!("the job queue: {e}")))
     }
 
+    /// Delete the jobs that died more than `age` ago, with their data and last error (the
+    /// scheduled `PurgeExpired` does it for jobs dead a week). Returns how many.
+    pub async fn delete_dead_older_than(&self, age: Duration) -> Result<u64, Error> {
+        let before = store::now_ms().saturating_sub(store::ms(age));
+        store::delete_dead(&self.inner.db, before)
+            .await
+            .map_err(|e| Error::internal(format!("the job queue: {e}")))
+    }
+
     /// The database the queue lives in.
     pub fn db(&self) -> &Db {
         &self.inner.db

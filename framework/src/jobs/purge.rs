@@ -5,8 +5,12 @@ use serde::{Deserialize, Serialize};
 use super::{Job, JobContext, JobError};
 use crate::auth::Accounts;
 
-/// Delete expired sessions from the session store, and used or expired tokens and forgotten
-/// throttle rows from the database. `torn new` schedules it hourly
+/// How long dead jobs are kept for `<app> jobs dead` and `retry`.
+const DEAD_KEPT: std::time::Duration = std::time::Duration::from_hours(7 * 24);
+
+/// Delete expired sessions from the session store, used or expired tokens and forgotten
+/// throttle rows from the database, and jobs that died more than a week ago (with their data:
+/// a mail job's holds the message). `torn new` schedules it hourly
 /// (`.schedule::<PurgeExpired>("17 * * * *")`); an app with accounts that does not schedule it
 /// runs the same clean-up hourly in every instance.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
@@ -30,6 +34,10 @@ impl Job for PurgeExpired {
                 "could not delete expired tokens and throttle rows: {e}"
             ))
         })?;
+        cx.jobs()
+            .delete_dead_older_than(DEAD_KEPT)
+            .await
+            .map_err(|e| JobError::new(format!("could not delete old dead jobs: {e}")))?;
         Ok(())
     }
 }

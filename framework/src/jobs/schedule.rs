@@ -77,15 +77,30 @@ impl Schedule {
             .map(|t| t.timestamp_millis())
     }
 
-    async fn fire_at(&self, jobs: &Jobs, at: i64) {
+    /// Fire time `at`; false if the database could not be asked (to try again).
+    async fn fire_at(&self, jobs: &Jobs, at: i64) -> bool {
         match (self.fire)(jobs.db().clone(), self.name.clone(), at).await {
             Ok(true) => {
                 tracing::info!(schedule = %self.name, "scheduled job enqueued");
                 jobs.inner.wake.notify_waiters();
+                true
             }
-            Ok(false) => {}
+            Ok(false) => true,
             Err(e) => {
-                tracing::warn!(schedule = %self.name, error = %e, "could not enqueue a scheduled job");
+                tracing::warn!(schedule = %self.name, error = %e, "could not enqueue a scheduled job; trying again");
+                false
+            }
+        }
+    }
+
+    /// Fire time `at`, trying again every second while the database cannot be asked, until
+    /// the time after it comes (then that one is due) or the workers stop.
+    async fn fire_until_done(&self, jobs: &Jobs, at: i64, stop: &mut watch::Receiver<bool>) {
+        let give_up = self.next_after(at).unwrap_or(i64::MAX);
+        while !self.fire_at(jobs, at).await && now_ms() < give_up {
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
             }
         }
     }
@@ -99,7 +114,7 @@ pub(super) async fn keep(schedule: Schedule, jobs: Jobs, mut stop: watch::Receiv
     match store::last_fired(db, &schedule.name).await {
         Ok(Some(last)) => {
             if let Some(missed) = schedule.latest_until(now).filter(|&t| t > last) {
-                schedule.fire_at(&jobs, missed).await;
+                schedule.fire_until_done(&jobs, missed, &mut stop).await;
             }
         }
         Ok(None) => {}
@@ -114,7 +129,7 @@ pub(super) async fn keep(schedule: Schedule, jobs: Jobs, mut stop: watch::Receiv
             () = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {}
             _ = stop.wait_for(|stop| *stop) => return,
         }
-        schedule.fire_at(&jobs, next).await;
+        schedule.fire_until_done(&jobs, next, &mut stop).await;
         after = next;
     }
 }

@@ -275,18 +275,39 @@ pub(super) async fn give_back(
     })
 }
 
-/// Renew the lease of every job this instance runs.
-pub(super) async fn renew(db: &Db, instance: &str, lease: Duration) -> Result<(), sqlx::Error> {
+/// Renew the lease of one running job, if this attempt still holds it. False when it does
+/// not: the lease ran out and another instance took the job.
+pub(super) async fn renew(
+    db: &Db,
+    id: i64,
+    instance: &str,
+    attempts: i64,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     crate::with_db!(db, pool => {
         sqlx::query(
-            "UPDATE torn_jobs SET run_at = $1 WHERE locked_by = $2 AND state = 'running'",
+            "UPDATE torn_jobs SET run_at = $1 WHERE id = $2 AND locked_by = $3 \
+             AND attempts = $4 AND state = 'running'",
         )
         .bind(now.saturating_add(ms(lease)))
+        .bind(id)
         .bind(instance)
+        .bind(attempts)
         .execute(pool)
         .await
-        .map(|_| ())
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Delete the jobs that died before `before` (Unix ms). Returns how many.
+pub(super) async fn delete_dead(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    crate::with_db!(db, pool => {
+        sqlx::query("DELETE FROM torn_jobs WHERE state = 'dead' AND updated_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
     })
 }
 

@@ -87,10 +87,17 @@ async fn a_lease_that_ran_out_lets_another_instance_take_the_job_and_the_first_c
     store::fail(&db, &first, "a", "late", None).await.unwrap();
     store::finish(&db, &first, "a").await.unwrap();
     assert_eq!(count(&db, "running").await, 1);
-    // Renewal keeps the second's lease going.
-    store::renew(&db, "b", Duration::from_mins(1))
-        .await
-        .unwrap();
+    // The first instance cannot renew the lease it lost; the second keeps its own going.
+    assert!(
+        !store::renew(&db, first.id, "a", first.attempts, Duration::from_mins(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::renew(&db, second.id, "b", second.attempts, Duration::from_mins(1))
+            .await
+            .unwrap()
+    );
     assert!(
         store::take(&db, "default", "c", Duration::from_secs(30))
             .await

@@ -10,13 +10,20 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use tokio::sync::{Semaphore, watch};
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::JoinHandle;
 
 use super::store::{self, Taken, now_ms};
 use super::{JobContext, JobError, Jobs, Kind, schedule};
 
-/// The jobs an instance is running: each one's task, to give it back at shutdown.
-type Running = Arc<Mutex<HashMap<i64, (AbortHandle, i64)>>>;
+/// A job this instance runs (keyed by its id and attempt): its task, and when its lease was
+/// last renewed.
+struct Held {
+    task: JoinHandle<()>,
+    renewed: tokio::time::Instant,
+}
+
+/// The jobs an instance is running, by (id, attempt).
+type Running = Arc<Mutex<HashMap<(i64, i64), Held>>>;
 
 /// The running workers; [`Workers::stop`] ends them.
 pub(crate) struct Workers {
@@ -83,25 +90,40 @@ impl Workers {
     /// the queue (they run again, in this instance's successor or another one).
     pub(crate) async fn finish(&self, timeout: Duration) {
         self.stop_taking();
+        let deadline = tokio::time::Instant::now() + timeout;
         let loops = std::mem::take(&mut *self.loops.lock().expect("worker loops"));
         for task in loops {
-            let _ = task.await;
+            let _ = tokio::time::timeout_at(deadline, task).await;
         }
-        let deadline = tokio::time::Instant::now() + timeout;
         while !self.running.lock().expect("running jobs").is_empty()
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let left: Vec<(i64, (AbortHandle, i64))> =
+        let left: Vec<((i64, i64), Held)> =
             self.running.lock().expect("running jobs").drain().collect();
-        for (id, (task, attempts)) in left {
-            task.abort();
+        for ((id, attempts), held) in left {
+            held.task.abort();
+            // A job that recorded its end meanwhile is not given back (it would run again).
+            if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(1), held.task).await {
+                continue;
+            }
             let db = self.jobs.db();
-            match store::give_back(db, id, &self.jobs.inner.instance, attempts).await {
-                Ok(()) => tracing::warn!(job = id, "job given back to the queue at shutdown"),
-                Err(e) => {
+            let given = tokio::time::timeout(
+                Duration::from_secs(2),
+                store::give_back(db, id, &self.jobs.inner.instance, attempts),
+            )
+            .await;
+            match given {
+                Ok(Ok(())) => tracing::warn!(job = id, "job given back to the queue at shutdown"),
+                Ok(Err(e)) => {
                     tracing::error!(job = id, error = %e, "job not given back at shutdown; it runs again when its lease ends");
+                }
+                Err(_) => {
+                    tracing::error!(
+                        job = id,
+                        "job not given back at shutdown (the database did not answer); it runs again when its lease ends"
+                    );
                 }
             }
         }
@@ -126,9 +148,13 @@ async fn work_queue(
     let permits = Arc::new(Semaphore::new(concurrency));
     loop {
         let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore stays open"),
+            biased;
             () = stopped(&mut stop) => return,
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore stays open"),
         };
+        if *stop.borrow() {
+            return;
+        }
         // Listen before looking, so that a job enqueued meanwhile is not missed.
         let woken = jobs.inner.wake.notified();
         tokio::pin!(woken);
@@ -142,11 +168,15 @@ async fn work_queue(
                     let (jobs, running) = (jobs.clone(), running.clone());
                     async move {
                         run_one(&jobs, kind, &taken).await;
-                        running.lock().expect("running jobs").remove(&taken.id);
+                        running
+                            .lock()
+                            .expect("running jobs")
+                            .remove(&(taken.id, taken.attempts));
                         drop(permit);
                     }
                 });
-                tasks.insert(id, (task.abort_handle(), attempts));
+                let renewed = tokio::time::Instant::now();
+                tasks.insert((id, attempts), Held { task, renewed });
                 continue;
             }
             Ok(None) => {}
@@ -154,9 +184,10 @@ async fn work_queue(
         }
         drop(permit);
         tokio::select! {
+            biased;
+            () = stopped(&mut stop) => return,
             () = woken => {}
             () = tokio::time::sleep(settings.poll_interval) => {}
-            () = stopped(&mut stop) => return,
         }
     }
 }
@@ -252,7 +283,8 @@ async fn attempt(jobs: &Jobs, kind: Option<Kind>, taken: &Taken) -> Result<(), J
         id: taken.id,
         attempt: u32::try_from(taken.attempts).unwrap_or(u32::MAX),
     };
-    let run = (kind.run)(&taken.payload, cx).map_err(JobError::permanent)?;
+    // Data this version cannot read may be from a newer one (a deploy in progress): retried.
+    let run = (kind.run)(&taken.payload, cx).map_err(JobError::new)?;
     match tokio::time::timeout(kind.timeout, AssertUnwindSafe(run).catch_unwind()).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(JobError::new(format!(
@@ -282,18 +314,53 @@ fn backoff(settings: &crate::config::JobSettings, attempts: i64) -> Duration {
     wait + wait.mul_f64(rand::random::<f64>() / 10.0)
 }
 
-/// Renew the leases of the jobs this instance runs, three times per lease.
+/// Renew the lease of each job this instance runs, three times per lease. A job whose lease
+/// another instance has taken (this one could not renew it in time), or that went a whole lease
+/// without a renewal (the database was unreachable), is stopped here: another instance may be
+/// running it now.
 async fn renew_leases(jobs: Jobs, running: Running) {
     let lease = jobs.inner.settings.lease;
     let mut every = tokio::time::interval(lease / 3);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if running.lock().expect("running jobs").is_empty() {
-            continue;
-        }
-        if let Err(e) = store::renew(jobs.db(), &jobs.inner.instance, lease).await {
-            tracing::warn!(error = %e, "could not renew the running jobs' leases");
+        let held: Vec<((i64, i64), tokio::time::Instant)> = running
+            .lock()
+            .expect("running jobs")
+            .iter()
+            .map(|(&key, held)| (key, held.renewed))
+            .collect();
+        for ((id, attempts), renewed) in held {
+            let outcome = store::renew(jobs.db(), id, &jobs.inner.instance, attempts, lease).await;
+            let lost = match outcome {
+                Ok(true) => {
+                    if let Some(held) = running
+                        .lock()
+                        .expect("running jobs")
+                        .get_mut(&(id, attempts))
+                    {
+                        held.renewed = tokio::time::Instant::now();
+                    }
+                    false
+                }
+                Ok(false) => true,
+                Err(e) => {
+                    tracing::warn!(job = id, error = %e, "could not renew a running job's lease");
+                    renewed.elapsed() >= lease
+                }
+            };
+            if lost
+                && let Some(held) = running
+                    .lock()
+                    .expect("running jobs")
+                    .remove(&(id, attempts))
+            {
+                held.task.abort();
+                tracing::warn!(
+                    job = id,
+                    "job stopped: its lease ran out, and another instance may run it"
+                );
+            }
         }
     }
 }
