@@ -2,7 +2,8 @@
 //! (`hello-torn`), bare axum (`hello-axum`) and Tornado (`hello_tornado.py`); real pages from
 //! the starter and their hand-written axum twin (`pages-axum`), and the fortunes page
 //! (`fortunes-torn`, `fortunes_tornado.py`) for `pages.sh`; idle connections for `c10k.sh`;
-//! WebSockets for `websocket.sh`. Each server listens on the port given as its first argument.
+//! WebSockets for `websocket.sh`; jobs through the queue for `jobs.sh` (`jobs-throughput`). Each
+//! server listens on the port given as its first argument.
 
 /// The page every server answers with, byte for byte.
 pub const HELLO: &str = "<h1>Hello world! Welcome to Tornado</h1>";
