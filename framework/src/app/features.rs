@@ -58,19 +58,25 @@ impl Features {
     pub(super) fn health_probe(&self) -> Option<super::health::Probe> {
         #[cfg(feature = "database")]
         {
-            #[cfg(feature = "accounts")]
-            let db = self
-                .database
-                .clone()
-                .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
-            #[cfg(not(feature = "accounts"))]
-            let db = self.database.clone();
+            let db = self.app_db();
             #[cfg(feature = "jobs")]
             let db = db.or_else(|| self.jobs.as_ref().map(|j| j.db().clone()));
             db.map(|db| super::health::Probe { db })
         }
         #[cfg(not(feature = "database"))]
         None
+    }
+
+    /// The app's database: the one given to `App::database`, else the accounts' one.
+    #[cfg(feature = "database")]
+    fn app_db(&self) -> Option<crate::db::Db> {
+        #[cfg(feature = "accounts")]
+        return self
+            .database
+            .clone()
+            .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
+        #[cfg(not(feature = "accounts"))]
+        self.database.clone()
     }
 
     /// The "Sign in with …" buttons pages show (none without social log-in).
@@ -92,15 +98,7 @@ impl Features {
     pub(super) fn layers(self, router: Router, settings: &Settings) -> Router {
         use tower::ServiceBuilder;
         #[cfg(feature = "database")]
-        let database = {
-            #[cfg(feature = "accounts")]
-            let database = self
-                .database
-                .or_else(|| self.accounts.as_ref().map(|a| a.db().clone()));
-            #[cfg(not(feature = "accounts"))]
-            let database = self.database;
-            database.map(axum::Extension)
-        };
+        let database = self.app_db().map(axum::Extension);
         #[cfg(not(feature = "database"))]
         let database: Option<tower::layer::util::Identity> = None;
         // Outermost first: the session, then the slot for the session's user and the lasting
