@@ -105,6 +105,7 @@ pub mod session;
 pub mod signing;
 mod state;
 mod static_files;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod test;
 pub mod xsrf;
@@ -120,6 +121,10 @@ pub use cookies::Cookies;
 pub use error::{Error, ErrorInfo};
 #[cfg(feature = "jobs")]
 pub use jobs::Jobs;
+/// The `metrics` crate, for an app's own metrics: `torn::metrics::counter!("orders_total")`
+/// and the like show on torn's `/metrics` page with its own.
+#[cfg(feature = "metrics")]
+pub use metrics;
 #[cfg(feature = "social-login")]
 pub use oauth::SocialLogin;
 pub use page::{Flash, FlashMessage, Page, PageContext, SocialButton};

@@ -117,7 +117,9 @@ impl TestServer {
         S: Clone + Send + Sync + 'static,
     {
         let urls = app.urls();
-        let (router, background) = app.into_running(false);
+        let crate::app::Running {
+            router, background, ..
+        } = app.into_running(false);
         let mut server = Self::start_router(router).await;
         server.urls = urls;
         server.background = Some(background);
@@ -131,7 +133,9 @@ impl TestServer {
         S: Clone + Send + Sync + 'static,
     {
         let urls = app.urls();
-        let (router, background) = app.into_running(false);
+        let crate::app::Running {
+            router, background, ..
+        } = app.into_running(false);
         let mut server = Self::serve(listener, router);
         server.urls = urls;
         server.background = Some(background);

@@ -67,6 +67,16 @@ impl Features {
         None
     }
 
+    /// The metrics' exporter, when the settings turn metrics on: it reports the job queues.
+    #[cfg(feature = "metrics")]
+    pub(super) fn metrics(&self, settings: &Settings) -> Option<super::prometheus::Exporter> {
+        super::prometheus::Exporter::new(
+            settings,
+            #[cfg(feature = "jobs")]
+            self.jobs.clone(),
+        )
+    }
+
     /// The app's database: the one given to `App::database`, else the accounts' one.
     #[cfg(feature = "database")]
     fn app_db(&self) -> Option<crate::db::Db> {

@@ -69,22 +69,34 @@ where
 }
 
 /// The matched route's name (or, for a route without one, its path) in the request's span, for
-/// the request log.
+/// the request log, and for the metrics when they are on.
 fn record_route(req: &Request) {
     let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() else {
         return;
     };
-    let Some(super::frame::RequestSpan(span)) = req.extensions().get() else {
-        return;
-    };
-    if span.is_disabled() {
+    let span = req
+        .extensions()
+        .get::<super::frame::RequestSpan>()
+        .map(|s| &s.0)
+        .filter(|span| !span.is_disabled());
+    #[cfg(feature = "metrics")]
+    let slot = req.extensions().get::<super::prometheus::RouteSlot>();
+    #[cfg(not(feature = "metrics"))]
+    let slot: Option<&()> = None;
+    if span.is_none() && slot.is_none() {
         return;
     }
     let shared = req.extensions().get::<Arc<Shared>>();
-    match shared.and_then(|s| s.urls.name_of(path.as_str())) {
-        Some(name) => span.record("route", name),
-        None => span.record("route", path.as_str()),
-    };
+    let route = shared
+        .and_then(|s| s.urls.name_of(path.as_str()))
+        .unwrap_or(path.as_str());
+    if let Some(span) = span {
+        span.record("route", route);
+    }
+    #[cfg(feature = "metrics")]
+    if let Some(slot) = slot {
+        slot.set(route);
+    }
 }
 
 /// The XSRF check, as a route layer ([`frame::xsrf_checked`]).

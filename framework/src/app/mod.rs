@@ -27,6 +27,8 @@ mod features;
 mod frame;
 mod health;
 mod layers;
+#[cfg(feature = "metrics")]
+mod prometheus;
 mod serve;
 
 use std::sync::Arc;
@@ -227,16 +229,29 @@ where
         Urls::new(self.routes.clone())
     }
 
-    /// The finished router and the features' background work, started (the job queues'
-    /// workers; with `cleanup`, the accounts' hourly clean-up).
-    pub(crate) fn into_running(mut self, cleanup: bool) -> (Router, features::Background) {
+    /// The finished router, the metrics' own router (for `metrics_listen`), and the features'
+    /// background work, started (the job queues' workers; with `cleanup`, the accounts' hourly
+    /// clean-up).
+    pub(crate) fn into_running(mut self, cleanup: bool) -> Running {
         self.features.prepare();
         let background = self.features.start_background(&self.settings, cleanup);
-        (self.into_router(), background)
+        let (router, metrics) = self.build();
+        Running {
+            router,
+            metrics,
+            background,
+        }
     }
 
-    /// The finished axum router, with torn's layers in their order.
-    pub fn into_router(mut self) -> Router {
+    /// The finished axum router, with torn's layers in their order. (`metrics_listen` is
+    /// served by [`App::serve`]; with this router alone, the metrics are on the app's port
+    /// when `metrics_token` is set.)
+    pub fn into_router(self) -> Router {
+        self.build().0
+    }
+
+    /// The finished router, and the metrics' router of their own when `metrics_listen` is set.
+    fn build(mut self) -> (Router, Option<Router>) {
         self.features.prepare();
         let settings = self.features.settings(&self.settings);
         // An app's own route at the health check's path wins over torn's.
@@ -251,6 +266,8 @@ where
             }
             path => path.clone(),
         };
+        #[cfg(feature = "metrics")]
+        let metrics_path_taken = self.routes.iter().any(|r| r.path == settings.metrics.path);
         let routes = self.routes;
         let shared = Arc::new(Shared {
             settings: settings.clone(),
@@ -279,14 +296,27 @@ where
                 );
         }
         let router = router
-            .route("/static/{*path}", get(crate::static_files::serve))
+            // Through the route layer too, for the route's name in the log and the metrics
+            // (the XSRF check costs a `GET` nothing).
+            .route(
+                "/static/{*path}",
+                with_xsrf(get(crate::static_files::serve)),
+            )
             .fallback(|| async { Error::not_found() })
             .with_state(self.state);
         // torn's own layers, outermost first, stacked into one: each `Router::layer` boxes the
         // service it makes, and a box per layer per request is what made one layer per concern
         // slow (docs/benchmarks.md).
+        #[cfg(feature = "metrics")]
+        let exporter = self.features.metrics(&settings);
+        // Outermost, so that a request's latency is the whole of torn's work.
+        #[cfg(feature = "metrics")]
+        let measured = exporter.as_ref().map(|_| prometheus::MetricsLayer);
+        #[cfg(not(feature = "metrics"))]
+        let measured: Option<tower::layer::util::Identity> = None;
         let header = |name, value: &str| frame::if_not_present(name, value);
         let torn_layers = ServiceBuilder::new()
+            .option_layer(measured)
             .layer(CompressionLayer::new())
             // Outside the frame, so that its error pages get them too.
             .option_layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -336,6 +366,35 @@ where
         let probe = self.features.health_probe();
         let router = self.features.layers(router, &settings);
         // Outside the features' layers: a probe loads no session.
-        health::route(router, &health_path, probe).layer(torn_layers)
+        let router = health::route(router, &health_path, probe);
+        #[cfg(feature = "metrics")]
+        let (router, own) = match exporter {
+            Some(exporter) => {
+                let metrics = &settings.metrics;
+                // On the app's port only for a scraper with the token.
+                let router = if metrics.token.is_empty() {
+                    router
+                } else if metrics_path_taken {
+                    tracing::warn!(path = %metrics.path, "the app has its own route at metrics_path; the metrics are not served on the app's port");
+                    router
+                } else {
+                    exporter.route(router)
+                };
+                let own = (!metrics.listen.is_empty()).then(|| exporter.route(Router::new()));
+                (router, own)
+            }
+            None => (router, None),
+        };
+        #[cfg(not(feature = "metrics"))]
+        let own = None;
+        (router.layer(torn_layers), own)
     }
+}
+
+/// A built app, running: see [`App::into_running`].
+pub(crate) struct Running {
+    pub(crate) router: Router,
+    /// The metrics on an address of their own (`metrics_listen`).
+    pub(crate) metrics: Option<Router>,
+    pub(crate) background: features::Background,
 }

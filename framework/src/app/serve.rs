@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use super::App;
 use crate::config::Settings;
 use crate::static_files::StaticFiles;
+use crate::stats::Connection;
 
 impl<S> App<S>
 where
@@ -38,7 +39,18 @@ where
         let drain_ends = Arc::new(std::sync::OnceLock::new());
         #[cfg(feature = "realtime")]
         let ends = drain_ends.clone();
-        let (router, background) = self.into_running(true);
+        let metrics_listen = self.settings.metrics.listen.clone();
+        let super::Running {
+            router,
+            metrics,
+            background,
+        } = self.into_running(true);
+        // The metrics on an address of their own: up while the app serves, and through its
+        // drain.
+        let metrics = match metrics {
+            Some(metrics) => Some(serve_metrics(&metrics_listen, metrics).await?),
+            None => None,
+        };
         let stop_background = background.stopper();
         // When the shutdown began: the running jobs have the same window as the requests.
         let stopping_since = Arc::new(std::sync::OnceLock::new());
@@ -90,8 +102,27 @@ where
             .get()
             .map_or(timeout, |since| timeout.saturating_sub(since.elapsed()));
         background.finish(left).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         Ok(())
     }
+}
+
+/// Serve the metrics' router on `addr` (`metrics_listen`), until the task is aborted.
+async fn serve_metrics(
+    addr: &str,
+    router: Router,
+) -> Result<tokio::task::JoinHandle<()>, ServeError> {
+    let listener = listen(addr)
+        .await
+        .map_err(|source| bind_failed(addr.into(), source))?;
+    tracing::info!("metrics on http://{addr}");
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics' server stopped");
+        }
+    }))
 }
 
 /// Tell a supervisor that the app is built and its socket is ready, when it asked to be told
@@ -151,13 +182,17 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
             .map_err(|source| ServeError::Bind { addr, source });
     }
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
-    listen(&addr).await.map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            ServeError::AddrInUse { addr }
-        } else {
-            ServeError::Bind { addr, source }
-        }
-    })
+    listen(&addr)
+        .await
+        .map_err(|source| bind_failed(addr, source))
+}
+
+fn bind_failed(addr: String, source: std::io::Error) -> ServeError {
+    if source.kind() == std::io::ErrorKind::AddrInUse {
+        ServeError::AddrInUse { addr }
+    } else {
+        ServeError::Bind { addr, source }
+    }
 }
 
 /// How many connections the kernel keeps waiting to be accepted. The standard library's 128
@@ -285,14 +320,14 @@ impl Draining {
 }
 
 impl axum::serve::Listener for Draining {
-    type Io = tokio::net::TcpStream;
+    type Io = Connection;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             if let Some(stream) = self.queued.pop_front() {
                 match stream.peer_addr() {
-                    Ok(peer) => return (stream, peer),
+                    Ok(peer) => return (Connection::new(stream), peer),
                     // Gone already.
                     Err(_) => continue,
                 }
@@ -311,7 +346,7 @@ impl axum::serve::Listener for Draining {
             };
             match accepted {
                 None => self.close(),
-                Some(Ok(connection)) => return connection,
+                Some(Ok((stream, peer))) => return (Connection::new(stream), peer),
                 Some(Err(e)) => accept_failed(e).await,
             }
         }

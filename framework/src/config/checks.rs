@@ -1,11 +1,69 @@
-//! The checks of the realtime and jobs settings against their limits (run for every profile,
-//! with the others in [`Groups::check`]).
+//! The checks of the realtime, jobs and metrics settings against their limits (run for every
+//! profile, with the others in [`Groups::check`]).
 
 use std::time::Duration;
 
 use super::{ConfigError, Groups, JobSettings, RealtimeSettings};
 
+/// The shortest `metrics_token` accepted: a scraper's token is a password nobody types.
+pub(super) const MIN_METRICS_TOKEN_LEN: usize = 32;
+
+/// A path torn serves itself (`health_path`, `metrics_path`): `/` and letters, digits, `/`,
+/// `-`, `_`, `.`.
+pub(super) fn is_plain_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() > 1
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+}
+
 impl Groups {
+    pub(super) fn check_metrics(&self) -> Result<(), ConfigError> {
+        let metrics = &self.metrics;
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if !cfg!(feature = "metrics") && metrics.enabled() {
+            return invalid(
+                "metrics_listen or metrics_token is set, but torn was built without its \
+                 `metrics` feature; turn it on in Cargo.toml"
+                    .into(),
+            );
+        }
+        if !metrics.listen.is_empty() {
+            let Ok(addr) = metrics.listen.parse::<std::net::SocketAddr>() else {
+                return invalid(format!(
+                    "metrics_listen is {:?}; it must be an address and a port such as \
+                     \"127.0.0.1:9100\"",
+                    metrics.listen
+                ));
+            };
+            if addr.port() != 0 && addr.port() == self.server.port {
+                return invalid(format!(
+                    "metrics_listen is {:?}, on the app's own port; give the metrics a port of \
+                     their own, or set metrics_token to serve them on the app's port",
+                    metrics.listen
+                ));
+            }
+        }
+        let token = &metrics.token;
+        if !token.is_empty()
+            && (token.len() < MIN_METRICS_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return invalid(format!(
+                "metrics_token must be at least {MIN_METRICS_TOKEN_LEN} characters, with no \
+                 spaces (for example the output of `openssl rand -hex 32`)"
+            ));
+        }
+        let path = &metrics.path;
+        if !is_plain_path(path) || *path == self.server.health_path {
+            return invalid(format!(
+                "metrics_path is {path:?}; it must be a path such as \"/metrics\" (letters, \
+                 digits, `/`, `-`, `_`, `.`), other than health_path"
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn check_jobs(&self) -> Result<(), ConfigError> {
         let (jobs, defaults) = (&self.jobs, JobSettings::default());
         positive_secs(

@@ -346,6 +346,53 @@ impl Default for JobSettings {
     }
 }
 
+/// Prometheus metrics (`settings.metrics`, [`crate::app`]'s `/metrics`): off unless
+/// `metrics_listen` or `metrics_token` is set, so they are never public by accident.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Serve the metrics on this address of their own (`127.0.0.1:9100`), away from the app's
+    /// port; empty (the default): not on an address of their own.
+    #[serde(rename = "metrics_listen")]
+    pub listen: String,
+    /// Serve the metrics on the app's port too, to a scraper that sends
+    /// `Authorization: Bearer <token>` (at least 32 characters); on `metrics_listen`, the token
+    /// is asked there as well. Empty (the default): no token.
+    #[serde(rename = "metrics_token")]
+    pub token: String,
+    /// The path of the metrics (default `/metrics`).
+    #[serde(rename = "metrics_path")]
+    pub path: String,
+}
+
+impl MetricsSettings {
+    /// Whether the app records and serves metrics.
+    pub fn enabled(&self) -> bool {
+        !self.listen.is_empty() || !self.token.is_empty()
+    }
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            listen: String::new(),
+            token: String::new(),
+            path: "/metrics".into(),
+        }
+    }
+}
+
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is never printed.
+        f.debug_struct("MetricsSettings")
+            .field("listen", &self.listen)
+            .field("token", &if self.token.is_empty() { "" } else { "***" })
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
 /// How log lines are written (`log_format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {

@@ -45,7 +45,7 @@ pub(super) enum Kind {
 /// The environment variables that set a key: (variable, key, kind). `TORN_ENV` (the profile),
 /// `TORN_COOKIE_SECRET` (secrets with key versions) and `TORN_OAUTH_<NAME>_…` (providers) are
 /// read where those are resolved.
-pub(super) const ENVIRONMENT: [(&str, &str, Kind); 16] = [
+pub(super) const ENVIRONMENT: [(&str, &str, Kind); 18] = [
     ("HOST", "host", Kind::Text),
     ("PORT", "port", Kind::Port),
     ("DATABASE_URL", "database_url", Kind::Text),
@@ -62,6 +62,8 @@ pub(super) const ENVIRONMENT: [(&str, &str, Kind); 16] = [
     ("TORN_RUN_JOBS", "run_jobs", Kind::Bool),
     ("TORN_JOB_LEASE_SECS", "job_lease_secs", Kind::Secs),
     ("TORN_JOB_BACKOFF_SECS", "job_backoff_secs", Kind::Secs),
+    ("TORN_METRICS_LISTEN", "metrics_listen", Kind::Text),
+    ("TORN_METRICS_TOKEN", "metrics_token", Kind::Text),
 ];
 
 /// `torn.toml`'s sections by name (a missing file has none). Anything but the four sections

@@ -43,8 +43,8 @@ mod tests;
 
 pub use groups::{
     AccountSettings, CookieSettings, DEFAULT_CSP, DatabaseSettings, JobSettings, LogFormat,
-    MailSettings, OAuthSettings, PubSubBackend, RealtimeSettings, ServerSettings, SessionBackend,
-    SessionSettings,
+    MailSettings, MetricsSettings, OAuthSettings, PubSubBackend, RealtimeSettings, ServerSettings,
+    SessionBackend, SessionSettings,
 };
 pub use providers::{BUILT_IN, ClientAuth, Endpoints, ProfileSource, ProviderConfig};
 use secrets::{
@@ -158,6 +158,8 @@ pub struct Settings {
     pub realtime: RealtimeSettings,
     /// Background jobs.
     pub jobs: JobSettings,
+    /// Prometheus metrics.
+    pub metrics: MetricsSettings,
 }
 
 /// The groups as read from one flat table, before they are resolved.
@@ -171,6 +173,7 @@ struct Groups {
     oauth: OAuthSettings,
     realtime: RealtimeSettings,
     jobs: JobSettings,
+    metrics: MetricsSettings,
 }
 
 impl Groups {
@@ -187,6 +190,7 @@ impl Groups {
             oauth: group(table, &mut known)?,
             realtime: group(table, &mut known)?,
             jobs: group(table, &mut known)?,
+            metrics: group(table, &mut known)?,
         };
         if let Some(key) = table.keys().find(|key| !known.contains(&key.as_str())) {
             return Err(format!(
@@ -202,13 +206,7 @@ impl Groups {
     fn check(&self) -> Result<(), ConfigError> {
         let (server, accounts, oauth) = (&self.server, &self.accounts, &self.oauth);
         let health = &server.health_path;
-        if !(health.is_empty()
-            || health.starts_with('/')
-                && health.len() > 1
-                && health
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b)))
-        {
+        if !(health.is_empty() || checks::is_plain_path(health)) {
             return Err(ConfigError::Invalid(format!(
                 "health_path is {health:?}; it must be a path such as \"/up\" (letters, digits, \
                  `/`, `-`, `_`, `.`), or \"\" for no health check"
@@ -239,6 +237,7 @@ impl Groups {
         )?;
         self.check_realtime()?;
         self.check_jobs()?;
+        self.check_metrics()?;
         let (min, max) = (accounts.password_min_length, accounts.password_max_length);
         if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
             return Err(ConfigError::Invalid(format!(
@@ -336,6 +335,7 @@ impl Settings {
             mut oauth,
             realtime,
             jobs,
+            metrics,
         } = groups;
         let keys = match env("TORN_COOKIE_SECRET").filter(|s| !s.is_empty()) {
             Some(value) => Some(parse_secret_list(&value)),
@@ -384,6 +384,7 @@ impl Settings {
             oauth,
             realtime,
             jobs,
+            metrics,
         })
     }
 

@@ -447,6 +447,7 @@ fn the_configuration_page_matches_the_settings() {
         ("oauth", layers::fields::<OAuthSettings>()),
         ("realtime", layers::fields::<RealtimeSettings>()),
         ("jobs", layers::fields::<JobSettings>()),
+        ("metrics", layers::fields::<MetricsSettings>()),
     ]
     .into_iter()
     .map(|(g, keys)| {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
-use super::store::now_ms;
+use super::store::{self, now_ms};
 use crate::db::Db;
 use crate::db::commands::CommandError;
 
@@ -77,45 +77,22 @@ pub(crate) async fn run(db: &Db, command: JobsCommand) -> Result<String, Command
 }
 
 async fn queues(db: &Db) -> Result<String, sqlx::Error> {
-    let now = now_ms();
-    let rows: Vec<(String, i64, i64, i64, i64)> = crate::with_db!(db, pool => {
-        sqlx::query(
-            "SELECT queue, \
-             SUM(CASE WHEN state = 'ready' AND run_at <= $1 THEN 1 ELSE 0 END) AS ready, \
-             SUM(CASE WHEN state = 'ready' AND run_at > $1 THEN 1 ELSE 0 END) AS waiting, \
-             SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, \
-             SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead \
-             FROM torn_jobs GROUP BY queue ORDER BY queue",
-        )
-        .bind(now)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok::<_, sqlx::Error>((
-                r.try_get("queue")?,
-                r.try_get("ready")?,
-                r.try_get("waiting")?,
-                r.try_get("running")?,
-                r.try_get("dead")?,
-            ))
-        })
-        .collect::<Result<_, _>>()?
-    });
+    let rows = store::queue_counts(db).await?;
     if rows.is_empty() {
         return Ok("no jobs: every queue is empty\n".into());
     }
     let mut out = String::new();
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(5).max(5);
+    let width = rows.iter().map(|r| r.queue.len()).max().unwrap_or(5).max(5);
     let _ = writeln!(
         out,
         "{:width$}  {:>7}  {:>7}  {:>7}  {:>7}",
         "queue", "ready", "waiting", "running", "dead"
     );
-    for (queue, ready, waiting, running, dead) in rows {
+    for row in rows {
         let _ = writeln!(
             out,
-            "{queue:width$}  {ready:>7}  {waiting:>7}  {running:>7}  {dead:>7}"
+            "{:width$}  {:>7}  {:>7}  {:>7}  {:>7}",
+            row.queue, row.queued, row.waiting, row.running, row.dead
         );
     }
     out.push_str(

@@ -371,6 +371,12 @@ impl Jobs {
         &self.inner.db
     }
 
+    /// Every queue that has jobs, by state (for the metrics).
+    #[cfg(feature = "metrics")]
+    pub(crate) async fn counts(&self) -> Result<Vec<store::QueueCount>, sqlx::Error> {
+        store::queue_counts(&self.inner.db).await
+    }
+
     /// Whether a schedule runs the job named `name`.
     #[cfg(feature = "accounts")]
     pub(crate) fn is_scheduled(&self, name: &str) -> bool {

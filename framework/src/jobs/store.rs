@@ -301,6 +301,47 @@ pub(super) async fn renew(
 }
 
 /// Delete the jobs that died before `before` (Unix ms). Returns how many.
+/// A queue's jobs by state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct QueueCount {
+    pub(crate) queue: String,
+    /// Ready and due now.
+    pub(crate) queued: i64,
+    /// Ready, but due later (a retry's wait, or `enqueue_after`).
+    pub(crate) waiting: i64,
+    pub(crate) running: i64,
+    pub(crate) dead: i64,
+}
+
+/// Every queue that has jobs, by state.
+pub(crate) async fn queue_counts(db: &Db) -> Result<Vec<QueueCount>, sqlx::Error> {
+    let now = now_ms();
+    crate::with_db!(db, pool => {
+        sqlx::query(
+            "SELECT queue, \
+             SUM(CASE WHEN state = 'ready' AND run_at <= $1 THEN 1 ELSE 0 END) AS ready, \
+             SUM(CASE WHEN state = 'ready' AND run_at > $1 THEN 1 ELSE 0 END) AS waiting, \
+             SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, \
+             SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead \
+             FROM torn_jobs GROUP BY queue ORDER BY queue",
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(QueueCount {
+                queue: r.try_get("queue")?,
+                queued: r.try_get("ready")?,
+                waiting: r.try_get("waiting")?,
+                running: r.try_get("running")?,
+                dead: r.try_get("dead")?,
+            })
+        })
+        .collect()
+    })
+}
+
 pub(super) async fn delete_dead(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     crate::with_db!(db, pool => {
         sqlx::query("DELETE FROM torn_jobs WHERE state = 'dead' AND updated_at < $1")

@@ -227,7 +227,19 @@ pub(super) async fn run_due(jobs: &Jobs) -> Result<super::Ran, sqlx::Error> {
 
 /// Run one attempt of a job, and record how it went. True if it succeeded.
 async fn run_one(jobs: &Jobs, kind: Option<Kind>, taken: &Taken) -> bool {
+    #[cfg(feature = "metrics")]
+    let started = std::time::Instant::now();
     let outcome = attempt(jobs, kind, taken).await;
+    #[cfg(feature = "metrics")]
+    crate::stats::job_ran(
+        &taken.kind,
+        match &outcome {
+            Ok(()) => "done",
+            Err(e) if e.permanent || taken.attempts >= taken.max_attempts => "dead",
+            Err(_) => "retry",
+        },
+        started.elapsed(),
+    );
     let (db, instance) = (jobs.db(), jobs.inner.instance.as_str());
     let recorded = match &outcome {
         Ok(()) => {
