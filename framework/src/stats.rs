@@ -1,7 +1,8 @@
 //! What torn records for Prometheus (feature `metrics`): the metrics' names, the process's
 //! recorder, and the counts the server and the job workers keep. `app/` serves them at
-//! `/metrics`; without the feature, or with metrics off in the settings, recording costs
-//! nothing (the `metrics` crate's macros go nowhere until a recorder is installed).
+//! `/metrics`. Without the feature nothing is recorded; with metrics off in the settings, the
+//! `metrics` crate's macros go nowhere (no recorder is installed), and the requests are not
+//! counted at all.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -140,22 +141,24 @@ impl Connection {
     }
 }
 
-/// One more open connection, until it is dropped.
+/// One more open connection, until it is dropped: on the gauge of the recorder that counted
+/// it (none before metrics are on), so that the count cannot go below zero.
 #[cfg(feature = "metrics")]
-struct OpenConnection;
+struct OpenConnection(metrics::Gauge);
 
 #[cfg(feature = "metrics")]
 impl OpenConnection {
     fn new() -> Self {
-        metrics::gauge!(CONNECTIONS).increment(1.0);
-        OpenConnection
+        let gauge = metrics::gauge!(CONNECTIONS);
+        gauge.increment(1.0);
+        OpenConnection(gauge)
     }
 }
 
 #[cfg(feature = "metrics")]
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        metrics::gauge!(CONNECTIONS).decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 

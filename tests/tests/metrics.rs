@@ -205,7 +205,7 @@ fn bad_metrics_settings_stop_the_app_with_a_message() {
         ),
         (
             ("TORN_METRICS_LISTEN", taken_addr.as_str()),
-            "already in use",
+            "for the metrics (metrics_listen): Address already in use",
         ),
     ] {
         let out = std::process::Command::new(&bin)
@@ -230,13 +230,17 @@ async fn an_apps_own_metrics_and_unnamed_routes() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = torn::Settings::for_test(dir.path());
     settings.metrics.token = TOKEN.into();
-    let app = torn::App::new(settings).route(
-        "/items/{id}",
-        get(|| async {
-            torn::metrics::counter!("shop_items_viewed_total").increment(1);
-            "an item"
-        }),
-    );
+    // A route that would match the metrics' path too: the page is answered before it, and the
+    // app starts (two routes at one path would stop it).
+    let app = torn::App::new(settings)
+        .route(
+            "/items/{id}",
+            get(|| async {
+                torn::metrics::counter!("shop_items_viewed_total").increment(1);
+                "an item"
+            }),
+        )
+        .merge(axum::Router::new().route("/{page}", get(|| async { "a page" })));
     let server = torn::test::TestServer::start(app).await;
     for id in ["1", "2", "secret-path-7c1"] {
         assert_eq!(server.get(&format!("/items/{id}")).await.status, 200);
@@ -253,4 +257,15 @@ async fn an_apps_own_metrics_and_unnamed_routes() {
         "{page}"
     );
     assert!(!page.contains("secret-path-7c1"), "{page}");
+    assert_eq!(server.get("/about").await.text, "a page");
+    // The page itself was counted, under its own name.
+    let (_, page) = scrape(&server.url(""), Some(&format!("Bearer {TOKEN}"))).await;
+    assert_eq!(
+        value(
+            &page,
+            r#"http_requests_total{method="GET",route="metrics",status="200"}"#
+        ),
+        Some(1.0),
+        "{page}"
+    );
 }

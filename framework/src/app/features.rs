@@ -69,7 +69,10 @@ impl Features {
 
     /// The metrics' exporter, when the settings turn metrics on: it reports the job queues.
     #[cfg(feature = "metrics")]
-    pub(super) fn metrics(&self, settings: &Settings) -> Option<super::prometheus::Exporter> {
+    pub(super) fn metrics(
+        &self,
+        settings: &Settings,
+    ) -> Result<Option<super::prometheus::Exporter>, String> {
         super::prometheus::Exporter::new(
             settings,
             #[cfg(feature = "jobs")]

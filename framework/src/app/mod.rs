@@ -246,8 +246,19 @@ where
     /// The finished axum router, with torn's layers in their order. (`metrics_listen` is
     /// served by [`App::serve`]; with this router alone, the metrics are on the app's port
     /// when `metrics_token` is set.)
+    ///
+    /// # Panics
+    /// With metrics on, if the process installed another metrics recorder first
+    /// ([`App::serve`] says so as an error instead).
     pub fn into_router(self) -> Router {
-        self.build().0
+        let (router, own) = self.build();
+        if own.is_some() {
+            tracing::warn!(
+                "metrics_listen is set, but only App::serve serves it; with into_router the \
+                 metrics are on the app's port when metrics_token is set"
+            );
+        }
+        router
     }
 
     /// The finished router, and the metrics' router of their own when `metrics_listen` is set.
@@ -308,15 +319,16 @@ where
         // service it makes, and a box per layer per request is what made one layer per concern
         // slow (docs/benchmarks.md).
         #[cfg(feature = "metrics")]
-        let exporter = self.features.metrics(&settings);
-        // Outermost, so that a request's latency is the whole of torn's work.
+        let exporter = self
+            .features
+            .metrics(&settings)
+            .unwrap_or_else(|e| panic!("{e}"));
         #[cfg(feature = "metrics")]
-        let measured = exporter.as_ref().map(|_| prometheus::MetricsLayer);
-        #[cfg(not(feature = "metrics"))]
-        let measured: Option<tower::layer::util::Identity> = None;
+        if metrics_path_taken && exporter.is_some() && !settings.metrics.token.is_empty() {
+            tracing::warn!(path = %settings.metrics.path, "the app has its own route at metrics_path; on the app's port, the metrics answer GET and HEAD there");
+        }
         let header = |name, value: &str| frame::if_not_present(name, value);
         let torn_layers = ServiceBuilder::new()
-            .option_layer(measured)
             .layer(CompressionLayer::new())
             // Outside the frame, so that its error pages get them too.
             .option_layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -367,27 +379,19 @@ where
         let router = self.features.layers(router, &settings);
         // Outside the features' layers: a probe loads no session.
         let router = health::route(router, &health_path, probe);
+        let router = router.layer(torn_layers);
+        // Outermost, so that a request's latency is the whole of torn's work.
         #[cfg(feature = "metrics")]
         let (router, own) = match exporter {
-            Some(exporter) => {
-                let metrics = &settings.metrics;
-                // On the app's port only for a scraper with the token.
-                let router = if metrics.token.is_empty() {
-                    router
-                } else if metrics_path_taken {
-                    tracing::warn!(path = %metrics.path, "the app has its own route at metrics_path; the metrics are not served on the app's port");
-                    router
-                } else {
-                    exporter.route(router)
-                };
-                let own = (!metrics.listen.is_empty()).then(|| exporter.route(Router::new()));
-                (router, own)
-            }
+            Some(exporter) => (
+                router.layer(exporter.layer()),
+                (!settings.metrics.listen.is_empty()).then(|| exporter.router()),
+            ),
             None => (router, None),
         };
         #[cfg(not(feature = "metrics"))]
         let own = None;
-        (router.layer(torn_layers), own)
+        (router, own)
     }
 }
 

@@ -6,16 +6,24 @@
 //! is set, so they are never public by accident. They go through the `metrics` crate: torn
 //! installs the Prometheus exporter's recorder, and an app's own `metrics::counter!` and the
 //! like show on the same page.
+//!
+//! On the app's port the page is answered by the metrics layer, outside the router: it cannot
+//! clash with a route (a merged router, a route with a parameter), and no session or cookie is
+//! touched for it.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 #[cfg(feature = "jobs")]
 use std::sync::Mutex;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+#[cfg(feature = "jobs")]
+use std::time::Duration;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,6 +40,12 @@ use crate::stats::{REQUEST_SECONDS, REQUESTS};
 /// chooses and which would make a series per path.
 const UNMATCHED: &str = "unmatched";
 
+/// The shortest time between two readings of the job counts: every scrape would otherwise be a
+/// query over the jobs table, which anyone who reaches a `metrics_listen` without a token
+/// could repeat at will.
+#[cfg(feature = "jobs")]
+const JOBS_READ_EVERY: Duration = Duration::from_secs(5);
+
 /// What serves `/metrics`: the recorder's page, and the token a scraper must send.
 #[derive(Clone)]
 pub(super) struct Exporter {
@@ -40,27 +54,26 @@ pub(super) struct Exporter {
     path: String,
     #[cfg(feature = "jobs")]
     jobs: Option<crate::jobs::Jobs>,
-    /// The queues reported so far, set to 0 when their rows are gone.
+    /// The queues reported so far (set to 0 when their rows are gone), and when they were
+    /// read.
     #[cfg(feature = "jobs")]
-    queues: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    queues: Arc<Mutex<(std::collections::BTreeSet<String>, Option<Instant>)>>,
 }
 
 impl Exporter {
-    /// The exporter for these settings, when they turn metrics on.
-    ///
-    /// # Panics
-    /// If another metrics recorder is installed in the process (found at start-up).
+    /// The exporter for these settings, when they turn metrics on; an error when another
+    /// metrics recorder is installed in the process.
     pub(super) fn new(
         settings: &Settings,
         #[cfg(feature = "jobs")] jobs: Option<crate::jobs::Jobs>,
-    ) -> Option<Self> {
+    ) -> Result<Option<Self>, String> {
         let metrics = &settings.metrics;
         if !metrics.enabled() {
-            return None;
+            return Ok(None);
         }
-        let handle = crate::stats::recorder().unwrap_or_else(|e| panic!("{e}"));
-        if let Ok(addr) = metrics.listen.parse::<std::net::SocketAddr>()
-            && !addr.ip().is_loopback()
+        let handle = crate::stats::recorder()?;
+        if let Ok(addr) = metrics.listen.parse::<SocketAddr>()
+            && !addr.ip().to_canonical().is_loopback()
             && metrics.token.is_empty()
         {
             tracing::warn!(
@@ -68,7 +81,7 @@ impl Exporter {
                  is set: anyone who reaches it reads the metrics"
             );
         }
-        Some(Exporter {
+        Ok(Some(Exporter {
             handle,
             token: (!metrics.token.is_empty()).then(|| metrics.token.as_str().into()),
             path: metrics.path.clone(),
@@ -76,22 +89,32 @@ impl Exporter {
             jobs,
             #[cfg(feature = "jobs")]
             queues: Arc::default(),
-        })
+        }))
     }
 
-    /// `router` with the metrics at their path.
-    pub(super) fn route(&self, router: Router) -> Router {
+    /// The router of the metrics' own address (`metrics_listen`).
+    pub(super) fn router(&self) -> Router {
         let exporter = self.clone();
-        router.route(
+        Router::new().route(
             &self.path,
-            get(move |headers: HeaderMap| {
-                let exporter = exporter.clone();
-                async move { exporter.answer(&headers).await }
-            }),
+            get(
+                move |ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap| {
+                    let exporter = exporter.clone();
+                    async move { exporter.answer(&headers, peer).await }
+                },
+            ),
         )
     }
 
-    async fn answer(&self, headers: &HeaderMap) -> Response {
+    /// The layer that counts requests, answering the metrics' page on the app's port too when
+    /// a token guards it.
+    pub(super) fn layer(&self) -> MetricsLayer {
+        MetricsLayer {
+            page: self.token.is_some().then(|| self.clone()),
+        }
+    }
+
+    async fn answer(&self, headers: &HeaderMap, peer: SocketAddr) -> Response {
         let mut response = if self.allowed(headers) {
             #[cfg(feature = "jobs")]
             self.read_jobs().await;
@@ -104,6 +127,8 @@ impl Exporter {
             )
                 .into_response()
         } else {
+            // Scrapes are not in the request log; a refused one is news.
+            tracing::warn!(%peer, "metrics: refused a request without the right metrics_token");
             (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
@@ -114,8 +139,6 @@ impl Exporter {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        // A scrape every few seconds is not news in the request log.
-        response.extensions_mut().insert(Quiet("metrics"));
         response
     }
 
@@ -132,12 +155,23 @@ impl Exporter {
         sent.is_some_and(|sent| bool::from(sent.ct_eq(token.as_bytes())))
     }
 
-    /// The queues' jobs by state, read from the database now.
+    /// The queues' jobs by state, read from the database (at most every
+    /// [`JOBS_READ_EVERY`]).
     #[cfg(feature = "jobs")]
     async fn read_jobs(&self) {
         let Some(jobs) = &self.jobs else {
             return;
         };
+        {
+            let mut queues = self
+                .queues
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if queues.1.is_some_and(|at| at.elapsed() < JOBS_READ_EVERY) {
+                return;
+            }
+            queues.1 = Some(Instant::now());
+        }
         let counts = match jobs.counts().await {
             Ok(counts) => counts,
             Err(e) => {
@@ -145,10 +179,11 @@ impl Exporter {
                 return;
             }
         };
-        let mut seen = self
+        let mut queues = self
             .queues
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = &mut queues.0;
         for queue in seen.iter() {
             if !counts.iter().any(|c| &c.queue == queue) {
                 for state in ["queued", "waiting", "running", "dead"] {
@@ -183,16 +218,22 @@ impl RouteSlot {
     }
 }
 
-/// Counts each request and its latency ([`REQUESTS`], [`REQUEST_SECONDS`]); outermost, so
-/// that the latency is the whole of torn's work.
-#[derive(Clone, Copy)]
-pub(super) struct MetricsLayer;
+/// Counts each request and its latency ([`REQUESTS`], [`REQUEST_SECONDS`]), and answers the
+/// metrics' page when it is on the app's port; outermost, so that the latency is the whole of
+/// torn's work.
+#[derive(Clone)]
+pub(super) struct MetricsLayer {
+    page: Option<Exporter>,
+}
 
 impl<S> Layer<S> for MetricsLayer {
     type Service = Measured<S>;
 
     fn layer(&self, inner: S) -> Measured<S> {
-        Measured { inner }
+        Measured {
+            inner,
+            page: self.page.clone(),
+        }
     }
 }
 
@@ -200,17 +241,19 @@ impl<S> Layer<S> for MetricsLayer {
 #[derive(Clone)]
 pub(super) struct Measured<S> {
     inner: S,
+    page: Option<Exporter>,
 }
 
 impl<S, B> Service<Request> for Measured<S>
 where
     S: Service<Request, Response = axum::http::Response<B>, Error = Infallible>,
     S::Future: Send + 'static,
-    B: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
-    type Response = axum::http::Response<B>;
+    type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -219,26 +262,45 @@ where
     fn call(&mut self, mut req: Request) -> Self::Future {
         let started = Instant::now();
         let method = method_label(req.method());
+        if let Some(page) = &self.page
+            && req.uri().path() == page.path
+            && matches!(*req.method(), Method::GET | Method::HEAD)
+        {
+            let page = page.clone();
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+            return Box::pin(async move {
+                let response = page.answer(req.headers(), peer).await;
+                record(method, "metrics".into(), &response, started);
+                Ok(response)
+            });
+        }
         let slot = RouteSlot::default();
         req.extensions_mut().insert(slot.clone());
         let answered = self.inner.call(req);
         Box::pin(async move {
-            let response = answered.await?;
+            let response = answered.await?.map(Body::new);
             let route = match (slot.0.get(), response.extensions().get::<Quiet>()) {
                 (Some(route), _) => route.clone(),
                 (None, Some(Quiet(own))) => (*own).to_string(),
                 (None, None) => UNMATCHED.to_string(),
             };
-            let labels = [
-                ("method", method.to_string()),
-                ("route", route),
-                ("status", response.status().as_u16().to_string()),
-            ];
-            metrics::counter!(REQUESTS, &labels).increment(1);
-            metrics::histogram!(REQUEST_SECONDS, &labels).record(started.elapsed());
+            record(method, route, &response, started);
             Ok(response)
         })
     }
+}
+
+fn record(method: &'static str, route: String, response: &Response, started: Instant) {
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!(REQUESTS, &labels).increment(1);
+    metrics::histogram!(REQUEST_SECONDS, &labels).record(started.elapsed());
 }
 
 /// The method's label: the standard ones by name, any other as `other` (an attacker chooses

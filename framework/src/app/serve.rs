@@ -22,6 +22,22 @@ where
     /// SIGTERM, then let in-flight requests finish (bounded by `shutdown_timeout`).
     pub async fn serve(self) -> Result<(), ServeError> {
         let listener = bind(&self.settings).await?;
+        // The metrics' recorder and their own address, before any background work starts.
+        #[cfg(feature = "metrics")]
+        if self.settings.metrics.enabled() {
+            crate::stats::recorder().map_err(ServeError::Metrics)?;
+        }
+        let metrics_listener = match self.settings.metrics.listen.as_str() {
+            "" => None,
+            addr => Some(
+                listen(addr)
+                    .await
+                    .map_err(|source| ServeError::MetricsBind {
+                        addr: addr.into(),
+                        source,
+                    })?,
+            ),
+        };
         let timeout = self.settings.server.shutdown_timeout;
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         tracing::info!(env = %self.settings.env, "serving http://{addr}");
@@ -39,7 +55,6 @@ where
         let drain_ends = Arc::new(std::sync::OnceLock::new());
         #[cfg(feature = "realtime")]
         let ends = drain_ends.clone();
-        let metrics_listen = self.settings.metrics.listen.clone();
         let super::Running {
             router,
             metrics,
@@ -47,10 +62,9 @@ where
         } = self.into_running(true);
         // The metrics on an address of their own: up while the app serves, and through its
         // drain.
-        let metrics = match metrics {
-            Some(metrics) => Some(serve_metrics(&metrics_listen, metrics).await?),
-            None => None,
-        };
+        let metrics = metrics
+            .zip(metrics_listener)
+            .map(|(router, listener)| serve_metrics(listener, router));
         let stop_background = background.stopper();
         // When the shutdown began: the running jobs have the same window as the requests.
         let stopping_since = Arc::new(std::sync::OnceLock::new());
@@ -109,20 +123,17 @@ where
     }
 }
 
-/// Serve the metrics' router on `addr` (`metrics_listen`), until the task is aborted.
-async fn serve_metrics(
-    addr: &str,
-    router: Router,
-) -> Result<tokio::task::JoinHandle<()>, ServeError> {
-    let listener = listen(addr)
-        .await
-        .map_err(|source| bind_failed(addr.into(), source))?;
-    tracing::info!("metrics on http://{addr}");
-    Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+/// Serve the metrics' router on `listener` (`metrics_listen`), until the task is aborted.
+fn serve_metrics(listener: TcpListener, router: Router) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("metrics on http://{addr}");
+    }
+    tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "the metrics' server stopped");
         }
-    }))
+    })
 }
 
 /// Tell a supervisor that the app is built and its socket is ready, when it asked to be told
@@ -158,6 +169,17 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+    /// `metrics_listen` could not be bound.
+    #[error("cannot listen on {addr} for the metrics (metrics_listen): {source}")]
+    MetricsBind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The metrics' recorder could not be installed.
+    #[error("{0}")]
+    Metrics(String),
     /// An I/O error while serving.
     #[error(transparent)]
     Io(std::io::Error),

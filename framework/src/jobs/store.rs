@@ -300,7 +300,6 @@ pub(super) async fn renew(
     })
 }
 
-/// Delete the jobs that died before `before` (Unix ms). Returns how many.
 /// A queue's jobs by state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct QueueCount {
@@ -342,6 +341,7 @@ pub(crate) async fn queue_counts(db: &Db) -> Result<Vec<QueueCount>, sqlx::Error
     })
 }
 
+/// Delete the jobs that died before `before` (Unix ms). Returns how many.
 pub(super) async fn delete_dead(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     crate::with_db!(db, pool => {
         sqlx::query("DELETE FROM torn_jobs WHERE state = 'dead' AND updated_at < $1")

@@ -230,13 +230,14 @@ async fn run_one(jobs: &Jobs, kind: Option<Kind>, taken: &Taken) -> bool {
     #[cfg(feature = "metrics")]
     let started = std::time::Instant::now();
     let outcome = attempt(jobs, kind, taken).await;
+    let dead = matches!(&outcome, Err(e) if e.permanent || taken.attempts >= taken.max_attempts);
     #[cfg(feature = "metrics")]
     crate::stats::job_ran(
         &taken.kind,
-        match &outcome {
-            Ok(()) => "done",
-            Err(e) if e.permanent || taken.attempts >= taken.max_attempts => "dead",
-            Err(_) => "retry",
+        match (&outcome, dead) {
+            (Ok(()), _) => "done",
+            (Err(_), true) => "dead",
+            (Err(_), false) => "retry",
         },
         started.elapsed(),
     );
@@ -246,7 +247,7 @@ async fn run_one(jobs: &Jobs, kind: Option<Kind>, taken: &Taken) -> bool {
             tracing::debug!(job = taken.id, kind = taken.kind, "job done");
             store::finish(db, taken, instance).await
         }
-        Err(e) if e.permanent || taken.attempts >= taken.max_attempts => {
+        Err(e) if dead => {
             tracing::error!(
                 job = taken.id,
                 kind = taken.kind,
