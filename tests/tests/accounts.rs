@@ -254,7 +254,7 @@ async fn expired_and_stale_tokens_are_refused(t: &Target) {
         .unwrap();
     let expired = f
         .accounts
-        .issue_token_for(&user, TokenPurpose::Reset, Duration::ZERO)
+        .issue_token_for(&user, TokenPurpose::RESET, Duration::ZERO)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -304,7 +304,7 @@ async fn configured_token_lifetimes_and_password_lengths_apply(t: &Target) {
     })
     .await;
     assert_eq!(
-        f.accounts.token_lifetime(TokenPurpose::Reset),
+        f.accounts.token_lifetime(TokenPurpose::RESET),
         Duration::from_secs(1)
     );
     let b = Browser::new(&f.server).await;

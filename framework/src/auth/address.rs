@@ -75,7 +75,7 @@ impl Accounts {
         if self.user_by_email(&email).await?.is_some() {
             return Err(AuthError::EmailUnavailable);
         }
-        let purpose = TokenPurpose::ChangeEmail;
+        let purpose = TokenPurpose::CHANGE_EMAIL;
         with_db!(&self.db, pool => {
             sqlx::query(
                 "UPDATE user_tokens SET used_at = $1 \
@@ -98,7 +98,7 @@ impl Accounts {
     /// and every other outstanding link of the account (those mailed to the old address)
     /// stops working. Returns the account and its old address, to tell it of the change.
     pub async fn confirm_email_change(&self, token: &str) -> Result<EmailChanged, AuthError> {
-        let (user_id, email) = self.spend_token(token, TokenPurpose::ChangeEmail).await?;
+        let (user_id, email) = self.spend_token(token, TokenPurpose::CHANGE_EMAIL).await?;
         let Some(before) = self.user(user_id).await? else {
             return Err(AuthError::InvalidToken);
         };

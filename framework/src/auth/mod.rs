@@ -40,6 +40,7 @@ mod device;
 mod error;
 mod extract;
 mod login;
+mod magic;
 mod preload;
 mod throttle;
 mod tokens;
@@ -50,6 +51,7 @@ pub use device::{DEVICE_COOKIE_DAYS, Device};
 pub use error::AuthError;
 pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
+pub use magic::{LinkBrowser, MagicLink};
 pub(crate) use preload::ScopeLayer as PreloadLayer;
 pub use tokens::{TokenPurpose, for_humans};
 use user::USER_COLUMNS;
@@ -224,7 +226,7 @@ impl Accounts {
         if inserted == 0 {
             return Ok(SignUp::AlreadyRegistered { user });
         }
-        let verify_token = self.issue_token(&user, TokenPurpose::Verify).await?;
+        let verify_token = self.issue_token(&user, TokenPurpose::VERIFY).await?;
         Ok(SignUp::Created { user, verify_token })
     }
 

@@ -1,6 +1,6 @@
-//! Single-use tokens for email verification, password reset and address changes: 256 random
-//! bits, stored as SHA-256 hashes, redeemed atomically, expiring, and valid only while the
-//! account still has the address they were mailed to. Also the hourly purge of the rows that
+//! Single-use tokens for email verification, password reset, address changes, log-in links and
+//! an app's own purposes: 256 random bits, stored as SHA-256 hashes, redeemed atomically,
+//! expiring, and valid only while the account still has the address they were mailed to. Also the hourly purge of the rows that
 //! no longer count.
 
 use std::time::Duration;
@@ -14,24 +14,40 @@ use super::{Accounts, AuthError, USER_COLUMNS, User, throttle};
 use crate::db::now;
 use crate::with_db;
 
-/// What a token is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenPurpose {
-    /// Confirming an email address.
-    Verify,
-    /// Choosing a new password.
-    Reset,
-    /// Confirming a new address before it replaces the account's address.
-    ChangeEmail,
-}
+/// What a token is for: its name, stored with it, so that a token made for one purpose is
+/// never accepted for another. torn's own are the constants; an app makes its own with
+/// [`TokenPurpose::new`] (an invitation, a confirmation of its own), with no change to torn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokenPurpose(&'static str);
 
 impl TokenPurpose {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            TokenPurpose::Verify => "verify",
-            TokenPurpose::Reset => "reset",
-            TokenPurpose::ChangeEmail => "change_email",
-        }
+    /// Confirming an email address.
+    pub const VERIFY: TokenPurpose = TokenPurpose("verify");
+    /// Choosing a new password.
+    pub const RESET: TokenPurpose = TokenPurpose("reset");
+    /// Confirming a new address before it replaces the account's address.
+    pub const CHANGE_EMAIL: TokenPurpose = TokenPurpose("change_email");
+    /// Logging in with a link from a mail, instead of a password.
+    pub const MAGIC_LINK: TokenPurpose = TokenPurpose("magic_link");
+
+    /// A purpose of the app's own, named `name` (up to 32 characters; torn's own names are
+    /// single words, so a name with a `.`, such as `"shop.invite"`, never meets one of them).
+    ///
+    /// # Panics
+    /// If the name is empty or longer than 32 characters (at compile time in a `const`).
+    #[must_use]
+    pub const fn new(name: &'static str) -> TokenPurpose {
+        assert!(
+            !name.is_empty() && name.len() <= 32,
+            "a token purpose is 1 to 32 characters"
+        );
+        TokenPurpose(name)
+    }
+
+    /// The name stored with the token.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        self.0
     }
 }
 
@@ -61,14 +77,16 @@ pub(super) fn token_hash(token: &str) -> String {
 }
 
 impl Accounts {
-    /// How long a token of this kind works: `verify_token_lifetime_secs` (default a day) or
-    /// `reset_token_lifetime_secs` (default an hour) in `torn.toml`.
+    /// How long a token of this kind works: `reset_token_lifetime_secs` (default an hour) for
+    /// a reset, `magic_link_lifetime_secs` (default 15 minutes) for a log-in link, and
+    /// `verify_token_lifetime_secs` (default a day) for the others, an app's own among them
+    /// ([`Accounts::issue_token_for`] takes a lifetime of its own).
     pub fn token_lifetime(&self, purpose: TokenPurpose) -> Duration {
+        let accounts = &self.settings.accounts;
         match purpose {
-            TokenPurpose::Verify | TokenPurpose::ChangeEmail => {
-                self.settings.accounts.verify_token_lifetime
-            }
-            TokenPurpose::Reset => self.settings.accounts.reset_token_lifetime,
+            TokenPurpose::RESET => accounts.reset_token_lifetime,
+            TokenPurpose::MAGIC_LINK => accounts.magic_link_lifetime,
+            _ => accounts.verify_token_lifetime,
         }
     }
 
@@ -101,24 +119,46 @@ impl Accounts {
         purpose: TokenPurpose,
         lifetime: Duration,
     ) -> Result<String, AuthError> {
+        self.insert_token(user_id, email, purpose, lifetime, None)
+            .await
+    }
+
+    /// Make a single-use token, bound to the browser whose nonce hashes to `browser_hash`
+    /// when there is one (a log-in link).
+    pub(super) async fn insert_token(
+        &self,
+        user_id: i64,
+        email: &str,
+        purpose: TokenPurpose,
+        lifetime: Duration,
+        browser_hash: Option<String>,
+    ) -> Result<String, AuthError> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let t = now();
+        // Only a bound token names the column, which apps gained with the migration that
+        // brought log-in links.
+        let sql = if browser_hash.is_some() {
+            "INSERT INTO user_tokens (token_hash, user_id, purpose, email, created_at, \
+             expires_at, browser_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        } else {
+            "INSERT INTO user_tokens (token_hash, user_id, purpose, email, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        };
         with_db!(&self.db, pool => {
-            sqlx::query(
-                "INSERT INTO user_tokens (token_hash, user_id, purpose, email, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token_hash(&token))
-            .bind(user_id)
-            .bind(purpose.as_str())
-            .bind(email)
-            .bind(t)
-            .bind(t.saturating_add(crate::db::secs_i64(lifetime)))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
+            let query = sqlx::query(sql)
+                .bind(token_hash(&token))
+                .bind(user_id)
+                .bind(purpose.as_str())
+                .bind(email)
+                .bind(t)
+                .bind(t.saturating_add(crate::db::secs_i64(lifetime)));
+            let query = match &browser_hash {
+                Some(hash) => query.bind(hash.clone()),
+                None => query,
+            };
+            query.execute(pool).await.map(|r| r.rows_affected())
         })?;
         Ok(token)
     }
@@ -166,7 +206,7 @@ impl Accounts {
 
     /// Confirm an address with a verification token.
     pub async fn verify_email(&self, token: &str) -> Result<User, AuthError> {
-        let user = self.redeem_token(token, TokenPurpose::Verify).await?;
+        let user = self.redeem_token(token, TokenPurpose::VERIFY).await?;
         let t = now();
         with_db!(&self.db, pool => {
             sqlx::query(
@@ -196,7 +236,7 @@ impl Accounts {
                 "SELECT user_id FROM user_tokens WHERE token_hash = $1 AND purpose = $2",
             )
             .bind(token_hash(token))
-            .bind(TokenPurpose::Verify.as_str())
+            .bind(TokenPurpose::VERIFY.as_str())
             .fetch_optional(pool)
             .await
         })?;
@@ -212,7 +252,7 @@ impl Accounts {
         let Some(user) = self.user_by_email(email).await? else {
             return Ok(None);
         };
-        let token = self.issue_token(&user, TokenPurpose::Reset).await?;
+        let token = self.issue_token(&user, TokenPurpose::RESET).await?;
         Ok(Some((user, token)))
     }
 
@@ -235,7 +275,7 @@ impl Accounts {
         Ok(with_db!(&self.db, pool => {
             sqlx::query_as::<_, User>(&sql)
                 .bind(token_hash(token))
-                .bind(TokenPurpose::Reset.as_str())
+                .bind(TokenPurpose::RESET.as_str())
                 .bind(now())
                 .fetch_optional(pool)
                 .await
@@ -252,7 +292,7 @@ impl Accounts {
         self.policy.check(new_password, &owner.email)?;
         let hash = self.hasher.hash(new_password).await?;
         // Spend the token; if a concurrent request spent it first, stop here.
-        let user = self.redeem_token(token, TokenPurpose::Reset).await?;
+        let user = self.redeem_token(token, TokenPurpose::RESET).await?;
         let t = now();
         with_db!(&self.db, pool => {
             sqlx::query(

@@ -225,6 +225,9 @@ pub struct AccountSettings {
     /// A password-reset link works this long (default 1 hour).
     #[serde(rename = "reset_token_lifetime_secs", deserialize_with = "secs")]
     pub reset_token_lifetime: Duration,
+    /// A log-in link ("email me a link") works this long (default 15 minutes).
+    #[serde(rename = "magic_link_lifetime_secs", deserialize_with = "secs")]
+    pub magic_link_lifetime: Duration,
     /// Pages for logged-in users (`CurrentUser`) wait until the user has confirmed the address:
     /// until then they lead to the `unverified` route ("check your mail"). Default off; on in
     /// the `torn.toml` of new apps.
@@ -238,6 +241,7 @@ impl Default for AccountSettings {
             password_max_length: 128,
             verify_token_lifetime: Duration::from_hours(24),
             reset_token_lifetime: Duration::from_hours(1),
+            magic_link_lifetime: Duration::from_mins(15),
             require_verified_email: false,
         }
     }

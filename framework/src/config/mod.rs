@@ -231,6 +231,11 @@ impl Groups {
             defaults.reset_token_lifetime,
         )?;
         positive_secs(
+            "magic_link_lifetime_secs",
+            accounts.magic_link_lifetime,
+            defaults.magic_link_lifetime,
+        )?;
+        positive_secs(
             "oauth_timeout_secs",
             oauth.timeout,
             OAuthSettings::default().timeout,

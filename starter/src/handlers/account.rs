@@ -150,7 +150,7 @@ impl AccountEmail {
                     .send_later(mail::verify(
                         &pending.email,
                         &link,
-                        accounts.token_lifetime(TokenPurpose::ChangeEmail),
+                        accounts.token_lifetime(TokenPurpose::CHANGE_EMAIL),
                     )?)
                     .await?;
                 flash.success(format!(

@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use torn::auth::{Device, SignUp as Outcome, TokenPurpose, safe_next, with_next};
-use torn::mail::Mailer;
+use torn::mail::{Email, Mailer};
 use torn::{Accounts, AuthError, ClientIp, Flash, MaybeUser, Page, PageContext, Session, Urls};
 
 use super::mail;
@@ -119,6 +119,26 @@ pub struct ResetForm {
     password: String,
 }
 
+/// Write and send a mail after the answer, so that the answer takes as long whether or not
+/// the address has an account: `make` looks the account up and writes the mail, or gives none.
+pub(crate) fn mail_after_answer<F>(mailer: Mailer, what: &'static str, make: F)
+where
+    F: Future<Output = Result<Option<askama::Result<Email>>, AuthError>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        match make.await {
+            Ok(Some(Ok(email))) => {
+                if let Err(e) = mailer.send_later(email).await {
+                    tracing::error!(error = %e, "could not send the {what}");
+                }
+            }
+            Ok(Some(Err(e))) => tracing::error!(error = %e, "could not write the {what}"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "could not make the {what}"),
+        }
+    });
+}
+
 /// The absolute URL of a named route, with a token.
 pub(crate) fn link(ctx: &PageContext, route: &str, token: &str) -> torn::Result<String> {
     Ok(format!(
@@ -169,7 +189,7 @@ impl SignUp {
                     .send_later(mail::verify(
                         &user.email,
                         &link,
-                        accounts.token_lifetime(TokenPurpose::Verify),
+                        accounts.token_lifetime(TokenPurpose::VERIFY),
                     )?)
                     .await?;
             }
@@ -386,13 +406,13 @@ impl Unverified {
                 };
                 return Ok(too_many(Page(page), retry_after));
             }
-            let token = accounts.issue_token(&user, TokenPurpose::Verify).await?;
+            let token = accounts.issue_token(&user, TokenPurpose::VERIFY).await?;
             let link = link(&ctx, "verify", &token)?;
             mailer
                 .send_later(mail::verify(
                     &user.email,
                     &link,
-                    accounts.token_lifetime(TokenPurpose::Verify),
+                    accounts.token_lifetime(TokenPurpose::VERIFY),
                 )?)
                 .await?;
             flash.info("We sent the link again.");
@@ -441,27 +461,11 @@ impl Forgot {
             return Ok(too_many(Page(refused(ctx, form, &e)), retry_after));
         }
         let link = link(&ctx, "reset", "")?;
-        tokio::spawn(async move {
-            let email = match accounts.request_reset(&form.email).await {
-                Ok(Some((user, token))) => mail::reset(
-                    &user.email,
-                    &format!("{link}{token}"),
-                    accounts.token_lifetime(TokenPurpose::Reset),
-                ),
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not make a password reset link");
-                    return;
-                }
-            };
-            match email {
-                Ok(email) => {
-                    if let Err(e) = mailer.send_later(email).await {
-                        tracing::error!(error = %e, "could not send the reset mail");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "could not write the reset mail"),
-            }
+        let lifetime = accounts.token_lifetime(TokenPurpose::RESET);
+        mail_after_answer(mailer, "password reset mail", async move {
+            let found = accounts.request_reset(&form.email).await?;
+            Ok(found
+                .map(|(user, token)| mail::reset(&user.email, &format!("{link}{token}"), lifetime)))
         });
         Ok(Redirect::to(&ctx.url("check_email")?).into_response())
     }

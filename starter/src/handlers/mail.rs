@@ -36,6 +36,21 @@ struct ResetHtml<'a> {
     valid_for: &'a str,
 }
 
+/// `mail/magic_link.txt` and `mail/magic_link.html`: log in without a password.
+#[derive(Template)]
+#[template(path = "mail/magic_link.txt")]
+struct MagicLinkText<'a> {
+    link: &'a str,
+    valid_for: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/magic_link.html")]
+struct MagicLinkHtml<'a> {
+    link: &'a str,
+    valid_for: &'a str,
+}
+
 /// `mail/already_registered.txt`: someone signed up with an address that has an account.
 #[derive(Template)]
 #[template(path = "mail/already_registered.txt")]
@@ -80,6 +95,17 @@ pub fn reset(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> 
         subject: "Reset your password".to_string(),
         text: ResetText { link, valid_for }.render()?,
         html: Some(ResetHtml { link, valid_for }.render()?),
+    })
+}
+
+/// The mail with a link that logs in; the link works for `lifetime`.
+pub fn magic_link(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
+    let valid_for = &for_humans(lifetime);
+    Ok(Email {
+        to: to.to_string(),
+        subject: "Your log-in link".to_string(),
+        text: MagicLinkText { link, valid_for }.render()?,
+        html: Some(MagicLinkHtml { link, valid_for }.render()?),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod chat;
 pub mod greet;
 pub mod home;
+pub mod magic;
 pub mod mail;
 // torn:handlers
 

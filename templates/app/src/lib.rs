@@ -29,7 +29,7 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<greet::Greet>("greet", "/greet");
 {% unless minimal %}    // Accounts: sign-up, log-in, email verification, password reset and the account page, and
     // "Log in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
-    use handlers::{account, auth};
+    use handlers::{account, auth, magic};
     let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
     let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
     // Durable jobs in the app's database (`torn jobs` shows the queues): mail from
@@ -51,6 +51,8 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<auth::Unverified>("unverified", "/auth/unverified")
         .handler::<auth::Forgot>("forgot", "/auth/forgot")
         .handler::<auth::Reset>("reset", "/auth/reset")
+        .handler::<magic::MagicLink>("magic_link", "/auth/login/link")
+        .handler::<magic::OpenMagicLink>("magic_link_open", "/auth/login/link/open")
         .handler::<account::Account>("account", "/account")
         .handler::<account::AccountEmail>("account_email", "/account/email")
         .handler::<account::AccountEmailConfirm>("account_email_confirm", "/account/email/confirm")

@@ -6,7 +6,8 @@ pub mod auth;
 pub mod chat;
 {% endunless %}pub mod greet;
 pub mod home;
-{% unless minimal %}pub mod mail;
+{% unless minimal %}pub mod magic;
+pub mod mail;
 {% endunless %}// torn:handlers
 
 use askama::Template;

@@ -1,0 +1,1 @@
+ALTER TABLE user_tokens DROP COLUMN browser_hash;
