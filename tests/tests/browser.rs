@@ -1,6 +1,6 @@
 //! The starter in a real browser: headless Debian Chromium driven by playwright-core
 //! (`tests/browser/`): the home page's XSRF-protected form, and accounts from sign-up through
-//! the emailed link to `/account`, "Log in with …" through an OpenID Connect provider, and the
+//! the emailed link to `/account`, log-in links (in the browser that asked, and in another), "Log in with …" through an OpenID Connect provider, and the
 //! live chat between two users on two instances, one of which restarts.
 //!
 //! Needs node, `npm ci --prefix tests/browser` and Chromium (`/usr/bin/chromium`, or the path in
@@ -62,6 +62,28 @@ fn sign_up_confirm_log_out_log_in_reach_the_account_in_a_browser() {
     let shot = shots.path().join("account.png");
     run_script(
         "accounts.mjs",
+        &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
+    );
+    assert!(shot.is_file());
+}
+
+/// "Email me a log-in link": the link logs in the browser that asked, and another browser is
+/// asked first.
+#[test]
+fn log_in_links_in_a_browser() {
+    if !common::browser_available() {
+        return;
+    }
+    let email = format!(
+        "link-{}-{}@example.com",
+        std::process::id(),
+        torn::signing::unix_now()
+    );
+    let mail = common::workspace_root().join("starter/mail");
+    let shots = tempfile::tempdir().unwrap();
+    let shot = shots.path().join("magic.png");
+    run_script(
+        "magic_link.mjs",
         &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
     );
     assert!(shot.is_file());
