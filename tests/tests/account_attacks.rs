@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use accounts_app::*;
+use torn::AuthError;
 use torn::auth::{ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES};
 use torn::client::TrustedProxies;
 
@@ -22,6 +23,8 @@ on_both!(
     pages_for_a_logged_in_user_are_not_kept_by_caches,
     the_password_asked_again_cannot_be_guessed_without_limit,
     failures_from_elsewhere_do_not_lock_out_a_known_browser,
+    an_address_change_checked_before_every_session_ended_is_void,
+    a_first_log_in_link_takes_the_account_from_whoever_signed_up_first,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -488,4 +491,97 @@ async fn failures_from_elsewhere_do_not_lock_out_a_known_browser(t: &Target) {
     }
     let r = owner.log_in("olive@example.com", PASSWORD).await;
     assert_eq!(r.status, 429, "{}", r.text);
+}
+
+/// A request checked its password, then every session of the account ended (the owner of the
+/// address took the account over with a log-in link, or "log out everywhere") before it made
+/// its link: the link would have let the earlier user move the account to their own address.
+/// The change is made on the security stamp the request was made with, and is void.
+async fn an_address_change_checked_before_every_session_ended_is_void(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let token = b.sign_up("kim@example.com", PASSWORD).await;
+    f.accounts.verify_email(&token).await.unwrap();
+    // The request's user, as loaded when it came in.
+    let loaded = f
+        .accounts
+        .user_by_email("kim@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    f.accounts
+        .log_out_everywhere(loaded.id, None)
+        .await
+        .unwrap();
+    let refused = f
+        .accounts
+        .change_email(&loaded, PASSWORD, "elsewhere@example.com")
+        .await;
+    assert!(
+        matches!(refused, Err(AuthError::WrongCurrentPassword)),
+        "{refused:?}"
+    );
+    // No usable link to the new address is left.
+    let unused: i64 = torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_tokens \
+             WHERE email = 'elsewhere@example.com' AND used_at IS NULL",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(unused, 0);
+}
+
+/// Someone signs up first with another person's address and stays logged in; the owner logs in
+/// with a link: the address is confirmed, the earlier password and sessions are gone, and the
+/// owner's other links end with the one used.
+async fn a_first_log_in_link_takes_the_account_from_whoever_signed_up_first(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let squatter = Browser::new(&f.server).await;
+    squatter
+        .sign_up("lee@example.com", "the squatter's password")
+        .await;
+    assert_eq!(
+        squatter
+            .log_in("lee@example.com", "the squatter's password")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(squatter.get("/me").await.status, 200);
+    let (_, first) = f
+        .accounts
+        .request_magic_link("lee@example.com", "0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, second) = f
+        .accounts
+        .request_magic_link("lee@example.com", "0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap()
+        .unwrap();
+    let done = f.accounts.log_in_with_link(&first).await.unwrap();
+    assert!(done.first_confirmation && done.password_removed);
+    assert!(done.user.is_verified() && !done.user.has_password());
+    assert_ne!(
+        squatter.get("/me").await.status,
+        200,
+        "the squatter's session ended"
+    );
+    assert_ne!(
+        squatter
+            .log_in("lee@example.com", "the squatter's password")
+            .await
+            .status,
+        303
+    );
+    for used in [&first, &second] {
+        assert!(matches!(
+            f.accounts.log_in_with_link(used).await,
+            Err(AuthError::InvalidToken)
+        ));
+    }
 }

@@ -91,6 +91,16 @@ impl Accounts {
         let token = self
             .issue_token_to(user.id, &email, purpose, self.token_lifetime(purpose))
             .await?;
+        // Made on the security stamp the request was made with: if every session ended
+        // meanwhile (the owner of the address took the account over), the link is void.
+        if self
+            .user(user.id)
+            .await?
+            .is_none_or(|now| now.security_stamp != user.security_stamp)
+        {
+            self.end_tokens(user.id).await?;
+            return Err(AuthError::WrongCurrentPassword);
+        }
         Ok(PendingEmail { email, token })
     }
 

@@ -366,7 +366,24 @@ impl Accounts {
         self.reauthenticate(user, current_password).await?;
         self.policy.check(new_password, &user.email)?;
         let hash = self.hasher.hash(new_password).await?;
-        self.set_password_hash(user.id, &hash).await?;
+        // On the security stamp the request was made with: if every session ended meanwhile
+        // (the address was confirmed by its owner, who took the account over), nothing changes.
+        let changed = with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, updated_at = $2 \
+                 WHERE id = $3 AND security_stamp = $4",
+            )
+            .bind(&hash)
+            .bind(now())
+            .bind(user.id)
+            .bind(user.security_stamp)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if changed != 1 {
+            return Err(AuthError::WrongCurrentPassword);
+        }
         self.end_tokens(user.id).await?;
         self.log_out_everywhere(user.id, Some(session)).await?;
         Ok(())

@@ -112,6 +112,19 @@ impl<S: Send + Sync> FromRequestParts<S> for LinkBrowser {
     }
 }
 
+/// What using a log-in link did ([`Accounts::log_in_with_link`]).
+#[derive(Clone, Debug)]
+pub struct LinkLogIn {
+    /// The account to log in to.
+    pub user: User,
+    /// The link was the first proof of the address: what the account's earlier user set up
+    /// is gone.
+    pub first_confirmation: bool,
+    /// A password set before the address was confirmed was removed (it may not have been the
+    /// owner's): tell the user how to choose one.
+    pub password_removed: bool,
+}
+
 /// Where a log-in link leads, before it is used.
 #[derive(Clone, Debug)]
 pub struct MagicLink {
@@ -185,30 +198,53 @@ impl Accounts {
         }))
     }
 
-    /// Use a log-in link: the account to log in to ([`Accounts::log_in`]), once. Its address
-    /// counts as confirmed; if that is its first confirmation, what was set up before goes (the
-    /// password, sessions, tokens and linked providers), since whoever made the account may
-    /// not own the address.
-    pub async fn log_in_with_link(&self, token: &str) -> Result<User, AuthError> {
-        let user = self.redeem_token(token, TokenPurpose::MAGIC_LINK).await?;
-        if !user.is_verified() {
+    /// Use a log-in link: the account to log in to ([`Accounts::log_in`]), once, and what using
+    /// it changed. Its address counts as confirmed; if that is its first confirmation, what was
+    /// set up before goes (the password, sessions, tokens and linked providers), since whoever
+    /// made the account may not own the address. The account's other log-in links end.
+    pub async fn log_in_with_link(&self, token: &str) -> Result<LinkLogIn, AuthError> {
+        let before = self.redeem_token(token, TokenPurpose::MAGIC_LINK).await?;
+        let mut first_confirmation = false;
+        if !before.is_verified() {
             let t = now();
-            let first = with_db!(&self.db, pool => {
+            // One statement confirms, clears the password and moves the security stamp on: a
+            // request of the account's earlier user that was checked before it (a password
+            // change, an address change) writes on the stamp it loaded, and fails.
+            first_confirmation = with_db!(&self.db, pool => {
                 sqlx::query(
                     "UPDATE users SET email_verified_at = $1, password_hash = NULL, \
-                     updated_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
+                     security_stamp = security_stamp + 1, updated_at = $1 \
+                     WHERE id = $2 AND email_verified_at IS NULL",
                 )
                 .bind(t)
-                .bind(user.id)
+                .bind(before.id)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-            })?;
-            if first == 1 {
-                self.forget_before_confirmation(user.id).await?;
+            })? == 1;
+            if first_confirmation {
+                self.forget_before_confirmation(before.id).await?;
             }
         }
-        throttle::forget(&self.db, &throttle::account_key(&user.email)).await?;
-        Ok(self.user(user.id).await?.unwrap_or(user))
+        // The other links mailed to log in to it.
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE user_tokens SET used_at = $1 \
+                 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+            )
+            .bind(now())
+            .bind(before.id)
+            .bind(TokenPurpose::MAGIC_LINK.as_str())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        throttle::forget(&self.db, &throttle::account_key(&before.email)).await?;
+        let user = self.user(before.id).await?.ok_or(AuthError::InvalidToken)?;
+        Ok(LinkLogIn {
+            password_removed: first_confirmation && before.has_password(),
+            first_confirmation,
+            user,
+        })
     }
 }

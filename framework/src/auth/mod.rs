@@ -51,7 +51,7 @@ pub use device::{DEVICE_COOKIE_DAYS, Device};
 pub use error::AuthError;
 pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
-pub use magic::{LinkBrowser, MagicLink};
+pub use magic::{LinkBrowser, LinkLogIn, MagicLink};
 pub(crate) use preload::ScopeLayer as PreloadLayer;
 pub use tokens::{TokenPurpose, for_humans};
 use user::USER_COLUMNS;

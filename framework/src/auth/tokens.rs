@@ -30,16 +30,24 @@ impl TokenPurpose {
     /// Logging in with a link from a mail, instead of a password.
     pub const MAGIC_LINK: TokenPurpose = TokenPurpose("magic_link");
 
-    /// A purpose of the app's own, named `name` (up to 32 characters; torn's own names are
-    /// single words, so a name with a `.`, such as `"shop.invite"`, never meets one of them).
+    /// A purpose of the app's own, named `name`: up to 32 characters, with a `.` in it
+    /// (`"shop.invite"`), which none of torn's names has, so that an app's token can never be
+    /// taken for a reset or a log-in link.
     ///
     /// # Panics
-    /// If the name is empty or longer than 32 characters (at compile time in a `const`).
+    /// If the name is longer than 32 characters or has no `.` (at compile time in a `const`).
     #[must_use]
     pub const fn new(name: &'static str) -> TokenPurpose {
+        let bytes = name.as_bytes();
+        let mut dotted = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            dotted |= bytes[i] == b'.';
+            i += 1;
+        }
         assert!(
-            !name.is_empty() && name.len() <= 32,
-            "a token purpose is 1 to 32 characters"
+            dotted && name.len() <= 32,
+            "an app's token purpose is up to 32 characters with a `.` in it, such as \"shop.invite\""
         );
         TokenPurpose(name)
     }

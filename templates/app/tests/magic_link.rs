@@ -274,6 +274,13 @@ async fn a_link_takes_the_account_back_from_whoever_signed_up_first() {
         .await
         .remove(0);
     assert_eq!(owner.get(&link).await.status, 303);
+    let home = owner.get("/").await;
+    assert!(
+        home.text
+            .contains("The password set before it was confirmed no longer works"),
+        "the owner is told: {}",
+        home.text
+    );
     let account = owner.get("/account").await;
     assert_eq!(account.status, 200);
     assert!(account.text.contains("(confirmed)"), "{}", account.text);

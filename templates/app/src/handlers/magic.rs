@@ -152,19 +152,22 @@ async fn log_in(
     token: &str,
 ) -> torn::Result<Response> {
     match accounts.log_in_with_link(token).await {
-        Ok(user) => {
-            accounts.log_in(session, &user, false).await?;
+        Ok(done) => {
+            accounts.log_in(session, &done.user, false).await?;
             // A new XSRF token: one known before the log-in is worthless after it.
             ctx.new_xsrf_token();
-            if user.has_password() {
-                flash.success("You are logged in.");
-            } else {
-                // A first confirmation by link removes a password set before it, which may
-                // have been someone else's.
+            if done.password_removed {
+                // The password was set before the address was confirmed, perhaps by someone
+                // else who typed it first: it is gone, with any session of theirs.
                 flash.success(
-                    "You are logged in, and your address is confirmed. To log in with a \
-                     password too, choose one with \"Forgot your password?\".",
+                    "You are logged in, and your address is confirmed. The password set \
+                     before it was confirmed no longer works: choose one with \"Forgot your \
+                     password?\" to log in with a password too.",
                 );
+            } else if done.first_confirmation {
+                flash.success("You are logged in, and your address is confirmed.");
+            } else {
+                flash.success("You are logged in.");
             }
             Ok(Redirect::to(&ctx.url("home")?).into_response())
         }
