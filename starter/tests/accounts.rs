@@ -322,3 +322,93 @@ async fn sign_in_buttons_for_configured_providers_only() {
     assert_eq!(r.status, 400);
     assert!(r.text.contains("Please start again"), "{}", r.text);
 }
+
+/// Sign up and confirm `email` with `PASSWORD` on `server`, and log in there with it.
+async fn confirmed_and_logged_in(server: &TestServer, dir: &Path, email: &str) {
+    let token = server
+        .get("/auth/signup")
+        .await
+        .form_field("_xsrf")
+        .unwrap();
+    let fields = [
+        ("_xsrf", token.as_str()),
+        ("email", email),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(server.post_form("/auth/signup", &fields).await.status, 303);
+    let link = link_in_mail(dir, "http://").await;
+    let path = link[link.find("/auth/verify").unwrap()..].to_string();
+    let token = server.get("/auth/login").await.form_field("_xsrf").unwrap();
+    let fields = [
+        ("_xsrf", token.as_str()),
+        ("email", email),
+        ("password", PASSWORD),
+        ("next", path.as_str()),
+    ];
+    assert_eq!(server.post_form("/auth/login", &fields).await.status, 303);
+    assert_eq!(server.get(&path).await.status, 303);
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Sudo mode: after a log-in with the password, changing it does not ask for it again for a
+/// while; once the window is over, it asks, refuses a wrong one, and takes the right one.
+#[tokio::test]
+async fn sensitive_changes_ask_for_the_password_outside_the_sudo_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
+    settings.root = dir.path().to_path_buf();
+    settings.accounts.sudo_window = Duration::from_secs(2);
+    let app = starter::app(settings).await.expect("the app builds");
+    let server = TestServer::start(app).await;
+    confirmed_and_logged_in(&server, dir.path(), "sue@example.com").await;
+
+    // Just logged in with the password: the form does not ask for it, and the change goes.
+    let account = server.get("/account").await;
+    assert!(
+        !account.text.contains("name=\"current_password\""),
+        "{}",
+        account.text
+    );
+    let token = account.form_field("_xsrf").unwrap();
+    let changed = server
+        .post_form(
+            "/account/password",
+            &[("_xsrf", &token), ("password", "a second long password")],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.text);
+
+    // The window closes: the form asks again, and a change without it is refused.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let account = server.get("/account").await;
+    assert!(account.text.contains("name=\"current_password\""));
+    let token = account.form_field("_xsrf").unwrap();
+    let change = |current: &'static str| {
+        let token = token.clone();
+        let server = &server;
+        async move {
+            server
+                .post_form(
+                    "/account/password",
+                    &[
+                        ("_xsrf", token.as_str()),
+                        ("current_password", current),
+                        ("password", "a third long password"),
+                    ],
+                )
+                .await
+        }
+    };
+    let refused = change("").await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .text
+            .contains("Enter your current password to make this change.")
+    );
+    let wrong = change("not the password").await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.text.contains("Your current password is not right."));
+    assert_eq!(change("a second long password").await.status, 303);
+}

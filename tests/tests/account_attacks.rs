@@ -513,9 +513,14 @@ async fn an_address_change_checked_before_every_session_ended_is_void(t: &Target
         .log_out_everywhere(loaded.id, None)
         .await
         .unwrap();
+    let session = torn::Session::new(
+        None,
+        std::sync::Arc::new(torn::session::Store::for_db(f.accounts.db())),
+        None,
+    );
     let refused = f
         .accounts
-        .change_email(&loaded, PASSWORD, "elsewhere@example.com")
+        .change_email(&loaded, PASSWORD, "elsewhere@example.com", &session)
         .await;
     assert!(
         matches!(refused, Err(AuthError::WrongCurrentPassword)),

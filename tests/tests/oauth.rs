@@ -470,8 +470,22 @@ async fn link_and_unlink_from_the_account() {
     );
     // Unlinking: fine while another way in remains; the last one stays.
     assert_eq!(b.post("/auth/mock/unlink", false).await.status, 403);
-    let r = b.post("/auth/mock/unlink", true).await;
+    // Carol logged in through a provider, not with her password: unlinking, a sensitive change,
+    // asks for it (sudo mode), and a wrong one changes nothing.
+    for password in [None, Some("not her password")] {
+        let fields: Vec<(&str, &str)> = password
+            .map(|p| vec![("current_password", p)])
+            .unwrap_or_default();
+        let r = b.post_fields("/auth/mock/unlink", &fields).await;
+        assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+        assert_eq!(f.social.identities(&carol).await.unwrap().len(), 2);
+    }
+    let r = b
+        .post_fields("/auth/mock/unlink", &[("current_password", PASSWORD)])
+        .await;
     assert_eq!((r.status, r.header("location")), (303, Some("/account")));
+    assert_eq!(f.social.identities(&carol).await.unwrap().len(), 1);
+    // The password was given: the next sensitive change does not ask again.
     let r = b.post("/auth/mock/unlink", true).await;
     assert_eq!(r.status, 400, "not linked any more");
     let r = b.post("/auth/plain/unlink", true).await;

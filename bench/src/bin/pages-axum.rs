@@ -177,6 +177,9 @@ struct AccountPage {
     user: User,
     error: Option<String>,
     providers: Vec<ProviderRow>,
+    /// The sudo window: open, as on torn's page in `bench/pages.sh`, whose browser logged in
+    /// with its password moments before.
+    sudo: bool,
 }
 
 /// A provider row of the account page (the starter has none configured here).
@@ -330,6 +333,7 @@ async fn account(State(app): State<Shared>, headers: HeaderMap) -> Response {
         user,
         error: None,
         providers: Vec::new(),
+        sudo: true,
     };
     let mut response = render(&page, set_cookie);
     response

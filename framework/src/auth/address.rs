@@ -9,6 +9,7 @@ use super::{
 };
 use crate::db::now;
 use crate::error::Error;
+use crate::session::Session;
 use crate::with_db;
 
 /// An address change waiting for the link mailed to the new address.
@@ -57,7 +58,8 @@ impl Accounts {
         Ok(())
     }
 
-    /// Ask to change the email address, after asking for the password again. Nothing changes
+    /// Ask to change the email address, a sensitive change ([`Accounts::sudo`]:
+    /// `current_password` is asked for outside the session's sudo window). Nothing changes
     /// yet: the account keeps its address until the link mailed to the new one is followed
     /// ([`Accounts::confirm_email_change`]). Returns the new address, normalized, and the token
     /// for that link; an earlier pending change is dropped.
@@ -66,8 +68,9 @@ impl Accounts {
         user: &User,
         current_password: &str,
         new_email: &str,
+        session: &Session,
     ) -> Result<PendingEmail, AuthError> {
-        self.reauthenticate(user, current_password).await?;
+        self.sudo(session, user, Some(current_password)).await?;
         let email = normalize_email(new_email)?;
         if email == user.email {
             return Err(AuthError::SameEmail);

@@ -32,6 +32,9 @@ pub enum AuthError {
     /// The current password, asked again before a sensitive change, is wrong.
     #[error("Your current password is not right.")]
     WrongCurrentPassword,
+    /// A sensitive change needs the password again: the session's sudo window is closed.
+    #[error("Enter your current password to make this change.")]
+    SudoRequired,
     /// A token that is unknown, used, expired, or for an address the account no longer has.
     #[error(
         "This link is not valid any more. Links work once, for a limited time; ask for a new one."

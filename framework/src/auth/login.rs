@@ -161,6 +161,11 @@ impl Accounts {
             .insert(REMEMBER_KEY, remember)
             .await
             .map_err(store_error)?;
+        // A sudo window of whoever used the session before is not this user's.
+        session
+            .remove::<i64>(super::sudo::SUDO_AT_KEY)
+            .await
+            .map_err(store_error)?;
         if remember {
             session.set_expiry(Some(Expiry::OnInactivity(time_duration(
                 self.settings.sessions.remember_me,
@@ -355,7 +360,8 @@ impl Accounts {
         }
     }
 
-    /// Change the password after asking for the current one again; every other session ends.
+    /// Change the password, a sensitive change ([`Accounts::sudo`]): `current_password` is
+    /// asked for outside the session's sudo window (`""` inside it). Every other session ends.
     pub async fn change_password(
         &self,
         user: &User,
@@ -363,7 +369,7 @@ impl Accounts {
         new_password: &str,
         session: &Session,
     ) -> Result<(), AuthError> {
-        self.reauthenticate(user, current_password).await?;
+        self.sudo(session, user, Some(current_password)).await?;
         self.policy.check(new_password, &user.email)?;
         let hash = self.hasher.hash(new_password).await?;
         // On the security stamp the request was made with: if every session ended meanwhile

@@ -42,6 +42,7 @@ mod extract;
 mod login;
 mod magic;
 mod preload;
+mod sudo;
 mod throttle;
 mod tokens;
 mod user;

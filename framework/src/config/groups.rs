@@ -228,6 +228,10 @@ pub struct AccountSettings {
     /// A log-in link ("email me a link") works this long (default 15 minutes).
     #[serde(rename = "magic_link_lifetime_secs", deserialize_with = "secs")]
     pub magic_link_lifetime: Duration,
+    /// After the password is given (a log-in with it, or asked again), sensitive changes pass
+    /// without asking again for this long (default 10 minutes; 0: ask every time).
+    #[serde(rename = "sudo_window_secs", deserialize_with = "secs")]
+    pub sudo_window: Duration,
     /// Pages for logged-in users (`CurrentUser`) wait until the user has confirmed the address:
     /// until then they lead to the `unverified` route ("check your mail"). Default off; on in
     /// the `torn.toml` of new apps.
@@ -242,6 +246,7 @@ impl Default for AccountSettings {
             verify_token_lifetime: Duration::from_hours(24),
             reset_token_lifetime: Duration::from_hours(1),
             magic_link_lifetime: Duration::from_mins(15),
+            sudo_window: Duration::from_mins(10),
             require_verified_email: false,
         }
     }

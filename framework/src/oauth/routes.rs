@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Finished, OAuthError, SocialLogin};
-use crate::auth::CurrentUser;
+use crate::auth::{AuthError, CurrentUser};
 use crate::error::Error;
 use crate::page::Flash;
 use crate::routing::Urls;
@@ -96,14 +96,37 @@ pub(crate) async fn callback(
     })
 }
 
-/// `POST /auth/{provider}/unlink`.
+/// The unlink form: the current password, unless the session is in its sudo window.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UnlinkForm {
+    #[serde(default)]
+    current_password: String,
+}
+
+/// `POST /auth/{provider}/unlink`: a sensitive change, so it asks for the password outside the
+/// sudo window (the account page shows the field then).
 pub(crate) async fn unlink(
     social: SocialLogin,
     Path(provider): Path<String>,
     CurrentUser(user): CurrentUser,
+    session: Session,
     urls: Urls,
     flash: Flash,
+    axum::Form(form): axum::Form<UnlinkForm>,
 ) -> Result<Response, Error> {
+    let password = form.current_password;
+    match social
+        .accounts()
+        .sudo(&session, &user, Some(&password))
+        .await
+    {
+        Ok(()) => {}
+        Err(e @ (AuthError::SudoRequired | AuthError::WrongCurrentPassword)) => {
+            flash.error(e.to_string());
+            return Ok(Redirect::to(&account_path(&urls)).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
     social.unlink(&user, &provider).await?;
     let label = social.provider(&provider)?.config.label.clone();
     flash.success(format!("{label} is no longer linked to your account."));

@@ -209,10 +209,14 @@ struct ChangeEmail {
 
 async fn change_email(
     accounts: Accounts,
+    session: Session,
     CurrentUser(user): CurrentUser,
     Form(f): Form<ChangeEmail>,
 ) -> Response {
-    match accounts.change_email(&user, &f.current, &f.email).await {
+    match accounts
+        .change_email(&user, &f.current, &f.email, &session)
+        .await
+    {
         Ok(pending) => format!("{} {}", pending.email, pending.token).into_response(),
         Err(e) => refused(e),
     }

@@ -198,6 +198,14 @@ impl Browser {
         read(self.client.post(format!("{}{path}", self.base)).form(&form)).await
     }
 
+    /// `POST path` with the XSRF token and `fields`.
+    pub async fn post_fields(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let xsrf = self.get("/token").await.text;
+        let mut form = vec![("_xsrf", xsrf.as_str())];
+        form.extend_from_slice(fields);
+        read(self.client.post(format!("{}{path}", self.base)).form(&form)).await
+    }
+
     /// Log in with a password through the app's form.
     pub async fn log_in(&self, email: &str, password: &str) -> TestResponse {
         let xsrf = self.get("/token").await.text;

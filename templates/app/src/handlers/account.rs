@@ -1,5 +1,6 @@
-//! `/account`: the logged-in user's settings. Changing the email or the password asks for the
-//! current password again.
+//! `/account`: the logged-in user's settings. Changing the email or the password, and unlinking
+//! a provider, ask for the current password, unless it was given in this session in the last
+//! `sudo_window_secs` (a log-in with it counts).
 
 use askama::Template;
 use axum::Form;
@@ -24,6 +25,8 @@ pub struct AccountPage {
     user: User,
     error: Option<String>,
     providers: Vec<ProviderRow>,
+    /// The password was given lately: the forms do not ask for it.
+    sudo: bool,
 }
 
 /// A social-login provider on the account page: linked or not, and its form's address.
@@ -41,8 +44,10 @@ impl AccountPage {
         ctx: PageContext,
         user: User,
         social: &SocialLogin,
+        session: &Session,
         error: Option<String>,
     ) -> torn::Result<Self> {
+        let sudo = social.accounts().sudo_until(session).await?.is_some();
         let buttons = social.buttons();
         // Without providers there is nothing to show, and nothing to ask the database.
         let linked = if buttons.is_empty() {
@@ -70,20 +75,23 @@ impl AccountPage {
             user,
             error,
             providers,
+            sudo,
         })
     }
 }
 
-/// The change-email form.
+/// The change-email form (without the current password inside the sudo window).
 #[derive(Debug, Deserialize)]
 pub struct EmailChange {
     email: String,
+    #[serde(default)]
     current_password: String,
 }
 
-/// The change-password form.
+/// The change-password form (without the current password inside the sudo window).
 #[derive(Debug, Deserialize)]
 pub struct PasswordChange {
+    #[serde(default)]
     current_password: String,
     password: String,
 }
@@ -92,12 +100,13 @@ async fn refused(
     ctx: PageContext,
     user: User,
     social: &SocialLogin,
+    session: &Session,
     e: AuthError,
 ) -> torn::Result<Response> {
     if let AuthError::Internal(e) = e {
         return Err(e);
     }
-    let page = AccountPage::new(ctx, user, social, Some(e.to_string())).await?;
+    let page = AccountPage::new(ctx, user, social, session, Some(e.to_string())).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
 }
 
@@ -110,8 +119,11 @@ impl Account {
         ctx: PageContext,
         CurrentUser(user): CurrentUser,
         social: SocialLogin,
+        session: Session,
     ) -> torn::Result<Page<AccountPage>> {
-        Ok(Page(AccountPage::new(ctx, user, &social, None).await?))
+        Ok(Page(
+            AccountPage::new(ctx, user, &social, &session, None).await?,
+        ))
     }
 }
 
@@ -128,6 +140,7 @@ impl AccountEmail {
         CurrentUser(user): CurrentUser,
         accounts: Accounts,
         social: SocialLogin,
+        session: Session,
         mailer: Mailer,
         flash: Flash,
         ClientIp(client): ClientIp,
@@ -137,11 +150,11 @@ impl AccountEmail {
             let Some(retry_after) = e.retry_after() else {
                 return Err(e.into());
             };
-            let page = refused(ctx, user, &social, e).await?;
+            let page = refused(ctx, user, &social, &session, e).await?;
             return Ok(super::auth::too_many(page, retry_after));
         }
         match accounts
-            .change_email(&user, &form.current_password, &form.email)
+            .change_email(&user, &form.current_password, &form.email, &session)
             .await
         {
             Ok(pending) => {
@@ -159,7 +172,7 @@ impl AccountEmail {
                 ));
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
-            Err(e) => refused(ctx, user, &social, e).await,
+            Err(e) => refused(ctx, user, &social, &session, e).await,
         }
     }
 }
@@ -234,7 +247,7 @@ impl AccountPassword {
                 flash.success("Your password is changed. Your other sessions are logged out.");
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
-            Err(e) => refused(ctx, user, &social, e).await,
+            Err(e) => refused(ctx, user, &social, &session, e).await,
         }
     }
 }

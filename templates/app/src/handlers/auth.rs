@@ -257,6 +257,9 @@ impl LogIn {
                 accounts
                     .log_in(&session, &user, form.remember.is_some())
                     .await?;
+                // The password was just given: sensitive changes do not ask for it again for
+                // `sudo_window_secs`.
+                accounts.start_sudo(&session).await?;
                 // A new XSRF token: one known before the log-in is worthless after it.
                 ctx.new_xsrf_token();
                 let home = ctx.url("home")?;

@@ -1,0 +1,59 @@
+//! Sudo mode: sensitive changes (the address, the password, unlinking a provider) ask for the
+//! password, and once it is given they pass without asking again for `sudo_window_secs` (ten
+//! minutes by default). A log-in with the password opens the window too; a log-in by link or
+//! through a provider does not. Wrong passwords are throttled as log-ins are, with a count of
+//! their own per account, so a stolen session cannot guess the password.
+
+use super::{Accounts, AuthError, User};
+use crate::db::now;
+use crate::error::Error;
+use crate::session::Session;
+
+/// When the password was last given in this session (Unix seconds).
+pub(crate) const SUDO_AT_KEY: &str = "torn.sudo_at";
+
+impl Accounts {
+    /// Until when (Unix seconds) this session may make sensitive changes without giving the
+    /// password again; `None` when it must give it.
+    pub async fn sudo_until(&self, session: &Session) -> Result<Option<i64>, AuthError> {
+        let window = crate::db::secs_i64(self.settings.accounts.sudo_window);
+        let at: Option<i64> = session.get(SUDO_AT_KEY).await.map_err(Error::internal)?;
+        let t = now();
+        Ok(at
+            .map(|at| at.saturating_add(window))
+            .filter(|&until| until > t && window > 0))
+    }
+
+    /// Open the sudo window of this session now: its user just gave the password (a log-in
+    /// with it). [`Accounts::sudo`] does it when it checks the password itself.
+    pub async fn start_sudo(&self, session: &Session) -> Result<(), AuthError> {
+        session
+            .insert(SUDO_AT_KEY, now())
+            .await
+            .map_err(Error::internal)?;
+        Ok(())
+    }
+
+    /// Allow a sensitive change by `user` on this session: at once inside the sudo window;
+    /// else with `password` (checked and throttled, and then the window opens); an account
+    /// without a password (one that logs in through a provider) has none to give and passes.
+    /// [`AuthError::SudoRequired`] when the password is needed and not given,
+    /// [`AuthError::WrongCurrentPassword`] or [`AuthError::Throttled`] when it is wrong.
+    pub async fn sudo(
+        &self,
+        session: &Session,
+        user: &User,
+        password: Option<&str>,
+    ) -> Result<(), AuthError> {
+        if self.sudo_until(session).await?.is_some() || !user.has_password() {
+            return Ok(());
+        }
+        match password.filter(|p| !p.is_empty()) {
+            Some(password) => {
+                self.reauthenticate(user, password).await?;
+                self.start_sudo(session).await
+            }
+            None => Err(AuthError::SudoRequired),
+        }
+    }
+}
