@@ -589,4 +589,23 @@ async fn a_first_log_in_link_takes_the_account_from_whoever_signed_up_first(t: &
             Err(AuthError::InvalidToken)
         ));
     }
+    // Without a password, a session that holds the account cannot set one or move the
+    // address (sudo mode has nothing to check): the owner goes through a reset mail.
+    let session = torn::Session::new(
+        None,
+        std::sync::Arc::new(torn::session::Store::for_db(f.accounts.db())),
+        None,
+    );
+    for given in ["", "the squatter's password"] {
+        let changed = f
+            .accounts
+            .change_password(&done.user, given, "an attacker's new password", &session)
+            .await;
+        assert!(changed.is_err(), "{changed:?}");
+        let moved = f
+            .accounts
+            .change_email(&done.user, given, "attacker@example.com", &session)
+            .await;
+        assert!(moved.is_err(), "{moved:?}");
+    }
 }

@@ -95,6 +95,9 @@ impl Accounts {
                 }
                 throttle::forget(&self.db, attempt_key).await?;
                 throttle::refund(&self.db, &address_key, ADDRESS_FREE_FAILURES).await?;
+                // The password asked again has a count of its own, which a stolen session may
+                // have run up: the owner who just gave the password is not locked out by it.
+                throttle::forget(&self.db, &throttle::reauth_key(user.id)).await?;
                 device.remember(&account_key);
                 Ok(user)
             }

@@ -1,8 +1,9 @@
-//! Sudo mode: sensitive changes (the address, the password, unlinking a provider) ask for the
-//! password, and once it is given they pass without asking again for `sudo_window_secs` (ten
-//! minutes by default). A log-in with the password opens the window too; a log-in by link or
-//! through a provider does not. Wrong passwords are throttled as log-ins are, with a count of
-//! their own per account, so a stolen session cannot guess the password.
+//! Sudo mode: sensitive changes (the address, the password, linking or unlinking a provider)
+//! ask for the password, and once it is given they pass without asking again for
+//! `sudo_window_secs` (ten minutes by default). A log-in with the password opens the window
+//! too; a log-in by link or through a provider does not. Wrong passwords count against a
+//! throttle of their own per account (5 free, then a growing wait), forgotten when the owner
+//! logs in with the password or resets it: a stolen session gets a few guesses, not more.
 
 use super::{Accounts, AuthError, User};
 use crate::db::now;
@@ -19,7 +20,10 @@ impl Accounts {
         let window = crate::db::secs_i64(self.settings.accounts.sudo_window);
         let at: Option<i64> = session.get(SUDO_AT_KEY).await.map_err(Error::internal)?;
         let t = now();
+        // A time ahead of this clock (another instance's, or this one's before it stepped
+        // back) does not lengthen the window.
         Ok(at
+            .filter(|&at| at <= t)
             .map(|at| at.saturating_add(window))
             .filter(|&until| until > t && window > 0))
     }
@@ -34,25 +38,26 @@ impl Accounts {
         Ok(())
     }
 
-    /// Allow a sensitive change by `user` on this session: at once inside the sudo window;
-    /// else with `password` (checked and throttled, and then the window opens); an account
-    /// without a password (one that logs in through a provider) has none to give and passes.
+    /// Allow a sensitive change by `user` on this session: with `password` (checked and
+    /// throttled, inside the window too, and then the window opens), or without one inside the
+    /// sudo window.
     /// [`AuthError::SudoRequired`] when the password is needed and not given,
-    /// [`AuthError::WrongCurrentPassword`] or [`AuthError::Throttled`] when it is wrong.
+    /// [`AuthError::WrongCurrentPassword`] when it is wrong, or when the account has none to
+    /// give (it chooses one through a reset mail first), [`AuthError::Throttled`] after too
+    /// many wrong ones.
     pub async fn sudo(
         &self,
         session: &Session,
         user: &User,
         password: Option<&str>,
     ) -> Result<(), AuthError> {
-        if self.sudo_until(session).await?.is_some() || !user.has_password() {
-            return Ok(());
-        }
         match password.filter(|p| !p.is_empty()) {
+            // A password given is checked, inside the window too: a wrong one is refused.
             Some(password) => {
                 self.reauthenticate(user, password).await?;
                 self.start_sudo(session).await
             }
+            None if self.sudo_until(session).await?.is_some() => Ok(()),
             None => Err(AuthError::SudoRequired),
         }
     }

@@ -322,6 +322,7 @@ impl Accounts {
             self.forget_before_confirmation(user.id).await?;
         }
         throttle::forget(&self.db, &throttle::account_key(&user.email)).await?;
+        throttle::forget(&self.db, &throttle::reauth_key(user.id)).await?;
         Ok(self.user(user.id).await?.unwrap_or(user))
     }
 

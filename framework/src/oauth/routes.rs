@@ -54,16 +54,25 @@ pub(crate) async fn login(
     Ok(Redirect::to(&url).into_response())
 }
 
-/// `POST /auth/{provider}/link`: off to the provider, to link it to the logged-in account.
+/// `POST /auth/{provider}/link`: off to the provider, to link it to the logged-in account. A
+/// sensitive change: a linked provider is a way in that outlives a password change, so the
+/// password is asked for outside the sudo window.
 pub(crate) async fn link(
     social: SocialLogin,
     Path(provider): Path<String>,
     CurrentUser(user): CurrentUser,
     session: Session,
+    urls: Urls,
+    flash: Flash,
+    axum::Form(form): axum::Form<SudoForm>,
 ) -> Result<Response, Error> {
     if !user.is_verified() {
         let label = social.provider(&provider)?.config.label.clone();
         return Err(OAuthError::VerifyBeforeLinking(label).into());
+    }
+    let password = form.current_password;
+    if let Some(back) = sudo_or_back(&social, &session, &user, &password, &urls, &flash).await? {
+        return Ok(back);
     }
     let url = social
         .start(&session, &provider, None, Some(user.id))
@@ -96,11 +105,37 @@ pub(crate) async fn callback(
     })
 }
 
-/// The unlink form: the current password, unless the session is in its sudo window.
+/// The link and unlink forms: the current password, unless the session is in its sudo
+/// window.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct UnlinkForm {
+pub(crate) struct SudoForm {
     #[serde(default)]
     current_password: String,
+}
+
+/// Linking and unlinking are sensitive changes: an account with a password gives it outside
+/// the sudo window ([`crate::Accounts::sudo`]). An account without one (provider log-ins only)
+/// has nothing to give, and goes on as before. `Some(response)`: refused, back to the account
+/// page with the reason.
+async fn sudo_or_back(
+    social: &SocialLogin,
+    session: &Session,
+    user: &crate::User,
+    password: &str,
+    urls: &Urls,
+    flash: &Flash,
+) -> Result<Option<Response>, Error> {
+    if !user.has_password() {
+        return Ok(None);
+    }
+    match social.accounts().sudo(session, user, Some(password)).await {
+        Ok(()) => Ok(None),
+        Err(e @ (AuthError::SudoRequired | AuthError::WrongCurrentPassword)) => {
+            flash.error(e.to_string());
+            Ok(Some(Redirect::to(&account_path(urls)).into_response()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /auth/{provider}/unlink`: a sensitive change, so it asks for the password outside the
@@ -112,20 +147,11 @@ pub(crate) async fn unlink(
     session: Session,
     urls: Urls,
     flash: Flash,
-    axum::Form(form): axum::Form<UnlinkForm>,
+    axum::Form(form): axum::Form<SudoForm>,
 ) -> Result<Response, Error> {
     let password = form.current_password;
-    match social
-        .accounts()
-        .sudo(&session, &user, Some(&password))
-        .await
-    {
-        Ok(()) => {}
-        Err(e @ (AuthError::SudoRequired | AuthError::WrongCurrentPassword)) => {
-            flash.error(e.to_string());
-            return Ok(Redirect::to(&account_path(&urls)).into_response());
-        }
-        Err(e) => return Err(e.into()),
+    if let Some(back) = sudo_or_back(&social, &session, &user, &password, &urls, &flash).await? {
+        return Ok(back);
     }
     social.unlink(&user, &provider).await?;
     let label = social.provider(&provider)?.config.label.clone();
