@@ -284,7 +284,7 @@ where
             let response = answered.await?.map(Body::new);
             let route = match (slot.0.get(), response.extensions().get::<Quiet>()) {
                 (Some(route), _) => route.clone(),
-                (None, Some(Quiet(own))) => (*own).to_string(),
+                (None, Some(Quiet)) => "health".to_string(),
                 (None, None) => UNMATCHED.to_string(),
             };
             record(method, route, &response, started);

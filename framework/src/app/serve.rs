@@ -204,17 +204,13 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, ServeError> {
             .map_err(|source| ServeError::Bind { addr, source });
     }
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
-    listen(&addr)
-        .await
-        .map_err(|source| bind_failed(addr, source))
-}
-
-fn bind_failed(addr: String, source: std::io::Error) -> ServeError {
-    if source.kind() == std::io::ErrorKind::AddrInUse {
-        ServeError::AddrInUse { addr }
-    } else {
-        ServeError::Bind { addr, source }
-    }
+    listen(&addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::AddrInUse { addr }
+        } else {
+            ServeError::Bind { addr, source }
+        }
+    })
 }
 
 /// How many connections the kernel keeps waiting to be accepted. The standard library's 128

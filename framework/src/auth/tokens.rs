@@ -10,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 
-use super::{Accounts, AuthError, USER_COLUMNS, User, throttle};
+use super::user::JOINED_USER_COLUMNS;
+use super::{Accounts, AuthError, User, throttle};
 use crate::db::now;
 use crate::with_db;
 
@@ -271,14 +272,9 @@ impl Accounts {
             return Ok(None);
         }
         let sql = format!(
-            "SELECT {} FROM user_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT {JOINED_USER_COLUMNS} FROM user_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL \
-             AND t.expires_at > $3 AND u.email = t.email",
-            USER_COLUMNS
-                .split(", ")
-                .map(|c| format!("u.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+             AND t.expires_at > $3 AND u.email = t.email"
         );
         Ok(with_db!(&self.db, pool => {
             sqlx::query_as::<_, User>(&sql)
