@@ -77,6 +77,11 @@ impl Keys {
         (*v, k)
     }
 
+    /// The secret of one key version, if it is still in the set.
+    pub fn get(&self, version: u32) -> Option<&[u8]> {
+        self.keys.get(&version).map(Vec::as_slice)
+    }
+
     /// Every secret, by version (for checks such as minimum length).
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
         self.keys.iter().map(|(v, k)| (*v, k.as_slice()))

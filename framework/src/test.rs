@@ -87,6 +87,23 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The code an authenticator app shows at `unix_time` for a two-factor secret as the set-up
+/// page shows it (base 32; spaces are ignored): what a test types into the second step.
+///
+/// # Panics
+/// If `secret` is not base 32 of at least 128 bits.
+#[cfg(feature = "accounts")]
+pub fn totp_code(secret: &str, unix_time: u64) -> String {
+    let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("a base-32 two-factor secret");
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .build()
+        .expect("a valid two-factor secret")
+        .generate(unix_time)
+        .to_string()
+}
+
 /// An HTTP client as a browser is one: it keeps cookies and does not follow redirects (the
 /// test looks at each one). [`TestServer::client`] is one; make more for more browsers.
 ///

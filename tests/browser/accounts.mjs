@@ -7,31 +7,10 @@
 // provider, and the browser comes back to /account.
 //
 // usage: node accounts.mjs BASE_URL MAIL_DIR EMAIL SCREENSHOT_PATH [LINK_LABEL]
-import { consoleErrors, launchChromium } from "./chromium.mjs";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { consoleErrors, launchChromium, mailedLinks } from "./chromium.mjs";
 
 const [base, mailDir, email, screenshot, linkLabel] = process.argv.slice(2);
 const password = "correct horse battery staple";
-
-function linkFor(address) {
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline) {
-    let names = [];
-    try {
-      names = readdirSync(mailDir).filter((n) => n.endsWith(".txt"));
-    } catch {}
-    for (const name of names) {
-      const text = readFileSync(join(mailDir, name), "utf8");
-      if (text.startsWith(`To: ${address}\n`)) {
-        const match = text.match(/https?:\/\/\S+\/auth\/verify\?token=\S+/);
-        if (match) return new URL(match[0]);
-      }
-    }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-  }
-  throw new Error(`no verification mail for ${address} in ${mailDir}`);
-}
 
 const browser = await launchChromium();
 let failed = false;
@@ -51,7 +30,7 @@ try {
 
   // The link confirms the address for the account logged in: it asks for the log-in first,
   // then comes back.
-  const link = linkFor(email);
+  const link = mailedLinks(mailDir, email, /https?:\/\/\S+\/auth\/verify\?token=\S+/)[0];
   await page.goto(`${base}${link.pathname}${link.search}`);
   expect(page.url().includes("/auth/login?next=%2Fauth%2Fverify"), `to log in: ${page.url()}`);
   await page.fill("#email", email);

@@ -4,34 +4,11 @@
 // click. The mail is read from the app's mail folder.
 //
 // usage: node magic_link.mjs BASE_URL MAIL_DIR EMAIL SCREENSHOT_PATH
-import { consoleErrors, launchChromium } from "./chromium.mjs";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { consoleErrors, launchChromium, mailedLinks } from "./chromium.mjs";
 
 const [base, mailDir, email, screenshot] = process.argv.slice(2);
 const password = "correct horse battery staple";
-
-// The log-in links mailed to `address` so far, waiting until there are `count`.
-function linksFor(address, count) {
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline) {
-    let names = [];
-    try {
-      names = readdirSync(mailDir).filter((n) => n.endsWith(".txt"));
-    } catch {}
-    const links = [];
-    for (const name of names.sort()) {
-      const text = readFileSync(join(mailDir, name), "utf8");
-      if (text.startsWith(`To: ${address}\n`)) {
-        const match = text.match(/https?:\/\/\S+\/auth\/login\/link\/open\?token=\S+/);
-        if (match) links.push(new URL(match[0]));
-      }
-    }
-    if (links.length >= count) return links;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-  }
-  throw new Error(`fewer than ${count} log-in links for ${address} in ${mailDir}`);
-}
+const LINK = /https?:\/\/\S+\/auth\/login\/link\/open\?token=\S+/;
 
 const browser = await launchChromium();
 let failed = false;
@@ -57,7 +34,7 @@ try {
     expect(p.url().endsWith("/auth/check-email"), `after asking: ${p.url()}`);
   };
   await ask(page);
-  const [first] = linksFor(email, 1);
+  const [first] = mailedLinks(mailDir, email, LINK, 1);
   await page.goto(`${base}${first.pathname}${first.search}`);
   expect(new URL(page.url()).pathname === "/", `after the link: ${page.url()}`);
   expect(
@@ -71,7 +48,7 @@ try {
 
   // A second link, opened in another browser: it asks first.
   await ask(page);
-  const second = linksFor(email, 2).find((l) => l.href !== first.href);
+  const second = mailedLinks(mailDir, email, LINK, 2).find((l) => l.href !== first.href);
   const other = await browser.newContext();
   const phone = await other.newPage();
   const phoneErrors = consoleErrors(phone);

@@ -1,6 +1,7 @@
 //! The starter in a real browser: headless Debian Chromium driven by playwright-core
 //! (`tests/browser/`): the home page's XSRF-protected form, and accounts from sign-up through
-//! the emailed link to `/account`, log-in links (in the browser that asked, and in another), "Log in with …" through an OpenID Connect provider, and the
+//! the emailed link to `/account`, log-in links (in the browser that asked, and in another),
+//! two-factor codes, "Log in with …" through an OpenID Connect provider, and the
 //! live chat between two users on two instances, one of which restarts.
 //!
 //! Needs node, `npm ci --prefix tests/browser` and Chromium (`/usr/bin/chromium`, or the path in
@@ -84,6 +85,28 @@ fn log_in_links_in_a_browser() {
     let shot = shots.path().join("magic.png");
     run_script(
         "magic_link.mjs",
+        &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
+    );
+    assert!(shot.is_file());
+}
+
+/// Two-factor authentication: set up from the account page with a code this test computes
+/// itself, then asked for after the password.
+#[test]
+fn two_factor_log_in_in_a_browser() {
+    if !common::browser_available() {
+        return;
+    }
+    let email = format!(
+        "totp-{}-{}@example.com",
+        std::process::id(),
+        torn::signing::unix_now()
+    );
+    let mail = common::workspace_root().join("starter/mail");
+    let shots = tempfile::tempdir().unwrap();
+    let shot = shots.path().join("two_factor.png");
+    run_script(
+        "two_factor.mjs",
         &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
     );
     assert!(shot.is_file());

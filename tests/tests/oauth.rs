@@ -381,6 +381,89 @@ async fn addresses_join_existing_accounts_only_when_verified() {
     f.cleanup().await;
 }
 
+/// An account with two-factor authentication on is not logged in by its provider alone: the
+/// callback leads to the code, with `next`, and the session is logged in only after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_log_in_asks_for_the_second_factor() {
+    let Some(mock) = mock_or_skip() else { return };
+    let Some(f) = app(false, vec![oidc_provider(&mock.issuer)], |s, _| s).await else {
+        return;
+    };
+    let torn::auth::SignUp::Created { verify_token, .. } = f
+        .accounts
+        .sign_up("bob@example.com", PASSWORD)
+        .await
+        .unwrap()
+    else {
+        panic!("a new account")
+    };
+    let bob = f.accounts.verify_email(&verify_token).await.unwrap();
+    let session = torn::Session::new(
+        None,
+        std::sync::Arc::new(torn::session::Store::for_db(f.accounts.db())),
+        None,
+    );
+    let setup = f
+        .accounts
+        .start_two_factor(&session, &bob, Some(PASSWORD), "torn tests")
+        .await
+        .unwrap();
+    assert!(
+        setup
+            .url
+            .starts_with("otpauth://totp/torn%20tests:bob%40example.com?"),
+        "{}",
+        setup.url
+    );
+    let now = torn::signing::unix_now();
+    let codes = f
+        .accounts
+        .confirm_two_factor(&session, &bob, &torn::test::totp_code(&setup.secret, now))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+
+    mock.profile(json!({"sub": "u-bob", "email": "bob@example.com", "email_verified": true}))
+        .await;
+    let b = Browser::new(&f);
+    let r = b
+        .through_provider(b.get("/auth/mock/login?next=%2Faccount").await)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        r.header("location"),
+        Some("/auth/login/code?next=%2Faccount")
+    );
+    assert_eq!(
+        b.get("/me").await.status,
+        303,
+        "not logged in before the code"
+    );
+    let enter = |code: String| {
+        let b = &b;
+        async move {
+            let xsrf = b.get("/token").await.text;
+            let form = [("_xsrf", xsrf.as_str()), ("code", code.as_str())];
+            let request = b
+                .client
+                .post(format!("{}/auth/login/code", b.base))
+                .form(&form);
+            oauth_app::read(request).await
+        }
+    };
+    let code = torn::test::totp_code(&setup.secret, now + 30);
+    let wrong: String = code
+        .bytes()
+        .map(|b| char::from(b'0' + (b - b'0' + 1) % 10))
+        .collect();
+    let refused = enter(wrong).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    let right = enter(code).await;
+    assert_eq!(right.status, 200, "{}", right.text);
+    assert_eq!(b.get("/me").await.text, "bob@example.com");
+    f.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_and_unlink_from_the_account() {
     let Some(mock) = mock_or_skip() else { return };

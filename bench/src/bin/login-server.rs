@@ -38,7 +38,9 @@ async fn login(
         .await
     {
         Ok(user) => match accounts.log_in(&session, &user, false).await {
-            Ok(()) => StatusCode::NO_CONTENT,
+            Ok(torn::auth::LogIn::Done) => StatusCode::NO_CONTENT,
+            // The benchmark's accounts have no second factor.
+            Ok(torn::auth::LogIn::SecondStep) => StatusCode::ACCEPTED,
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
         Err(_) => StatusCode::UNAUTHORIZED,

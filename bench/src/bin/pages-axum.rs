@@ -35,7 +35,7 @@ const SESSION_AND_USER: &str = "SELECT s.data, u.id, u.email, u.password_hash, \
      LEFT JOIN users u ON u.id = us.user_id WHERE s.id = $1 AND s.expiry_date > $2";
 
 /// The routes the starter's templates name.
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 12] = [
     ("home", "/"),
     ("greet", "/greet"),
     ("login", "/auth/login"),
@@ -47,6 +47,7 @@ const ROUTES: [(&str, &str); 11] = [
     ("account_email", "/account/email"),
     ("account_password", "/account/password"),
     ("account_sessions", "/account/sessions"),
+    ("two_factor_settings", "/account/two-factor"),
 ];
 
 /// A user row.
@@ -72,6 +73,7 @@ impl User {
 struct AccountLimits {
     password_min_length: usize,
     password_max_length: usize,
+    two_factor: bool,
 }
 
 /// What the templates read as `ctx.settings()`.
@@ -180,6 +182,39 @@ struct AccountPage {
     /// The sudo window: open, as on torn's page in `bench/pages.sh`, whose browser logged in
     /// with its password moments before.
     sudo: bool,
+    two_factor: TwoFactorStatus,
+}
+
+/// Two-factor authentication on the account page, read as torn reads it.
+struct TwoFactorStatus {
+    on: bool,
+    recovery_codes_left: i64,
+}
+
+/// The statement torn's account page runs for two-factor authentication.
+const TWO_FACTOR: &str = "SELECT (SELECT COUNT(*) FROM user_two_factor WHERE user_id = $1 \
+     AND confirmed_at IS NOT NULL), (SELECT COUNT(*) FROM user_recovery_codes \
+     WHERE user_id = $1 AND used_at IS NULL)";
+
+async fn two_factor(db: &Pool, user_id: i64) -> Result<TwoFactorStatus, sqlx::Error> {
+    let (on, left): (i64, i64) = match db {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(TWO_FACTOR)
+                .bind(user_id)
+                .fetch_one(pool)
+                .await?
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as(TWO_FACTOR)
+                .bind(user_id)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(TwoFactorStatus {
+        on: on > 0,
+        recovery_codes_left: if on > 0 { left } else { 0 },
+    })
 }
 
 /// A provider row of the account page (the starter has none configured here).
@@ -316,6 +351,10 @@ async fn account(State(app): State<Shared>, headers: HeaderMap) -> Response {
         Ok(None) => return Redirect::to("/auth/login?next=%2Faccount").into_response(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
+    let two_factor = match two_factor(&app.db, user.id).await {
+        Ok(status) => status,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
     let (xsrf, xsrf_time, set_cookie) = self::xsrf(&headers);
     let page = AccountPage {
         ctx: Ctx {
@@ -334,6 +373,7 @@ async fn account(State(app): State<Shared>, headers: HeaderMap) -> Response {
         error: None,
         providers: Vec::new(),
         sudo: true,
+        two_factor,
     };
     let mut response = render(&page, set_cookie);
     response
@@ -397,6 +437,7 @@ async fn main() {
             accounts: AccountLimits {
                 password_min_length: 8,
                 password_max_length: 128,
+                two_factor: true,
             },
         },
         statement: SESSION_AND_USER.replace("{table}", table),

@@ -35,6 +35,24 @@ pub enum AuthError {
     /// A sensitive change needs the password again: the session's sudo window is closed.
     #[error("Enter your current password to make this change.")]
     SudoRequired,
+    /// A two-factor code (or recovery code) that is wrong, or was used already.
+    #[error(
+        "That code is not right. Enter the code your authenticator app shows now, or one of your recovery codes."
+    )]
+    WrongCode,
+    /// No log-in waits for its second step in this session (it took too long, or the account
+    /// changed meanwhile).
+    #[error("Your log-in took too long. Log in again.")]
+    SecondStepExpired,
+    /// A change that needs a confirmed email address first.
+    #[error("Confirm your email address first.")]
+    VerifyFirst,
+    /// Two-factor log-in is on already.
+    #[error("Two-factor authentication is already on.")]
+    TwoFactorAlreadyOn,
+    /// Two-factor log-in is not on, or its set-up was not begun (or ended meanwhile).
+    #[error("Two-factor authentication is not set up. Start again.")]
+    TwoFactorNotStarted,
     /// A token that is unknown, used, expired, or for an address the account no longer has.
     #[error(
         "This link is not valid any more. Links work once, for a limited time; ask for a new one."

@@ -137,8 +137,9 @@ impl Accounts {
     }
 
     /// Log `user` in on this session: a new session id, the user and the time recorded.
-    /// With `remember`, the session lives `remember_me` instead of the idle timeout.
-    pub async fn log_in(
+    /// With `remember`, the session lives `remember_me` instead of the idle timeout. Every
+    /// factor is checked by now ([`Accounts::log_in`] asks for the second one first).
+    pub(super) async fn start_session(
         &self,
         session: &Session,
         user: &User,
@@ -164,11 +165,13 @@ impl Accounts {
             .insert(REMEMBER_KEY, remember)
             .await
             .map_err(store_error)?;
-        // A sudo window of whoever used the session before is not this user's.
+        // A sudo window of whoever used the session before is not this user's, nor is a log-in
+        // that waited for its second step there.
         session
             .remove::<i64>(super::sudo::SUDO_AT_KEY)
             .await
             .map_err(store_error)?;
+        super::two_factor::forget_pending(session).await?;
         if remember {
             session.set_expiry(Some(Expiry::OnInactivity(time_duration(
                 self.settings.sessions.remember_me,
@@ -187,6 +190,25 @@ impl Accounts {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        Ok(())
+    }
+
+    /// Whoever is logged in on this session no longer is, though the session goes on (a log-in
+    /// to another account waits there for its second step).
+    pub(super) async fn end_log_in(&self, session: &Session) -> Result<(), AuthError> {
+        let store_error = |e: tower_sessions::session::Error| Error::internal(e);
+        if session
+            .remove::<i64>(USER_ID_KEY)
+            .await
+            .map_err(store_error)?
+            .is_some()
+            && let Some(id) = session.id()
+        {
+            self.forget_session(&id.to_string()).await?;
+        }
+        for key in [STAMP_KEY, AUTH_AT_KEY, super::sudo::SUDO_AT_KEY] {
+            session.remove::<i64>(key).await.map_err(store_error)?;
+        }
         Ok(())
     }
 

@@ -25,6 +25,8 @@
 //!   When a reset or a provider proves the address of an account that had none confirmed,
 //!   everything set up before (sessions, tokens, linked providers; the password too, for a
 //!   provider) is removed: whoever set it up may have used someone else's address.
+//! - An account with two-factor log-in on (`two_factor.rs`) is logged in only after a code from
+//!   its authenticator app or a recovery code: [`Accounts::log_in`] says which.
 
 use std::sync::Arc;
 
@@ -41,10 +43,12 @@ mod error;
 mod extract;
 mod login;
 mod magic;
+mod otp;
 mod preload;
 mod sudo;
 mod throttle;
 mod tokens;
+mod two_factor;
 mod user;
 
 pub use address::{EmailChanged, PendingEmail};
@@ -53,8 +57,10 @@ pub use error::AuthError;
 pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
 pub use magic::{LinkBrowser, LinkLogIn, MagicLink};
+pub use otp::RECOVERY_CODES;
 pub(crate) use preload::ScopeLayer as PreloadLayer;
 pub use tokens::{TokenPurpose, for_humans};
+pub use two_factor::{LogIn, SECOND_STEP_SECS, SecondStep, TwoFactorSetup, TwoFactorStatus};
 use user::USER_COLUMNS;
 pub use user::{MAX_EMAIL_LEN, MAX_PASSWORD_BYTES, SignUp, User, normalize_email};
 
@@ -292,6 +298,8 @@ impl Accounts {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        // A second factor set up before: it would lock the owner out.
+        self.remove_two_factor(user_id).await?;
         self.end_tokens(user_id).await?;
         self.log_out_everywhere(user_id, None).await?;
         Ok(())

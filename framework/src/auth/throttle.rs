@@ -37,6 +37,18 @@ pub(crate) fn reauth_key(user_id: i64) -> String {
     key("reauth", &user_id.to_string())
 }
 
+/// The throttle key of the second step of log-ins to an account (a two-factor code or a
+/// recovery code): reached only with the first factor, so it counts per account.
+pub(crate) fn second_step_key(user_id: i64) -> String {
+    key("second-step", &user_id.to_string())
+}
+
+/// The throttle key of the first codes that would turn two-factor log-in on: apart from the
+/// log-in's, so a session cannot lock its owner's log-in with them.
+pub(crate) fn setup_key(user_id: i64) -> String {
+    key("two-factor-setup", &user_id.to_string())
+}
+
 /// The key that counts the mail sent to one address (sign-up, reset, the verification link
 /// again, an address change), whoever asks: an inbox cannot be flooded.
 pub(crate) fn mail_key(email: &str) -> String {

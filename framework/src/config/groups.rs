@@ -236,6 +236,9 @@ pub struct AccountSettings {
     /// until then they lead to the `unverified` route ("check your mail"). Default off; on in
     /// the `torn.toml` of new apps.
     pub require_verified_email: bool,
+    /// Offer two-factor authentication (codes from an authenticator app) on the account page
+    /// (default on). Off, accounts that have it on keep it, and can turn it off.
+    pub two_factor: bool,
 }
 
 impl Default for AccountSettings {
@@ -248,6 +251,7 @@ impl Default for AccountSettings {
             magic_link_lifetime: Duration::from_mins(15),
             sudo_window: Duration::from_mins(10),
             require_verified_email: false,
+            two_factor: true,
         }
     }
 }

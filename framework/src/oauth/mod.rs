@@ -40,7 +40,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::auth::{Accounts, User};
+use crate::auth::{Accounts, LogIn, User};
 use crate::db::now;
 use crate::error::Error;
 use crate::session::Session;
@@ -350,8 +350,10 @@ impl SocialLogin {
         let finished = if flow.link_user.is_some() {
             Finished::Linked
         } else {
-            self.inner.accounts.log_in(session, &user, false).await?;
-            Finished::LoggedIn { next: flow.next }
+            match self.inner.accounts.log_in(session, &user, false).await? {
+                LogIn::Done => Finished::LoggedIn { next: flow.next },
+                LogIn::SecondStep => Finished::SecondStep { next: flow.next },
+            }
         };
         Ok((user, finished))
     }
@@ -363,6 +365,12 @@ pub enum Finished {
     /// Logged the person in; go to `next` (a checked same-site path) or home.
     LoggedIn {
         /// Where to go.
+        next: Option<String>,
+    },
+    /// The account has two-factor log-in on: the session waits for its code (the app's
+    /// `two_factor` route asks for it); then go to `next` or home.
+    SecondStep {
+        /// Where to go after the code.
         next: Option<String>,
     },
     /// Linked the provider to the logged-in account.

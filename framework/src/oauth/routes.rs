@@ -98,6 +98,19 @@ pub(crate) async fn callback(
             ctx.new_xsrf_token();
             Redirect::to(next.as_deref().unwrap_or("/")).into_response()
         }
+        Finished::SecondStep { next } => {
+            let code_page = urls.url("two_factor").map_err(|_| {
+                Error::internal(
+                    "this account has two-factor log-in on, but the app has no route named \
+                     `two_factor` to ask for the code (torn gen auth adds it)",
+                )
+            })?;
+            let to = match next.as_deref() {
+                Some(next) => crate::auth::with_next(&code_page, next),
+                None => code_page,
+            };
+            Redirect::to(&to).into_response()
+        }
         Finished::Linked => {
             flash.success(format!("{label} is linked to your account."));
             Redirect::to(&account_path(&urls)).into_response()

@@ -8,7 +8,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::TokenPurpose;
+use torn::auth::{TokenPurpose, TwoFactorStatus};
 use torn::mail::Mailer;
 use torn::{
     Accounts, AuthError, ClientIp, CurrentUser, Flash, Page, PageContext, Session, SocialLogin,
@@ -27,6 +27,8 @@ pub struct AccountPage {
     providers: Vec<ProviderRow>,
     /// The password was given lately: the forms do not ask for it.
     sudo: bool,
+    /// Two-factor authentication: on or off, and the recovery codes left.
+    two_factor: TwoFactorStatus,
 }
 
 /// A social-login provider on the account page: linked or not, and its form's address.
@@ -48,6 +50,7 @@ impl AccountPage {
         error: Option<String>,
     ) -> torn::Result<Self> {
         let sudo = social.accounts().sudo_until(session).await?.is_some();
+        let two_factor = social.accounts().two_factor(&user).await?;
         let buttons = social.buttons();
         // Without providers there is nothing to show, and nothing to ask the database.
         let linked = if buttons.is_empty() {
@@ -76,6 +79,7 @@ impl AccountPage {
             error,
             providers,
             sudo,
+            two_factor,
         })
     }
 }

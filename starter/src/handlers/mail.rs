@@ -76,6 +76,16 @@ struct PasswordChanged<'a> {
     forgot: &'a str,
 }
 
+/// `mail/two_factor_changed.txt`: told when two-factor log-in is turned on or off, or gets new
+/// recovery codes.
+#[derive(Template)]
+#[template(path = "mail/two_factor_changed.txt")]
+struct TwoFactorChanged<'a> {
+    email: &'a str,
+    what: &'a str,
+    forgot: &'a str,
+}
+
 /// The mail with the link that confirms an address; the link works for `lifetime`.
 pub fn verify(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
     let valid_for = &for_humans(lifetime);
@@ -140,6 +150,22 @@ pub fn password_changed(to: &str, forgot: &str) -> askama::Result<Email> {
         to: to.to_string(),
         subject: "Your password was changed".to_string(),
         text: PasswordChanged { email: to, forgot }.render()?,
+        html: None,
+    })
+}
+
+/// The mail to an account whose two-factor log-in changed: `what` says how ("turned on",
+/// "turned off", "given new recovery codes").
+pub fn two_factor_changed(to: &str, what: &str, forgot: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: format!("Two-factor authentication was {what}"),
+        text: TwoFactorChanged {
+            email: to,
+            what,
+            forgot,
+        }
+        .render()?,
         html: None,
     })
 }

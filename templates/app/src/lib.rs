@@ -29,7 +29,7 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<greet::Greet>("greet", "/greet");
 {% unless minimal %}    // Accounts: sign-up, log-in, email verification, password reset and the account page, and
     // "Log in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
-    use handlers::{account, auth, magic};
+    use handlers::{account, auth, magic, two_factor};
     let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
     let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
     // Durable jobs in the app's database (`torn jobs` shows the queues): mail from
@@ -53,11 +53,13 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<auth::Reset>("reset", "/auth/reset")
         .handler::<magic::MagicLink>("magic_link", "/auth/login/link")
         .handler::<magic::OpenMagicLink>("magic_link_open", "/auth/login/link/open")
+        .handler::<two_factor::SecondStep>("two_factor", "/auth/login/code")
         .handler::<account::Account>("account", "/account")
         .handler::<account::AccountEmail>("account_email", "/account/email")
         .handler::<account::AccountEmailConfirm>("account_email_confirm", "/account/email/confirm")
         .handler::<account::AccountPassword>("account_password", "/account/password")
-        .handler::<account::AccountSessions>("account_sessions", "/account/sessions");
+        .handler::<account::AccountSessions>("account_sessions", "/account/sessions")
+        .handler::<two_factor::TwoFactor>("two_factor_settings", "/account/two-factor");
     // A live chat: messages reach every open /chat page at once, over a WebSocket, through
     // the pub/sub backend the settings choose (`pubsub`: LISTEN/NOTIFY on PostgreSQL).
     use handlers::chat;

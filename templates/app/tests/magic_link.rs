@@ -3,115 +3,17 @@
 //! works once, only as a log-in link, and only for a while; and it confirms the address,
 //! ending what someone who signed up first with that address had set up.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+mod support;
 
-use torn::Settings;
-use torn::test::{TestResponse, TestServer};
+use std::time::Duration;
 
-const PASSWORD: &str = "correct horse battery staple";
+use support::{Browser, PASSWORD, links, server};
+use torn::test::TestResponse;
 
-/// The app on an in-memory database, writing its mail to `dir/mail`.
-async fn server(dir: &Path, tune: impl FnOnce(&mut Settings)) -> TestServer {
-    let mut settings = Settings::for_test(env!("CARGO_MANIFEST_DIR"));
-    settings.root = dir.to_path_buf();
-    tune(&mut settings);
-    let app = {{crate_name}}::app(settings).await.expect("the app builds");
-    TestServer::start(app).await
-}
-
-/// Every link to `route` in the mail written so far, as paths, waiting until there are `n`.
-async fn links(dir: &Path, route: &str, n: usize) -> Vec<String> {
-    let started = Instant::now();
-    loop {
-        let mut found: Vec<String> = std::fs::read_dir(dir.join("mail"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-                    .filter_map(|p| std::fs::read_to_string(p).ok())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|text| {
-                text.split_whitespace()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .filter_map(|word| word.find(route).map(|at| word[at..].to_string()))
-            .collect();
-        found.sort();
-        if found.len() >= n {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{} links to {route}, not {n}",
-            found.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A browser of its own (its own cookies) on `server`.
-struct Browser<'a> {
-    server: &'a TestServer,
-    client: torn::test::reqwest::Client,
-}
-
-impl<'a> Browser<'a> {
-    fn new(server: &'a TestServer) -> Self {
-        Browser {
-            server,
-            client: torn::test::browser_client(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> TestResponse {
-        self.server
-            .send(self.client.get(self.server.url(path)))
-            .await
-    }
-
-    /// GET `page`, then POST `fields` to `action` with the page's XSRF token.
-    async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let token = self.get(page).await.form_field("_xsrf").expect("a form");
-        let mut form = vec![("_xsrf", token.as_str())];
-        form.extend_from_slice(fields);
-        let request = self.client.post(self.server.url(action)).form(&form);
-        self.server.send(request).await
-    }
-
-    async fn sign_up(&self, email: &str, password: &str) {
-        let r = self
-            .submit(
-                "/auth/signup",
-                "/auth/signup",
-                &[("email", email), ("password", password)],
-            )
-            .await;
-        assert_eq!(r.status, 303, "{}", r.text);
-    }
-
+impl Browser<'_> {
     async fn ask_for_link(&self, email: &str) -> TestResponse {
         self.submit("/auth/login/link", "/auth/login/link", &[("email", email)])
             .await
-    }
-
-    async fn log_in(&self, email: &str, password: &str) -> TestResponse {
-        self.submit(
-            "/auth/login",
-            "/auth/login",
-            &[("email", email), ("password", password)],
-        )
-        .await
-    }
-
-    /// Whether this browser is logged in (the account page answers instead of leading to the
-    /// log-in page).
-    async fn logged_in(&self) -> bool {
-        self.get("/account").await.status == 200
     }
 }
 

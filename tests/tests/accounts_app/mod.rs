@@ -77,7 +77,7 @@ async fn login(
         .await
     {
         Ok(user) => match accounts.log_in(&session, &user, f.remember).await {
-            Ok(()) => Redirect::to(safe_next(&f.next).unwrap_or("/")).into_response(),
+            Ok(_) => Redirect::to(safe_next(&f.next).unwrap_or("/")).into_response(),
             Err(e) => refused(e),
         },
         Err(e) => refused(e),

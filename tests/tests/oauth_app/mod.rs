@@ -40,12 +40,29 @@ async fn login(
 ) -> Response {
     match accounts.authenticate(&f.email, &f.password, client).await {
         Ok(user) => match accounts.log_in(&session, &user, false).await {
-            Ok(()) => "logged in".into_response(),
+            Ok(_) => "logged in".into_response(),
             Err(e) => {
                 (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
             }
         },
         Err(e) => (axum::http::StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct Code {
+    code: String,
+}
+
+/// The second step of a log-in (two-factor authentication), without its page.
+async fn second_step(
+    accounts: Accounts,
+    session: torn::Session,
+    axum::Form(f): axum::Form<Code>,
+) -> Response {
+    match accounts.second_step(&session, &f.code).await {
+        Ok(done) => format!("logged in as {}", done.user.email).into_response(),
+        Err(e) => (axum::http::StatusCode::UNAUTHORIZED, e.to_string()).into_response(),
     }
 }
 
@@ -155,7 +172,12 @@ pub async fn app_on(
         .route("/token", get(token))
         .route("/me", get(me))
         .route("/login", axum::routing::post(login))
-        .named("account", "/account", get(account));
+        .named("account", "/account", get(account))
+        .named(
+            "two_factor",
+            "/auth/login/code",
+            axum::routing::post(second_step),
+        );
     Some(Fixture {
         server: TestServer::start_on(listener, app).await,
         accounts,

@@ -10,7 +10,9 @@ use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::{Device, SignUp as Outcome, TokenPurpose, safe_next, with_next};
+use torn::auth::{
+    Device, LogIn as LogInStep, SignUp as Outcome, TokenPurpose, safe_next, with_next,
+};
 use torn::mail::{Email, Mailer};
 use torn::{Accounts, AuthError, ClientIp, Flash, MaybeUser, Page, PageContext, Session, Urls};
 
@@ -96,7 +98,7 @@ pub struct Credentials {
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     #[serde(default)]
-    next: String,
+    pub(crate) next: String,
 }
 
 /// A token from an emailed link.
@@ -146,6 +148,16 @@ pub(crate) fn link(ctx: &PageContext, route: &str, token: &str) -> torn::Result<
         ctx.base_url(),
         ctx.url(route)?
     ))
+}
+
+/// The page that asks for the second step of a log-in (a two-factor code), then goes to
+/// `next`.
+pub(crate) fn second_step(ctx: &PageContext, next: &str) -> torn::Result<String> {
+    let page = ctx.url("two_factor")?;
+    Ok(match safe_next(next) {
+        Some(next) => with_next(&page, next),
+        None => page,
+    })
 }
 
 /// `/auth/signup`.
@@ -254,14 +266,17 @@ impl LogIn {
             .await
         {
             Ok(user) => {
-                accounts
-                    .log_in(&session, &user, form.remember.is_some())
+                // The password was just given: once logged in, sensitive changes do not ask
+                // for it again for `sudo_window_secs`.
+                let step = accounts
+                    .log_in_with_password(&session, &device, &user, form.remember.is_some())
                     .await?;
-                // The password was just given: sensitive changes do not ask for it again for
-                // `sudo_window_secs`.
-                accounts.start_sudo(&session).await?;
                 // A new XSRF token: one known before the log-in is worthless after it.
                 ctx.new_xsrf_token();
+                if step == LogInStep::SecondStep {
+                    // Two-factor authentication is on: the code first.
+                    return Ok(Redirect::to(&second_step(&ctx, &form.next)?).into_response());
+                }
                 let home = ctx.url("home")?;
                 Ok(Redirect::to(safe_next(&form.next).unwrap_or(&home)).into_response())
             }

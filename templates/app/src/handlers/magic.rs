@@ -10,7 +10,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::{LinkBrowser, TokenPurpose};
+use torn::auth::{LinkBrowser, LogIn, TokenPurpose};
 use torn::mail::Mailer;
 use torn::{Accounts, AuthError, ClientIp, Flash, Page, PageContext, Session};
 
@@ -153,9 +153,13 @@ async fn log_in(
 ) -> torn::Result<Response> {
     match accounts.log_in_with_link(token).await {
         Ok(done) => {
-            accounts.log_in(session, &done.user, false).await?;
+            let step = accounts.log_in(session, &done.user, false).await?;
             // A new XSRF token: one known before the log-in is worthless after it.
             ctx.new_xsrf_token();
+            if step == LogIn::SecondStep {
+                // Two-factor authentication is on: the code first.
+                return Ok(Redirect::to(&super::auth::second_step(&ctx, "")?).into_response());
+            }
             if done.password_removed {
                 // The password was set before the address was confirmed, perhaps by someone
                 // else who typed it first: it is gone, with any session of theirs.
