@@ -183,6 +183,48 @@ struct AccountPage {
     /// with its password moments before.
     sudo: bool,
     two_factor: TwoFactorStatus,
+    devices: Vec<torn::auth::DeviceSession>,
+}
+
+/// The statement torn's account page runs for its device list.
+const DEVICES: &str = "SELECT session_id, created_at, last_seen_at, user_agent, ip \
+     FROM user_sessions WHERE user_id = $1 ORDER BY COALESCE(last_seen_at, created_at) DESC";
+
+/// The account's sessions, as torn lists them (the benchmark's account has one session, this
+/// one, so torn looks no record up in the store).
+async fn devices(
+    db: &Pool,
+    user_id: i64,
+    current: &str,
+) -> Result<Vec<torn::auth::DeviceSession>, sqlx::Error> {
+    type Row = (String, i64, Option<i64>, Option<String>, Option<String>);
+    let rows: Vec<Row> = match db {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(DEVICES)
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as(DEVICES)
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, created_at, last_seen_at, user_agent, ip)| torn::auth::DeviceSession {
+                handle: hex::encode(&Sha256::digest(id.as_bytes())[..16]),
+                created_at,
+                last_seen_at,
+                user_agent,
+                ip,
+                current: id == current,
+            },
+        )
+        .collect())
 }
 
 /// Two-factor authentication on the account page, read as torn reads it.
@@ -355,6 +397,14 @@ async fn account(State(app): State<Shared>, headers: HeaderMap) -> Response {
         Ok(status) => status,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
+    let session_id = axum_extra::extract::CookieJar::from_headers(&headers)
+        .get("torn_session")
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let devices = match devices(&app.db, user.id, &session_id).await {
+        Ok(devices) => devices,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
     let (xsrf, xsrf_time, set_cookie) = self::xsrf(&headers);
     let page = AccountPage {
         ctx: Ctx {
@@ -374,6 +424,7 @@ async fn account(State(app): State<Shared>, headers: HeaderMap) -> Response {
         providers: Vec::new(),
         sudo: true,
         two_factor,
+        devices,
     };
     let mut response = render(&page, set_cookie);
     response

@@ -181,16 +181,7 @@ impl Accounts {
         let id = session
             .id()
             .ok_or_else(|| Error::internal("the session has no id after saving"))?;
-        with_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO user_sessions (session_id, user_id, created_at) VALUES ($1, $2, $3)")
-                .bind(id.to_string())
-                .bind(user.id)
-                .bind(now())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(())
+        self.record_session(&id.to_string(), user).await
     }
 
     /// Whoever is logged in on this session no longer is, though the session goes on (a log-in
@@ -350,7 +341,8 @@ impl Accounts {
             self.settings.sessions.idle_timeout
         };
         let renew_every = crate::db::secs_i64(idle / 2).min(60);
-        if now - seen_at >= renew_every {
+        let seen = now - seen_at >= renew_every;
+        if seen {
             session
                 .insert(SEEN_AT_KEY, now)
                 .await
@@ -377,7 +369,16 @@ impl Accounts {
             Some(Found::User(_)) | None => self.user(user_id).await?,
         };
         match user {
-            Some(user) if user.security_stamp == stamp => Ok(Some(user)),
+            Some(user) if user.security_stamp == stamp => {
+                // The device list's "last used", from a request (at most once a minute).
+                if seen
+                    && with_loaded
+                    && let Some(id) = session.id()
+                {
+                    self.session_seen(&id.to_string()).await?;
+                }
+                Ok(Some(user))
+            }
             _ => {
                 self.log_out(session).await?;
                 Ok(None)

@@ -45,6 +45,7 @@ mod login;
 mod magic;
 mod otp;
 mod preload;
+mod sessions;
 mod sudo;
 mod throttle;
 mod tokens;
@@ -59,6 +60,8 @@ pub use extract::{CurrentUser, MaybeUser, with_next};
 pub use magic::{LinkBrowser, LinkLogIn, MagicLink};
 pub use otp::RECOVERY_CODES;
 pub(crate) use preload::ScopeLayer as PreloadLayer;
+pub use sessions::{DeviceSession, coarse_user_agent};
+pub(crate) use sessions::{RequestFrom, scope as request_scope};
 pub use tokens::{TokenPurpose, for_humans};
 pub use two_factor::{LogIn, SECOND_STEP_SECS, SecondStep, TwoFactorSetup, TwoFactorStatus};
 use user::USER_COLUMNS;
@@ -97,6 +100,8 @@ pub struct Accounts {
     hasher: Hasher,
     policy: PasswordPolicy,
     settings: Arc<Settings>,
+    /// Whether `user_sessions` has the devices migration's columns, once asked.
+    session_columns: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl Accounts {
@@ -117,6 +122,7 @@ impl Accounts {
                 max_length: settings.accounts.password_max_length,
             },
             settings,
+            session_columns: Arc::default(),
         };
         accounts.with_configured_store().await
     }

@@ -57,7 +57,8 @@ struct Loaded {
 }
 
 /// Inside the session layer of an app with accounts, around each request: the slot its
-/// session's user row is put in, and the lasting cookie of a remembered session
+/// session's user row is put in, where the request comes from (for the device list), and the
+/// lasting cookie of a remembered session
 /// ([`crate::session::keep_remembered`]), in one plain tower service (see `app/layers.rs` for
 /// why not `from_fn`).
 #[derive(Clone, Copy)]
@@ -100,12 +101,22 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let session = req.extensions().get::<Session>().cloned();
         let remember_me = self.remember_me;
+        let from = super::RequestFrom {
+            ip: req
+                .extensions()
+                .get::<crate::client::Client>()
+                .map(|c| c.ip),
+            user_agent: req.headers().get(axum::http::header::USER_AGENT).cloned(),
+        };
         let handled = self.inner.call(req);
-        Box::pin(LOADED.scope(RefCell::new(None), async move {
-            let response = handled.await?;
-            crate::session::keep_remembered(session, remember_me).await;
-            Ok(response)
-        }))
+        Box::pin(super::request_scope(
+            from,
+            LOADED.scope(RefCell::new(None), async move {
+                let response = handled.await?;
+                crate::session::keep_remembered(session, remember_me).await;
+                Ok(response)
+            }),
+        ))
     }
 }
 

@@ -84,6 +84,17 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// A browser whose requests say they come from `user_agent`.
+    pub fn with_agent(server: &'a TestServer, user_agent: &str) -> Self {
+        let client = torn::test::reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(torn::test::reqwest::redirect::Policy::none())
+            .user_agent(user_agent)
+            .build()
+            .expect("an HTTP client");
+        Browser { server, client }
+    }
+
     pub async fn get(&self, path: &str) -> TestResponse {
         self.server
             .send(self.client.get(self.server.url(path)))

@@ -8,7 +8,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use torn::auth::{TokenPurpose, TwoFactorStatus};
+use torn::auth::{DeviceSession, TokenPurpose, TwoFactorStatus};
 use torn::mail::Mailer;
 use torn::{
     Accounts, AuthError, ClientIp, CurrentUser, Flash, Page, PageContext, Session, SocialLogin,
@@ -29,6 +29,8 @@ pub struct AccountPage {
     sudo: bool,
     /// Two-factor authentication: on or off, and the recovery codes left.
     two_factor: TwoFactorStatus,
+    /// The account's logged-in sessions, this one among them.
+    devices: Vec<DeviceSession>,
 }
 
 /// A social-login provider on the account page: linked or not, and its form's address.
@@ -51,6 +53,7 @@ impl AccountPage {
     ) -> torn::Result<Self> {
         let sudo = social.accounts().sudo_until(session).await?.is_some();
         let two_factor = social.accounts().two_factor(&user).await?;
+        let devices = social.accounts().devices(&user, session).await?;
         let buttons = social.buttons();
         // Without providers there is nothing to show, and nothing to ask the database.
         let linked = if buttons.is_empty() {
@@ -80,6 +83,7 @@ impl AccountPage {
             providers,
             sudo,
             two_factor,
+            devices,
         })
     }
 }
@@ -258,20 +262,34 @@ impl AccountPassword {
 
 torn::handler!(AccountPassword => post);
 
+/// The sessions form: one session to end, or none for every other one.
+#[derive(Debug, Deserialize)]
+pub struct EndSessions {
+    #[serde(default)]
+    session: String,
+}
+
 /// `/account/sessions`.
 pub struct AccountSessions;
 
 impl AccountSessions {
-    /// Log out everywhere else.
+    /// End one session of the list (a device), or log out everywhere else.
     pub async fn post(
         ctx: PageContext,
         CurrentUser(user): CurrentUser,
         accounts: Accounts,
         session: Session,
         flash: Flash,
+        Form(form): Form<EndSessions>,
     ) -> torn::Result<Redirect> {
-        let ended = accounts.log_out_everywhere(user.id, Some(&session)).await?;
-        flash.success(format!("Logged out of {ended} other session(s)."));
+        if form.session.is_empty() {
+            let ended = accounts.log_out_everywhere(user.id, Some(&session)).await?;
+            flash.success(format!("Logged out of {ended} other session(s)."));
+        } else if accounts.end_device(&user, &form.session).await? {
+            flash.success("That session is logged out.");
+        } else {
+            flash.error("That session had already ended.");
+        }
         Ok(Redirect::to(&ctx.url("account")?))
     }
 }
