@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) statics: StaticFiles,
     pub(crate) error_renderer: ErrorRenderer,
     pub(crate) xsrf_exempt: Vec<String>,
+    /// Route patterns that take API tokens ([`crate::App::bearer`]).
+    pub(crate) bearer: Vec<String>,
     pub(crate) dev: Option<Arc<crate::dev::Reload>>,
 }
 
@@ -46,11 +48,21 @@ impl Shared {
     }
 
     pub(crate) fn is_xsrf_exempt(&self, matched: Option<&str>) -> bool {
-        let Some(matched) = matched else {
-            return false;
-        };
-        self.xsrf_exempt
-            .iter()
-            .any(|p| p == matched || p.ends_with('/') && matched.starts_with(p.as_str()))
+        covers(&self.xsrf_exempt, matched)
     }
+
+    /// Whether the route takes API tokens (`Authorization: Bearer …`).
+    pub(crate) fn accepts_bearer(&self, matched: Option<&str>) -> bool {
+        covers(&self.bearer, matched)
+    }
+}
+
+/// Whether one of `patterns` is the route pattern `matched`, or a prefix of it ending in `/`.
+fn covers(patterns: &[String], matched: Option<&str>) -> bool {
+    let Some(matched) = matched else {
+        return false;
+    };
+    patterns
+        .iter()
+        .any(|p| p == matched || p.ends_with('/') && matched.starts_with(p.as_str()))
 }

@@ -29,7 +29,7 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<greet::Greet>("greet", "/greet");
     // Accounts: sign-up, log-in, email verification, password reset and the account page, and
     // "Log in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
-    use handlers::{account, auth, magic, two_factor};
+    use handlers::{account, auth, magic, tokens, two_factor};
     let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
     let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
     // Durable jobs in the app's database (`torn jobs` shows the queues): mail from
@@ -59,7 +59,13 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<account::AccountEmailConfirm>("account_email_confirm", "/account/email/confirm")
         .handler::<account::AccountPassword>("account_password", "/account/password")
         .handler::<account::AccountSessions>("account_sessions", "/account/sessions")
-        .handler::<two_factor::TwoFactor>("two_factor_settings", "/account/two-factor");
+        .handler::<two_factor::TwoFactor>("two_factor_settings", "/account/two-factor")
+        // Personal API tokens, and the JSON API that takes them (`Authorization: Bearer …`,
+        // no XSRF token) as well as the logged-in session (XSRF-checked).
+        .handler::<tokens::AccountTokens>("account_tokens", "/account/tokens")
+        .handler::<tokens::ApiMe>("api_me", "/api/me")
+        .handler::<tokens::ApiGreet>("api_greet", "/api/greet")
+        .bearer("/api/");
     // A live chat: messages reach every open /chat page at once, over a WebSocket, through
     // the pub/sub backend the settings choose (`pubsub`: LISTEN/NOTIFY on PostgreSQL).
     use handlers::chat;

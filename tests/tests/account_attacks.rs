@@ -25,6 +25,8 @@ on_both!(
     failures_from_elsewhere_do_not_lock_out_a_known_browser,
     an_address_change_checked_before_every_session_ended_is_void,
     a_first_log_in_link_takes_the_account_from_whoever_signed_up_first,
+    api_tokens_stop_at_their_expiry_and_need_a_confirmed_address,
+    one_two_factor_code_passes_once_when_sent_at_once,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -607,5 +609,115 @@ async fn a_first_log_in_link_takes_the_account_from_whoever_signed_up_first(t: &
             .change_email(&done.user, given, "attacker@example.com", &session)
             .await;
         assert!(moved.is_err(), "{moved:?}");
+    }
+}
+
+/// A session of its own, outside any request, for the account service's calls.
+fn bare_session(f: &Fixture) -> torn::Session {
+    torn::Session::new(
+        None,
+        Arc::new(torn::session::Store::for_db(f.accounts.db())),
+        None,
+    )
+}
+
+/// An API token works until its expiry, and not after; an account whose address nobody
+/// confirmed (whoever signed up with it may not own it) makes none.
+async fn api_tokens_stop_at_their_expiry_and_need_a_confirmed_address(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let token = b.sign_up("kim@example.com", PASSWORD).await;
+    let kim = f.accounts.verify_email(&token).await.unwrap();
+    let session = bare_session(&f);
+    let scopes = ["read".to_string()];
+    let new = torn::auth::NewApiToken {
+        name: "script",
+        scopes: &scopes,
+        lifetime: std::time::Duration::from_secs(86_400),
+    };
+    let (secret, made) = f
+        .accounts
+        .create_api_token(&session, &kim, Some(PASSWORD), &new)
+        .await
+        .unwrap();
+    let (user, scopes) = f
+        .accounts
+        .authenticate_api_token(&secret)
+        .await
+        .unwrap()
+        .expect("the token works");
+    assert_eq!((user.id, scopes), (kim.id, vec!["read".to_string()]));
+    torn::with_db!(f.accounts.db(), pool => {
+        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+            .bind(torn::db::now())
+            .bind(made.id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .unwrap();
+    assert!(
+        f.accounts
+            .authenticate_api_token(&secret)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Made on an address nobody confirmed yet: refused.
+    b.sign_up("lou@example.com", PASSWORD).await;
+    let lou = f
+        .accounts
+        .user_by_email("lou@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = f
+        .accounts
+        .create_api_token(&session, &lou, Some(PASSWORD), &new)
+        .await;
+    assert!(
+        matches!(refused, Err(AuthError::VerifyFirst)),
+        "{refused:?}"
+    );
+}
+
+/// Two log-ins that wait for their second step send one code at once: one passes.
+async fn one_two_factor_code_passes_once_when_sent_at_once(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let token = b.sign_up("kim@example.com", PASSWORD).await;
+    let kim = f.accounts.verify_email(&token).await.unwrap();
+    let session = bare_session(&f);
+    let setup = f
+        .accounts
+        .start_two_factor(&session, &kim, Some(PASSWORD), "torn")
+        .await
+        .unwrap();
+    let now = torn::signing::unix_now();
+    f.accounts
+        .confirm_two_factor(&session, &kim, &torn::test::totp_code(&setup.secret, now))
+        .await
+        .unwrap();
+    let kim = f.accounts.user(kim.id).await.unwrap().unwrap();
+    let code = torn::test::totp_code(&setup.secret, now + 30);
+    for round in 0..3 {
+        let sessions: Vec<torn::Session> = (0..4).map(|_| bare_session(&f)).collect();
+        for s in &sessions {
+            let step = f.accounts.log_in(s, &kim, false).await.unwrap();
+            assert_eq!(step, torn::auth::LogIn::SecondStep);
+        }
+        let mut attempts = tokio::task::JoinSet::new();
+        for s in sessions {
+            let accounts = f.accounts.clone();
+            let code = code.clone();
+            attempts.spawn(async move { accounts.second_step(&s, &code).await.is_ok() });
+        }
+        let passed = attempts
+            .join_all()
+            .await
+            .into_iter()
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(passed, usize::from(round == 0), "round {round}");
     }
 }

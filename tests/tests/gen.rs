@@ -453,7 +453,7 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
         .collect();
     let mut sorted = versions.clone();
     sorted.sort();
-    assert_eq!(sorted.len(), 9, "{sorted:?}");
+    assert_eq!(sorted.len(), 10, "{sorted:?}");
     assert!(sorted[0].ends_with("_early.up.sql"), "{sorted:?}");
     assert!(sorted[1].ends_with("_accounts.up.sql"), "{sorted:?}");
     assert!(sorted[2].ends_with("_identities.up.sql"), "{sorted:?}");
@@ -463,6 +463,7 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
     assert!(sorted[6].ends_with("_magic_links.up.sql"), "{sorted:?}");
     assert!(sorted[7].ends_with("_two_factor.up.sql"), "{sorted:?}");
     assert!(sorted[8].ends_with("_devices.up.sql"), "{sorted:?}");
+    assert!(sorted[9].ends_with("_api_tokens.up.sql"), "{sorted:?}");
 
     // Again, and on an app that has accounts from the start: nothing changes.
     for app in [&mini, &full] {

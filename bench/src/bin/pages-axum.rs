@@ -35,7 +35,7 @@ const SESSION_AND_USER: &str = "SELECT s.data, u.id, u.email, u.password_hash, \
      LEFT JOIN users u ON u.id = us.user_id WHERE s.id = $1 AND s.expiry_date > $2";
 
 /// The routes the starter's templates name.
-const ROUTES: [(&str, &str); 12] = [
+const ROUTES: [(&str, &str); 13] = [
     ("home", "/"),
     ("greet", "/greet"),
     ("login", "/auth/login"),
@@ -48,6 +48,7 @@ const ROUTES: [(&str, &str); 12] = [
     ("account_password", "/account/password"),
     ("account_sessions", "/account/sessions"),
     ("two_factor_settings", "/account/two-factor"),
+    ("account_tokens", "/account/tokens"),
 ];
 
 /// A user row.
@@ -74,6 +75,7 @@ struct AccountLimits {
     password_min_length: usize,
     password_max_length: usize,
     two_factor: bool,
+    api_tokens: bool,
 }
 
 /// What the templates read as `ctx.settings()`.
@@ -489,6 +491,7 @@ async fn main() {
                 password_min_length: 8,
                 password_max_length: 128,
                 two_factor: true,
+                api_tokens: true,
             },
         },
         statement: SESSION_AND_USER.replace("{table}", table),

@@ -65,6 +65,7 @@ pub struct App<S = ()> {
     router: Router<S>,
     routes: Vec<RouteInfo>,
     xsrf_exempt: Vec<String>,
+    bearer: Vec<String>,
     error_renderer: ErrorRenderer,
     features: Features,
     dev: Option<Arc<crate::dev::Reload>>,
@@ -110,6 +111,7 @@ where
             router: Router::new(),
             routes,
             xsrf_exempt: Vec::new(),
+            bearer: Vec::new(),
             error_renderer: Arc::new(error::default_error_page),
             features: Features::default(),
             dev,
@@ -214,6 +216,17 @@ where
         self
     }
 
+    /// Let a route pattern, exactly as it was registered (`"/api/notes"`), or every route under
+    /// a prefix ending in `/` (`"/api/"`), take personal API tokens: a request there with
+    /// `Authorization: Bearer <token>` is the token's user, with its scopes (the `Scopes`
+    /// extractor), its cookies ignored and no XSRF token asked; an unknown, revoked or expired
+    /// token gets 401. A request without one is the session's, XSRF-checked as anywhere.
+    #[must_use]
+    pub fn bearer(mut self, pattern: &str) -> Self {
+        self.bearer.push(pattern.to_string());
+        self
+    }
+
     /// Render error pages (404, 405, 500, …) with the app's own template.
     #[must_use]
     pub fn error_page<F>(mut self, render: F) -> Self
@@ -292,6 +305,7 @@ where
             },
             error_renderer: self.error_renderer,
             xsrf_exempt: self.xsrf_exempt,
+            bearer: self.bearer,
             dev: self.dev.clone(),
         });
         let buttons = self.features.buttons();

@@ -44,6 +44,9 @@ pub enum AuthError {
     /// changed meanwhile).
     #[error("Your log-in took too long. Log in again.")]
     SecondStepExpired,
+    /// An API token that cannot be made so (the message says why).
+    #[error("{0}")]
+    InvalidApiToken(String),
     /// A change that needs a confirmed email address first.
     #[error("Confirm your email address first.")]
     VerifyFirst,

@@ -39,7 +39,7 @@ fn unconfirmed(parts: &Parts) -> Response {
 #[derive(Clone, Debug)]
 pub struct MaybeUser(pub Option<User>);
 
-async fn user_from_parts(parts: &mut Parts) -> Result<Option<User>, Response> {
+pub(super) async fn user_from_parts(parts: &mut Parts) -> Result<Option<User>, Response> {
     let Some(accounts) = parts.extensions.get::<Accounts>().cloned() else {
         return Err(Error::internal(
             "accounts are not set up: build the app with App::accounts(…)",
@@ -64,6 +64,10 @@ pub(crate) async fn request_user(
     if let Some(LookedUp(user)) = parts.extensions.get::<LookedUp>() {
         return Ok(user.clone());
     }
+    if let Some(found) = token_user(parts, accounts).await? {
+        parts.extensions.insert(LookedUp(found.clone()));
+        return Ok(found);
+    }
     let session = Session::from_request_parts(parts, &())
         .await
         .map_err(|(_, why)| Error::internal(why))?;
@@ -78,11 +82,58 @@ pub(crate) async fn request_user(
     Ok(user)
 }
 
+/// On a route that takes API tokens, a request with an `Authorization` header is its token's
+/// user, and only that: `Some(None)` when the token is not valid (the request is then nobody's,
+/// whatever its cookies). `None` for any other request.
+async fn token_user(parts: &mut Parts, accounts: &Accounts) -> Result<Option<Option<User>>, Error> {
+    let takes_tokens = parts
+        .extensions
+        .get::<Arc<crate::state::Shared>>()
+        .is_some_and(|shared| {
+            let matched = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(axum::extract::MatchedPath::as_str);
+            shared.accepts_bearer(matched)
+        });
+    if !takes_tokens
+        || !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        return Ok(None);
+    }
+    let found = match super::bearer(&parts.headers) {
+        Some(token) => accounts
+            .authenticate_api_token(token)
+            .await
+            .map_err(|e| match e {
+                AuthError::Internal(e) => e,
+                other => Error::internal(other.to_string()),
+            })?,
+        None => None,
+    };
+    let Some((user, scopes)) = found else {
+        parts.extensions.insert(TokenRefused);
+        return Ok(Some(None));
+    };
+    parts.extensions.insert(super::Scopes::Token(scopes));
+    Ok(Some(Some(user)))
+}
+
+/// This request's API token was not valid.
+#[derive(Clone, Copy)]
+struct TokenRefused;
+
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-        if let Some(user) = user_from_parts(parts).await? {
+        let user = user_from_parts(parts).await?;
+        if parts.extensions.get::<TokenRefused>().is_some() {
+            return Err(super::api_tokens::invalid_token());
+        }
+        if let Some(user) = user {
             let must_confirm = parts
                 .extensions
                 .get::<Accounts>()

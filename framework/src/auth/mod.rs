@@ -38,6 +38,7 @@ use crate::session::Store;
 use crate::with_db;
 
 mod address;
+mod api_tokens;
 mod device;
 mod error;
 mod extract;
@@ -53,6 +54,11 @@ mod two_factor;
 mod user;
 
 pub use address::{EmailChanged, PendingEmail};
+pub(crate) use api_tokens::bearer;
+pub use api_tokens::{
+    API_TOKEN_PREFIX, ApiToken, MAX_API_TOKEN_DAYS, MAX_API_TOKENS, NewApiToken, ScopeMissing,
+    Scopes,
+};
 pub use device::{DEVICE_COOKIE_DAYS, Device};
 pub use error::AuthError;
 pub(crate) use extract::request_user;
@@ -304,12 +310,22 @@ impl Accounts {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        // A second factor set up before: it would lock the owner out.
+        // A second factor or API tokens set up before: they would lock the owner out, or
+        // keep whoever made them in.
         self.remove_two_factor(user_id).await?;
+        self.remove_api_tokens(user_id).await?;
         self.end_tokens(user_id).await?;
         self.log_out_everywhere(user_id, None).await?;
         Ok(())
     }
+}
+
+/// Is this the error of a table that does not exist (an app without one of the accounts'
+/// later migrations)?
+pub(super) fn missing_table(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.code().as_deref() == Some("42P01") || d.message().contains("no such table")
+    })
 }
 
 /// Is `next` a safe place to send the browser after log-in: a path on this site? Refuses

@@ -19,6 +19,23 @@ pub(super) fn is_plain_path(path: &str) -> bool {
 }
 
 impl Groups {
+    /// `api_scopes`: words a token's scopes are stored and shown as.
+    pub(super) fn check_api_scopes(&self) -> Result<(), ConfigError> {
+        let scopes = &self.accounts.api_scopes;
+        let word = |s: &String| {
+            (1..=32).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b":._-".contains(&b))
+        };
+        if scopes.is_empty() || !scopes.iter().all(word) {
+            return Err(ConfigError::Invalid(format!(
+                "api_scopes is {scopes:?}; it must list at least one scope, each of 1 to 32 \
+                 letters, digits, `:`, `.`, `_` or `-`, such as [\"read\", \"write\"]"
+            )));
+        }
+        Ok(())
+    }
+
     pub(super) fn check_metrics(&self) -> Result<(), ConfigError> {
         let metrics = &self.metrics;
         let invalid = |message: String| Err(ConfigError::Invalid(message));

@@ -239,6 +239,12 @@ pub struct AccountSettings {
     /// Offer two-factor authentication (codes from an authenticator app) on the account page
     /// (default on). Off, accounts that have it on keep it, and can turn it off.
     pub two_factor: bool,
+    /// Offer personal API tokens on the account page (default on). Off, tokens made before
+    /// still work until they expire or are revoked.
+    pub api_tokens: bool,
+    /// The scopes an API token may have (default `["read", "write"]`); routes check them
+    /// with the `Scopes` extractor.
+    pub api_scopes: Vec<String>,
 }
 
 impl Default for AccountSettings {
@@ -252,6 +258,8 @@ impl Default for AccountSettings {
             sudo_window: Duration::from_mins(10),
             require_verified_email: false,
             two_factor: true,
+            api_tokens: true,
+            api_scopes: vec!["read".to_string(), "write".to_string()],
         }
     }
 }

@@ -243,6 +243,7 @@ impl Groups {
         self.check_realtime()?;
         self.check_jobs()?;
         self.check_metrics()?;
+        self.check_api_scopes()?;
         let (min, max) = (accounts.password_min_length, accounts.password_max_length);
         if min == 0 || min > max || max > MAX_PASSWORD_LENGTH {
             return Err(ConfigError::Invalid(format!(

@@ -8,6 +8,7 @@ pub mod greet;
 pub mod home;
 pub mod magic;
 pub mod mail;
+pub mod tokens;
 pub mod two_factor;
 // torn:handlers
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 mod setup;
 
 use super::otp;
-use super::{ACCOUNT_FREE_FAILURES, Accounts, AuthError, Device, User, throttle};
+use super::{ACCOUNT_FREE_FAILURES, Accounts, AuthError, Device, User, missing_table, throttle};
 use crate::db::now;
 use crate::error::Error;
 use crate::session::Session;
@@ -416,14 +416,6 @@ struct Stored {
     sealed: String,
     /// Sealed with an older key version, still listed: sealed again at its next use.
     old_key: bool,
-}
-
-/// Is this the error of a table that does not exist (an app without the two-factor
-/// migration)?
-fn missing_table(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| {
-        d.code().as_deref() == Some("42P01") || d.message().contains("no such table")
-    })
 }
 
 /// Drop a log-in that waited for its second step in this session (another log-in replaces it).

@@ -4,8 +4,8 @@
 use sha2::{Digest, Sha256};
 
 use super::super::otp::{self, RECOVERY_CODES};
-use super::{SETUP_KEY, Stored, TwoFactorSetup, missing_table};
-use crate::auth::{ACCOUNT_FREE_FAILURES, Accounts, AuthError, User, throttle};
+use super::{SETUP_KEY, Stored, TwoFactorSetup};
+use crate::auth::{ACCOUNT_FREE_FAILURES, Accounts, AuthError, User, missing_table, throttle};
 use crate::db::now;
 use crate::error::Error;
 use crate::session::Session;
