@@ -21,6 +21,10 @@ pub(crate) struct Shared {
     pub(crate) error_renderer: ErrorRenderer,
     pub(crate) xsrf_exempt: Vec<String>,
     /// Route patterns that take API tokens ([`crate::App::bearer`]).
+    #[cfg_attr(
+        not(feature = "accounts"),
+        allow(dead_code, reason = "only the accounts' token look-up reads it")
+    )]
     pub(crate) bearer: Vec<String>,
     pub(crate) dev: Option<Arc<crate::dev::Reload>>,
 }
@@ -52,6 +56,7 @@ impl Shared {
     }
 
     /// Whether the route takes API tokens (`Authorization: Bearer …`).
+    #[cfg(feature = "accounts")]
     pub(crate) fn accepts_bearer(&self, matched: Option<&str>) -> bool {
         covers(&self.bearer, matched)
     }

@@ -27,6 +27,7 @@ on_both!(
     a_first_log_in_link_takes_the_account_from_whoever_signed_up_first,
     api_tokens_stop_at_their_expiry_and_need_a_confirmed_address,
     one_two_factor_code_passes_once_when_sent_at_once,
+    a_token_request_cannot_ride_the_cookies_it_carries,
 );
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -720,4 +721,62 @@ async fn one_two_factor_code_passes_once_when_sent_at_once(t: &Target) {
             .count();
         assert_eq!(passed, usize::from(round == 0), "round {round}");
     }
+}
+
+/// On a route that takes API tokens, the XSRF check is not asked of a request with a bearer
+/// token: such a request must not reach the browser's session, whatever the handler reads. A
+/// browser's cached Basic credentials are no token: that request is XSRF-checked.
+async fn a_token_request_cannot_ride_the_cookies_it_carries(t: &Target) {
+    let f = app(t, |_| {}).await;
+    let b = Browser::new(&f.server).await;
+    let token = b.sign_up("kim@example.com", PASSWORD).await;
+    let kim = f.accounts.verify_email(&token).await.unwrap();
+    let r = b
+        .post(
+            "/auth/login",
+            &[("email", "kim@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(r.status < 400, "{}", r.text);
+    // The browser's own session, XSRF token and all: Kim.
+    let r = b.post("/api/session", &[]).await;
+    assert!(r.text.starts_with("kim@example.com"), "{}", r.text);
+    // Another account's token, sent with Kim's cookies and no XSRF token.
+    let eve_token = b.sign_up("eve@example.com", PASSWORD).await;
+    let eve = f.accounts.verify_email(&eve_token).await.unwrap();
+    let session = torn::Session::new(
+        None,
+        Arc::new(torn::session::Store::for_db(f.accounts.db())),
+        None,
+    );
+    let scopes = ["read".to_string()];
+    let new = torn::auth::NewApiToken {
+        name: "eve's",
+        scopes: &scopes,
+        lifetime: std::time::Duration::from_secs(86_400),
+    };
+    let (secret, _) = f
+        .accounts
+        .create_api_token(&session, &eve, Some(PASSWORD), &new)
+        .await
+        .unwrap();
+    let forged = b
+        .client
+        .post(format!("{}/api/session", b.base))
+        .bearer_auth(&secret)
+        .form(&[("x", "y")]);
+    let r = read(forged).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.text, "nobody sudo=false",
+        "the cookie's session is not the handler's"
+    );
+    // Cached Basic credentials on a form from another site: the XSRF check stands.
+    let forged = b
+        .client
+        .post(format!("{}/api/session", b.base))
+        .basic_auth("kim@example.com", Some(PASSWORD))
+        .form(&[("x", "y")]);
+    assert_eq!(read(forged).await.status, 403);
+    let _ = kim;
 }

@@ -132,6 +132,7 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         record_route(&req);
+        let req = frame::isolate_token_request(req);
         if !crate::xsrf::is_unsafe(req.method()) {
             return Either::Left(self.inner.call(req));
         }

@@ -219,8 +219,9 @@ where
     /// Let a route pattern, exactly as it was registered (`"/api/notes"`), or every route under
     /// a prefix ending in `/` (`"/api/"`), take personal API tokens: a request there with
     /// `Authorization: Bearer <token>` is the token's user, with its scopes (the `Scopes`
-    /// extractor), its cookies ignored and no XSRF token asked; an unknown, revoked or expired
-    /// token gets 401. A request without one is the session's, XSRF-checked as anywhere.
+    /// extractor) and an empty session of its own, its cookies ignored and no XSRF token asked;
+    /// an unknown, revoked or expired token gets 401. A request without one is the session's,
+    /// XSRF-checked as anywhere.
     #[must_use]
     pub fn bearer(mut self, pattern: &str) -> Self {
         self.bearer.push(pattern.to_string());

@@ -263,7 +263,8 @@ impl Accounts {
         }
         let t = now();
         let sql = format!(
-            "SELECT {JOINED_USER_COLUMNS}, a.scopes AS scopes, a.id AS token_id FROM api_tokens a \
+            "SELECT {JOINED_USER_COLUMNS}, a.scopes AS scopes, a.id AS token_id, \
+             a.last_used_at AS last_used_at FROM api_tokens a \
              JOIN users u ON u.id = a.user_id WHERE a.token_hash = $1 AND a.expires_at > $2"
         );
         let found = with_db!(&self.db, pool => {
@@ -275,18 +276,21 @@ impl Accounts {
                 .map(|row| {
                     row.map(|row| {
                         use sqlx::{FromRow as _, Row as _};
-                        (
-                            User::from_row(&row),
-                            row.try_get::<String, _>("scopes"),
-                            row.try_get::<i64, _>("token_id"),
-                        )
+                        let token = (|| {
+                            Ok::<_, sqlx::Error>((
+                                row.try_get::<String, _>("scopes")?,
+                                row.try_get::<i64, _>("token_id")?,
+                                row.try_get::<Option<i64>, _>("last_used_at")?,
+                            ))
+                        })();
+                        (User::from_row(&row), token)
                     })
                 })
         });
-        let (user, scopes, token_id) = match found {
-            Ok(Some((Ok(user), Ok(scopes), Ok(id)))) => (user, scopes, id),
-            Ok(Some((user, scopes, id))) => {
-                let e = user.err().or(scopes.err()).or(id.err());
+        let (user, (scopes, token_id, last_used_at)) = match found {
+            Ok(Some((Ok(user), Ok(token)))) => (user, token),
+            Ok(Some((user, token))) => {
+                let e = user.err().or(token.err());
                 return Err(
                     Error::internal(format!("an API token row cannot be read: {e:?}")).into(),
                 );
@@ -295,22 +299,29 @@ impl Accounts {
             Err(e) if super::missing_table(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        with_db!(&self.db, pool => {
-            sqlx::query(
-                "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 \
-                 AND (last_used_at IS NULL OR last_used_at <= $3)",
-            )
-            .bind(token_id)
-            .bind(t)
-            .bind(t - 60)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(Some((
-            user,
-            scopes.split(' ').map(str::to_string).collect(),
-        )))
+        // Written at most once a minute: a busy token does not take the writer every time.
+        if last_used_at.is_none_or(|at| at <= t - 60) {
+            with_db!(&self.db, pool => {
+                sqlx::query(
+                    "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 \
+                     AND (last_used_at IS NULL OR last_used_at <= $3)",
+                )
+                .bind(token_id)
+                .bind(t)
+                .bind(t - 60)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+            })?;
+        }
+        // A scope the app no longer lists is no longer granted.
+        let allowed = &self.settings.accounts.api_scopes;
+        let scopes = scopes
+            .split(' ')
+            .filter(|s| allowed.iter().any(|a| a == s))
+            .map(str::to_string)
+            .collect();
+        Ok(Some((user, scopes)))
     }
 }
 
@@ -388,12 +399,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Scopes {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
         // The user look-up reads the token, if the route takes one.
-        super::extract::user_from_parts(parts).await?;
-        Ok(parts
-            .extensions
-            .get::<Scopes>()
-            .cloned()
-            .unwrap_or(Scopes::All))
+        let user = super::extract::user_from_parts(parts).await?;
+        Ok(match parts.extensions.get::<Scopes>() {
+            Some(scopes) => scopes.clone(),
+            // A session's user may do everything; nobody may do nothing.
+            None if user.is_some() => Scopes::All,
+            None => Scopes::Token(Vec::new()),
+        })
     }
 }
 

@@ -82,8 +82,8 @@ pub(crate) async fn request_user(
     Ok(user)
 }
 
-/// On a route that takes API tokens, a request with an `Authorization` header is its token's
-/// user, and only that: `Some(None)` when the token is not valid (the request is then nobody's,
+/// On a route that takes API tokens, a request with a bearer token is its token's user, and
+/// only that: `Some(None)` when the token is not valid (the request is then nobody's,
 /// whatever its cookies). `None` for any other request.
 async fn token_user(parts: &mut Parts, accounts: &Accounts) -> Result<Option<Option<User>>, Error> {
     let takes_tokens = parts
@@ -96,23 +96,18 @@ async fn token_user(parts: &mut Parts, accounts: &Accounts) -> Result<Option<Opt
                 .map(axum::extract::MatchedPath::as_str);
             shared.accepts_bearer(matched)
         });
-    if !takes_tokens
-        || !parts
-            .headers
-            .contains_key(axum::http::header::AUTHORIZATION)
-    {
+    let Some(token) = super::bearer(&parts.headers).filter(|_| takes_tokens) else {
         return Ok(None);
-    }
-    let found = match super::bearer(&parts.headers) {
-        Some(token) => accounts
-            .authenticate_api_token(token)
-            .await
-            .map_err(|e| match e {
-                AuthError::Internal(e) => e,
-                other => Error::internal(other.to_string()),
-            })?,
-        None => None,
     };
+    let found = accounts
+        .authenticate_api_token(token)
+        .await
+        .map_err(|e| match e {
+            AuthError::Internal(e) => e,
+            other => Error::internal(other.to_string()),
+        })?;
+    // What a token reads is its owner's alone: no shared cache keeps it.
+    crate::page::mark_personal(parts);
     let Some((user, scopes)) = found else {
         parts.extensions.insert(TokenRefused);
         return Ok(Some(None));

@@ -108,6 +108,13 @@ fn ago(t: i64) -> String {
     }
 }
 
+/// Is this the error of a column that does not exist (an app without the devices migration)?
+fn missing_column(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.code().as_deref() == Some("42703") || d.message().contains("no such column")
+    })
+}
+
 /// The handle of a session id.
 fn handle(session_id: &str) -> String {
     hex::encode(&Sha256::digest(session_id.as_bytes())[..16])
@@ -130,7 +137,8 @@ impl Accounts {
                 });
                 match probe {
                     Ok(_) => Ok(true),
-                    Err(e) if e.as_database_error().is_some() => Ok(false),
+                    // Only a missing column is remembered; anything else is asked again.
+                    Err(e) if missing_column(&e) => Ok(false),
                     Err(e) => Err(AuthError::from(e)),
                 }
             })
@@ -217,7 +225,7 @@ impl Accounts {
                 sqlx::query_as(
                     "SELECT session_id, created_at, last_seen_at, user_agent, ip \
                      FROM user_sessions WHERE user_id = $1 \
-                     ORDER BY COALESCE(last_seen_at, created_at) DESC",
+                     ORDER BY COALESCE(last_seen_at, created_at) DESC LIMIT 100",
                 )
                 .bind(user.id)
                 .fetch_all(pool)
@@ -227,7 +235,7 @@ impl Accounts {
             let rows: Vec<(String, i64)> = with_db!(&self.db, pool => {
                 sqlx::query_as(
                     "SELECT session_id, created_at FROM user_sessions WHERE user_id = $1 \
-                     ORDER BY created_at DESC",
+                     ORDER BY created_at DESC LIMIT 100",
                 )
                 .bind(user.id)
                 .fetch_all(pool)
@@ -278,12 +286,13 @@ impl Accounts {
         let Some(id) = ids.into_iter().find(|id| handle(id) == handle_) else {
             return Ok(false);
         };
-        // The log-in row first: a request of that session under way that saves its record
-        // again finds no log-in behind it.
-        self.forget_session(&id).await?;
+        // The record first (if that fails, the session stays listed, to be ended again), then
+        // the log-in row: a request of that session under way that saves its record again finds
+        // no log-in behind it.
         if let Ok(parsed) = id.parse::<Id>() {
             self.store.delete(&parsed).await.map_err(Error::internal)?;
         }
+        self.forget_session(&id).await?;
         Ok(true)
     }
 }

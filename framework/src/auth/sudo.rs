@@ -57,7 +57,17 @@ impl Accounts {
                 self.reauthenticate(user, password).await?;
                 self.start_sudo(session).await
             }
-            None if self.sudo_until(session).await?.is_some() => Ok(()),
+            // The window is the session's user's: never another account's (a request whose
+            // user is not the session's, such as one with an API token).
+            None if self.sudo_until(session).await?.is_some()
+                && session
+                    .get::<i64>(super::USER_ID_KEY)
+                    .await
+                    .map_err(Error::internal)?
+                    == Some(user.id) =>
+            {
+                Ok(())
+            }
             None => Err(AuthError::SudoRequired),
         }
     }

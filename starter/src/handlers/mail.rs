@@ -86,6 +86,15 @@ struct TwoFactorChanged<'a> {
     forgot: &'a str,
 }
 
+/// `mail/api_token_made.txt`: told when an API token is made.
+#[derive(Template)]
+#[template(path = "mail/api_token_made.txt")]
+struct ApiTokenMade<'a> {
+    email: &'a str,
+    name: &'a str,
+    tokens: &'a str,
+}
+
 /// The mail with the link that confirms an address; the link works for `lifetime`.
 pub fn verify(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
     let valid_for = &for_humans(lifetime);
@@ -164,6 +173,22 @@ pub fn two_factor_changed(to: &str, what: &str, forgot: &str) -> askama::Result<
             email: to,
             what,
             forgot,
+        }
+        .render()?,
+        html: None,
+    })
+}
+
+/// The mail to an account that an API token named `name` was made; `tokens` is the page that
+/// lists and revokes them.
+pub fn api_token_made(to: &str, name: &str, tokens: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: "A new API token was made".to_string(),
+        text: ApiTokenMade {
+            email: to,
+            name,
+            tokens,
         }
         .render()?,
         html: None,

@@ -64,6 +64,10 @@ async fn a_token_is_shown_once_and_works_without_xsrf_where_cookies_need_it() {
         "{page}"
     );
     assert!(!page.contains(&token), "shown only once");
+    assert!(
+        support::mailed(dir.path(), "A new API token, \"my script\", was just made").await,
+        "the owner is told"
+    );
 
     // The token, from a program: no cookies, no XSRF token.
     let me = with_token(&server, &token, |c| c.get(server.url("/api/me"))).await;
@@ -103,7 +107,7 @@ async fn a_token_is_shown_once_and_works_without_xsrf_where_cookies_need_it() {
     assert_eq!(r.status, 403, "{}", r.text);
 
     // A wrong token is nobody, even with the owner's cookies alongside.
-    for bad in ["torn_not-a-token", "", &"x".repeat(5000)] {
+    for bad in ["torn_not-a-token", "torn_", &"x".repeat(5000)] {
         let r = server
             .send(
                 greet(&ada.client)
@@ -118,10 +122,12 @@ async fn a_token_is_shown_once_and_works_without_xsrf_where_cookies_need_it() {
             "{bad:.20}"
         );
     }
+    // Any other Authorization (a browser's cached Basic credentials, say) is no token: the
+    // request is the session's, and its XSRF token is asked.
     let r = server
         .send(greet(&ada.client).basic_auth("ada@example.com", Some(PASSWORD)))
         .await;
-    assert_eq!(r.status, 401, "any other Authorization is refused too");
+    assert_eq!(r.status, 403, "{}", r.text);
 
     // Revoked, it stops working.
     let page = ada.get("/account/tokens").await.text;

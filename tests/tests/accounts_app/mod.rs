@@ -117,6 +117,18 @@ async fn who(ctx: PageContext) -> torn::Page<WhoPage> {
     torn::Page(WhoPage { ctx })
 }
 
+/// A route that takes API tokens and reads the session itself (not through `CurrentUser`):
+/// whom the session says is logged in, and whether it may make a sensitive change without the
+/// password, as seen by a handler that trusts the session.
+async fn api_session(accounts: Accounts, session: torn::Session) -> String {
+    let user = accounts.current_user(&session).await.unwrap();
+    let sudo = accounts.sudo_until(&session).await.unwrap().is_some();
+    format!(
+        "{} sudo={sudo}",
+        user.map_or_else(|| "nobody".to_string(), |u| u.email)
+    )
+}
+
 /// A page that takes the page context and the logged-in user both.
 async fn both(ctx: PageContext, CurrentUser(user): CurrentUser) -> String {
     let shown = ctx.user().map(|u| u.email.clone()).unwrap_or_default();
@@ -309,7 +321,9 @@ pub async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
         .route("/email", post(change_email))
         .route("/email/confirm", get(confirm_email))
         .route("/everywhere", post(everywhere))
-        .route("/client", get(client));
+        .route("/client", get(client))
+        .route("/api/session", post(api_session))
+        .bearer("/api/");
     Fixture {
         server: TestServer::start(app).await,
         accounts,

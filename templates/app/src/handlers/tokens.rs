@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use torn::auth::{ApiToken, NewApiToken, Scopes};
+use torn::mail::Mailer;
 use torn::{Accounts, AuthError, CurrentUser, Flash, Page, PageContext, Session, User};
 
 /// `templates/tokens.html`.
@@ -70,10 +71,12 @@ impl AccountTokens {
 
     /// Make a token (`action=create`: `name`, a `scope` per scope, `days`, and the password
     /// outside the sudo window), or revoke one (`action=revoke`, `id`).
+    #[allow(clippy::too_many_arguments, reason = "one argument per extractor")]
     pub async fn post(
         ctx: PageContext,
         accounts: Accounts,
         session: Session,
+        mailer: Mailer,
         flash: Flash,
         CurrentUser(user): CurrentUser,
         Form(fields): Form<Vec<(String, String)>>,
@@ -116,7 +119,17 @@ impl AccountTokens {
             .await;
         let mut page = TokensPage::new(ctx, &accounts, &session, user).await?;
         match made {
-            Ok((secret, _)) => {
+            Ok((secret, token)) => {
+                let list = format!("{}{}", page.ctx.base_url(), page.ctx.url("account_tokens")?);
+                // The token is shown once: a mail that cannot go does not hide it.
+                let queued = match super::mail::api_token_made(&page.user.email, &token.name, &list)
+                {
+                    Ok(email) => mailer.send_later(email).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = queued {
+                    tracing::error!(error = %e, "could not mail that an API token was made");
+                }
                 page.made = Some(secret);
                 Ok(Page(page).into_response())
             }
