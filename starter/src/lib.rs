@@ -29,7 +29,7 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<greet::Greet>("greet", "/greet");
     // Accounts: sign-up, log-in, email verification, password reset and the account page, and
     // "Log in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
-    use handlers::{account, auth, magic, tokens, two_factor};
+    use handlers::{account, auth, magic, tokens, two_factor, verify};
     let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
     let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
     // Durable jobs in the app's database (`torn jobs` shows the queues): mail from
@@ -46,9 +46,9 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<auth::SignUp>("signup", "/auth/signup")
         .handler::<auth::LogIn>("login", "/auth/login")
         .handler::<auth::LogOut>("logout", "/auth/logout")
-        .handler::<auth::Verify>("verify", "/auth/verify")
-        .handler::<auth::CheckEmail>("check_email", "/auth/check-email")
-        .handler::<auth::Unverified>("unverified", "/auth/unverified")
+        .handler::<verify::Verify>("verify", "/auth/verify")
+        .handler::<verify::CheckEmail>("check_email", "/auth/check-email")
+        .handler::<verify::Unverified>("unverified", "/auth/unverified")
         .handler::<auth::Forgot>("forgot", "/auth/forgot")
         .handler::<auth::Reset>("reset", "/auth/reset")
         .handler::<magic::MagicLink>("magic_link", "/auth/login/link")

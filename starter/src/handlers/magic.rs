@@ -14,8 +14,9 @@ use torn::auth::{LinkBrowser, LogIn, TokenPurpose};
 use torn::mail::Mailer;
 use torn::{Accounts, AuthError, ClientIp, Flash, Page, PageContext, Session};
 
-use super::auth::{invalid_link, link, mail_after_answer, too_many};
+use super::auth::{link, mail_after_answer, too_many};
 use super::mail;
+use super::verify::invalid_link;
 
 /// `templates/auth/magic_link.html`: the form that asks for a link.
 #[derive(Template)]

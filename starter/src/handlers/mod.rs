@@ -10,6 +10,7 @@ pub mod magic;
 pub mod mail;
 pub mod tokens;
 pub mod two_factor;
+pub mod verify;
 // torn:handlers
 
 use askama::Template;

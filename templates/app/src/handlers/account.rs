@@ -220,7 +220,7 @@ impl AccountEmailConfirm {
                 Ok(Redirect::to(&ctx.url("account")?).into_response())
             }
             Err(AuthError::Internal(e)) => Err(e),
-            Err(e) => Ok(super::auth::invalid_link(ctx, e)),
+            Err(e) => Ok(super::verify::invalid_link(ctx, e)),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod home;
 pub mod mail;
 pub mod tokens;
 pub mod two_factor;
+pub mod verify;
 {% endunless %}// torn:handlers
 
 use askama::Template;
