@@ -283,7 +283,13 @@ pub(super) async fn xsrf_checked(mut req: Request) -> Result<Request, Response> 
         .map(|m| m.as_str().to_string());
     // A request with an API token where the route takes them is the token's, not its
     // cookies' (its session is an empty one): there is nothing for a forged request to ride.
-    let by_token = token_request(&req, &shared, matched.as_deref());
+    #[cfg(feature = "accounts")]
+    let by_token = req
+        .extensions()
+        .get::<crate::auth::TokenRequest>()
+        .is_some();
+    #[cfg(not(feature = "accounts"))]
+    let by_token = false;
     if shared.settings.cookies.xsrf
         && xsrf::is_unsafe(req.method())
         && !shared.is_xsrf_exempt(matched.as_deref())
@@ -313,22 +319,11 @@ pub(super) async fn xsrf_checked(mut req: Request) -> Result<Request, Response> 
     Ok(req)
 }
 
-/// Whether the request carries a bearer token to a route that takes them.
-#[cfg(feature = "accounts")]
-fn token_request(req: &Request, shared: &Shared, matched: Option<&str>) -> bool {
-    crate::auth::bearer(req.headers()).is_some() && shared.accepts_bearer(matched)
-}
-
-/// Without accounts there are no tokens.
-#[cfg(not(feature = "accounts"))]
-fn token_request(_req: &Request, _shared: &Shared, _matched: Option<&str>) -> bool {
-    false
-}
-
-/// A request with a bearer token to a route that takes them gets an empty session of its
-/// own in place of its cookie's: whatever the handler reads or writes through `Session` is
-/// not the browser's, so no cookie of the browser counts for a request the XSRF check did not
-/// look at.
+/// A request with a bearer token to a route that takes them (in an app with accounts) is
+/// marked [`crate::auth::TokenRequest`], which the XSRF check and the user look-up read, and
+/// gets an empty session of its own in place of its cookie's: whatever the handler reads or
+/// writes through `Session` is not the browser's, so no cookie of the browser counts for a
+/// request the XSRF check did not look at.
 #[cfg(feature = "accounts")]
 pub(super) fn isolate_token_request(mut req: Request) -> Request {
     let Some(shared) = req.extensions().get::<Arc<Shared>>().cloned() else {
@@ -338,11 +333,13 @@ pub(super) fn isolate_token_request(mut req: Request) -> Request {
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string());
-    if token_request(&req, &shared, matched.as_deref())
+    if crate::auth::bearer(req.headers()).is_some()
+        && shared.accepts_bearer(matched.as_deref())
         && let Some(accounts) = req.extensions().get::<crate::auth::Accounts>().cloned()
     {
         let empty = crate::session::Session::new(None, Arc::new(accounts.store().clone()), None);
         req.extensions_mut().insert(empty);
+        req.extensions_mut().insert(crate::auth::TokenRequest);
     }
     req
 }

@@ -76,17 +76,8 @@ impl ApiToken {
 
     /// "3 hours ago", or "never".
     pub fn last_used(&self) -> String {
-        match self.last_used_at {
-            Some(at) => {
-                let ago = now().saturating_sub(at).max(0).unsigned_abs();
-                if ago < 60 {
-                    "just now".to_string()
-                } else {
-                    format!("{} ago", super::for_humans(Duration::from_secs(ago)))
-                }
-            }
-            None => "never".to_string(),
-        }
+        self.last_used_at
+            .map_or_else(|| "never".to_string(), super::sessions::ago)
     }
 }
 
@@ -238,18 +229,7 @@ impl Accounts {
     /// Delete every API token of the account (its address was confirmed for the first time:
     /// whoever made them may not own it).
     pub(super) async fn remove_api_tokens(&self, user_id: i64) -> Result<(), AuthError> {
-        let deleted: Result<u64, sqlx::Error> = with_db!(&self.db, pool => {
-            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
-                .bind(user_id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        });
-        match deleted {
-            Ok(_) => Ok(()),
-            Err(e) if super::missing_table(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.delete_rows_of(&["api_tokens"], user_id).await
     }
 
     /// The account a bearer token belongs to, and its scopes, while it is unexpired; its
@@ -324,6 +304,11 @@ impl Accounts {
         Ok(Some((user, scopes)))
     }
 }
+
+/// This request carries a bearer token to a route that takes them: it is the token's, not its
+/// cookies' (set by the route layer, read by the XSRF check and the user look-up).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TokenRequest;
 
 /// The bearer token of a request, if it sends one (`Authorization: Bearer <token>`).
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -86,16 +86,8 @@ pub(crate) async fn request_user(
 /// only that: `Some(None)` when the token is not valid (the request is then nobody's,
 /// whatever its cookies). `None` for any other request.
 async fn token_user(parts: &mut Parts, accounts: &Accounts) -> Result<Option<Option<User>>, Error> {
-    let takes_tokens = parts
-        .extensions
-        .get::<Arc<crate::state::Shared>>()
-        .is_some_and(|shared| {
-            let matched = parts
-                .extensions
-                .get::<axum::extract::MatchedPath>()
-                .map(axum::extract::MatchedPath::as_str);
-            shared.accepts_bearer(matched)
-        });
+    // The route layer marked it: a bearer token, on a route that takes them.
+    let takes_tokens = parts.extensions.get::<super::TokenRequest>().is_some();
     let Some(token) = super::bearer(&parts.headers).filter(|_| takes_tokens) else {
         return Ok(None);
     };

@@ -96,7 +96,8 @@ impl DeviceSession {
     }
 }
 
-fn ago(t: i64) -> String {
+/// "3 minutes ago" since `t` (Unix seconds), "just now" within the minute.
+pub(super) fn ago(t: i64) -> String {
     let secs = now().saturating_sub(t);
     if secs < 60 {
         "just now".to_string()

@@ -216,32 +216,31 @@ impl Accounts {
     /// The account whose log-in waits in this session for its second step, if one does (and
     /// has not timed out).
     pub async fn pending_second_step(&self, session: &Session) -> Result<Option<User>, AuthError> {
-        let Some(pending) = self.pending(session).await? else {
-            return Ok(None);
-        };
-        Ok(self
-            .user(pending.user_id)
-            .await?
-            .filter(|u| u.security_stamp == pending.stamp))
+        Ok(self.pending(session).await?.map(|(_, user)| user))
     }
 
-    async fn pending(&self, session: &Session) -> Result<Option<Pending>, AuthError> {
+    /// The log-in waiting in this session, and its account as it is now: none (and the wait
+    /// forgotten) when it timed out, or the account's sessions were ended since.
+    async fn pending(&self, session: &Session) -> Result<Option<(Pending, User)>, AuthError> {
         let pending: Option<Pending> = session
             .get(SECOND_STEP_KEY)
             .await
             .map_err(Error::internal)?;
+        let Some(pending) = pending else {
+            return Ok(None);
+        };
         let t = now();
-        match pending {
-            Some(p) if p.at <= t && t - p.at <= SECOND_STEP_SECS => Ok(Some(p)),
-            Some(_) => {
-                session
-                    .remove::<Pending>(SECOND_STEP_KEY)
-                    .await
-                    .map_err(Error::internal)?;
-                Ok(None)
-            }
-            None => Ok(None),
+        let user = if pending.at <= t && t - pending.at <= SECOND_STEP_SECS {
+            self.user(pending.user_id)
+                .await?
+                .filter(|u| u.security_stamp == pending.stamp)
+        } else {
+            None
+        };
+        if user.is_none() {
+            forget_pending(session).await?;
         }
+        Ok(user.map(|user| (pending, user)))
     }
 
     /// The second step of the log-in waiting in this session: a code from the app, or a
@@ -253,18 +252,7 @@ impl Accounts {
         session: &Session,
         code: &str,
     ) -> Result<SecondStep, AuthError> {
-        let Some(pending) = self.pending(session).await? else {
-            return Err(AuthError::SecondStepExpired);
-        };
-        let Some(user) = self
-            .user(pending.user_id)
-            .await?
-            .filter(|u| u.security_stamp == pending.stamp)
-        else {
-            session
-                .remove::<Pending>(SECOND_STEP_KEY)
-                .await
-                .map_err(Error::internal)?;
+        let Some((pending, user)) = self.pending(session).await? else {
             return Err(AuthError::SecondStepExpired);
         };
         let key = pending
@@ -280,10 +268,7 @@ impl Accounts {
             return Err(AuthError::WrongCode);
         };
         throttle::forget(&self.db, &key).await?;
-        session
-            .remove::<Pending>(SECOND_STEP_KEY)
-            .await
-            .map_err(Error::internal)?;
+        forget_pending(session).await?;
         self.start_session(session, &user, pending.remember).await?;
         if pending.sudo {
             self.start_sudo(session).await?;

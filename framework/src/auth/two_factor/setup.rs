@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::otp::{self, RECOVERY_CODES};
 use super::{SETUP_KEY, Stored, TwoFactorSetup};
-use crate::auth::{ACCOUNT_FREE_FAILURES, Accounts, AuthError, User, missing_table, throttle};
+use crate::auth::{ACCOUNT_FREE_FAILURES, Accounts, AuthError, User, throttle};
 use crate::db::now;
 use crate::error::Error;
 use crate::session::Session;
@@ -201,24 +201,8 @@ impl Accounts {
     /// Delete the account's secret and recovery codes (turned off, or set up before the
     /// address was confirmed, by whoever it was).
     pub(in crate::auth) async fn remove_two_factor(&self, user_id: i64) -> Result<(), AuthError> {
-        for sql in [
-            "DELETE FROM user_recovery_codes WHERE user_id = $1",
-            "DELETE FROM user_two_factor WHERE user_id = $1",
-        ] {
-            let deleted: Result<u64, sqlx::Error> = with_db!(&self.db, pool => {
-                sqlx::query(sql)
-                    .bind(user_id)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected())
-            });
-            match deleted {
-                Ok(_) => {}
-                Err(e) if missing_table(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        self.delete_rows_of(&["user_recovery_codes", "user_two_factor"], user_id)
+            .await
     }
 }
 
