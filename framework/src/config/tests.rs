@@ -582,3 +582,25 @@ fn passwords_are_hidden_even_when_they_hold_an_at_sign() {
     );
     assert_eq!(redact("sqlite://app.db"), "sqlite://app.db");
 }
+
+#[test]
+fn two_factor_and_api_token_settings_are_read_and_checked() {
+    let s = load("", &[]).unwrap();
+    assert!(s.accounts.two_factor && s.accounts.api_tokens);
+    assert_eq!(s.accounts.api_scopes, ["read", "write"]);
+    let s = load(
+        "[default]\ntwo_factor = false\napi_tokens = false\napi_scopes = [\"notes:read\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert!(!s.accounts.two_factor && !s.accounts.api_tokens);
+    assert_eq!(s.accounts.api_scopes, ["notes:read"]);
+    for bad in ["[]", "[\"\"]", "[\"read write\"]", "[\"a,b\"]"] {
+        let err = load(&format!("[default]\napi_scopes = {bad}\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("api_scopes is"), "{bad}: {err}");
+    }
+    let long = format!("[default]\napi_scopes = [\"{}\"]\n", "s".repeat(33));
+    assert!(load(&long, &[]).is_err());
+}
