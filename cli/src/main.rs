@@ -109,6 +109,10 @@ enum Gen {
         /// Every page needs a log-in; each person sees and changes only their own rows.
         #[arg(long)]
         auth: bool,
+        /// A JSON API under /api/<plural> instead of pages: JSON in and out, 422 with a message
+        /// per field; with --auth, API tokens' read and write scopes too.
+        #[arg(long)]
+        api: bool,
     },
     /// A live channel at /NAME: a WebSocket and server-sent events on the pub/sub topic NAME,
     /// its page and script (reconnecting with backoff), the routes, and a test.
@@ -331,15 +335,24 @@ fn run_generator(what: Gen, force: bool, dry_run: bool) -> Result<(), torn_cli::
                 "Run `cargo test` to run its test, `torn routes` to see the route.",
             )
         }
-        Gen::Scaffold { name, fields, auth } => (
+        Gen::Scaffold {
+            name,
+            fields,
+            auth,
+            api,
+        } => (
             g::scaffold::plan(
                 &app,
                 &g::typed_name("model", &name)?,
                 &fields,
-                auth,
+                g::scaffold::Kind { auth, api },
                 unix_now(),
             )?,
-            "Run `cargo test` to run its tests, and `cargo run` to see the pages.",
+            if api {
+                "Run `cargo test` to run its tests, and `torn routes` to see the API's routes."
+            } else {
+                "Run `cargo test` to run its tests, and `cargo run` to see the pages."
+            },
         ),
         Gen::Model { name, fields } => (
             g::model::plan(&app, &g::typed_name("model", &name)?, &fields, unix_now())?,

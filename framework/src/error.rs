@@ -25,6 +25,8 @@ pub struct Error {
     status: StatusCode,
     message: String,
     source: Option<BoxError>,
+    /// A header the answer carries (`WWW-Authenticate`, `Retry-After`).
+    header: Option<(axum::http::HeaderName, axum::http::HeaderValue)>,
 }
 
 impl Error {
@@ -34,6 +36,7 @@ impl Error {
             status,
             message: message.into(),
             source: None,
+            header: None,
         }
     }
 
@@ -62,12 +65,25 @@ impl Error {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: "Something went wrong on our side. Please try again later.".into(),
             source: Some(source.into()),
+            header: None,
         }
     }
 
     /// A programming error in route names or parameters (500, detail in dev).
     pub fn route(message: impl Into<String>) -> Self {
         Self::internal(message.into())
+    }
+
+    /// Answer with this header too (`WWW-Authenticate` on a 401 or 403, `Retry-After` on a
+    /// 429).
+    #[must_use]
+    pub fn with_header(
+        mut self,
+        name: axum::http::HeaderName,
+        value: axum::http::HeaderValue,
+    ) -> Self {
+        self.header = Some((name, value));
+        self
     }
 
     /// Attach a cause (kept for the log and dev pages).
@@ -178,6 +194,9 @@ impl IntoResponse for Error {
             tracing::error!(status = self.status.as_u16(), error = %self.chain(), "request failed");
         }
         let mut response = self.status.into_response();
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, value);
+        }
         response.extensions_mut().insert(ErrorReport {
             message: self.message,
             details,

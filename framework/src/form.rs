@@ -189,6 +189,28 @@ pub fn optional_at_most(
     }
 }
 
+/// The text of `field` of a JSON object, as a form would send it, for [`required`] and
+/// [`optional`] to read: a string as it is, a number written out, `null` or no such field as
+/// empty. A list, an object or `true` is no value for a text field.
+fn json_text(body: &serde_json::Value, field: &str) -> Result<String, String> {
+    match body.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(String::new()),
+        Some(serde_json::Value::String(text)) => Ok(text.clone()),
+        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+        Some(_) => Err("must be text or a number".to_string()),
+    }
+}
+
+/// A checkbox field of a JSON object, as a form would send it, for [`checkbox`] to read: `true`
+/// is checked; `false`, `null` or no such field is not.
+fn json_checkbox(body: &serde_json::Value, field: &str) -> Result<Option<String>, String> {
+    match body.get(field) {
+        None | Some(serde_json::Value::Null | serde_json::Value::Bool(false)) => Ok(None),
+        Some(serde_json::Value::Bool(true)) => Ok(Some("on".to_string())),
+        Some(_) => Err("must be true or false".to_string()),
+    }
+}
+
 /// The text to put back in an input for an optional value (empty for `None`).
 pub fn optional_to_form<T: FormValue>(value: &Option<T>) -> String {
     value.as_ref().map(FormValue::to_form).unwrap_or_default()
@@ -223,6 +245,35 @@ impl FieldErrors {
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
+    }
+
+    /// The text of `field` of a JSON object (a JSON API's body), as a form would send it, for
+    /// [`required`] and [`optional`] to read: a string as it is, a number written out, `null`
+    /// or no such field as empty. A list, an object or a boolean is no value for a text field:
+    /// its message is recorded, and the text is empty.
+    pub fn text_from_json(&mut self, body: &serde_json::Value, field: &str) -> String {
+        let text = json_text(body, field);
+        self.take(field, text).unwrap_or_default()
+    }
+
+    /// A checkbox field of a JSON object, as a form would send it, for [`checkbox`] to read:
+    /// `true` is checked; `false`, `null` or no such field is not; anything else records its
+    /// message.
+    pub fn checkbox_from_json(&mut self, body: &serde_json::Value, field: &str) -> Option<String> {
+        let checked = json_checkbox(body, field);
+        self.take(field, checked).flatten()
+    }
+
+    /// The first message of each field, as a JSON object (`{"title": "can't be blank"}`): what
+    /// a JSON API answers with `422`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut fields = serde_json::Map::new();
+        for (field, message) in &self.errors {
+            fields
+                .entry(field.clone())
+                .or_insert_with(|| serde_json::Value::String(message.clone()));
+        }
+        serde_json::Value::Object(fields)
     }
 
     /// No messages?

@@ -234,6 +234,14 @@ impl PageContext {
         self.user.as_ref()
     }
 
+    /// Whether the pages offer passkeys: the `passkeys` setting is on and `base_url` is a name
+    /// browsers let passkeys belong to (`https://…`, or `http://localhost…`) (feature
+    /// `accounts`).
+    #[cfg(feature = "accounts")]
+    pub fn passkeys_offered(&self) -> bool {
+        crate::auth::passkeys_offered(&self.shared.settings)
+    }
+
     /// The request's path, e.g. to mark the current navigation link.
     pub fn path(&self) -> &str {
         &self.path

@@ -4,7 +4,7 @@ import { chromium } from "playwright-core";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export function launchChromium() {
+export function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
@@ -15,6 +15,7 @@ export function launchChromium() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }

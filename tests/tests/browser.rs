@@ -1,8 +1,9 @@
 //! The starter in a real browser: headless Debian Chromium driven by playwright-core
 //! (`tests/browser/`): the home page's XSRF-protected form, and accounts from sign-up through
 //! the emailed link to `/account`, log-in links (in the browser that asked, and in another),
-//! two-factor codes, "Log in with …" through an OpenID Connect provider, and the
-//! live chat between two users on two instances, one of which restarts.
+//! two-factor codes, passkeys (Chromium's virtual authenticator), "Log in with …" through an
+//! OpenID Connect provider, and the live chat between two users on two instances, one of which
+//! restarts.
 //!
 //! Needs node, `npm ci --prefix tests/browser` and Chromium (`/usr/bin/chromium`, or the path in
 //! `CHROMIUM`). Without them the test is reported as skipped, unless `TORN_REQUIRE_BROWSER=1`
@@ -107,6 +108,35 @@ fn two_factor_log_in_in_a_browser() {
     let shot = shots.path().join("two_factor.png");
     run_script(
         "two_factor.mjs",
+        &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
+    );
+    assert!(shot.is_file());
+}
+
+/// Passkeys with Chromium's virtual authenticator: added from the account page, then logging
+/// in from the log-in page without the email or the password. Passkeys belong to a name, so the
+/// starter runs with `base_url` at `localhost`.
+#[test]
+fn passkey_log_in_in_a_browser() {
+    if !common::browser_available() {
+        return;
+    }
+    let email = format!(
+        "passkey-{}-{}@example.com",
+        std::process::id(),
+        torn::signing::unix_now()
+    );
+    let port = common::free_port();
+    let env = [
+        ("PORT", port.to_string()),
+        ("TORN_BASE_URL", format!("http://localhost:{port}")),
+    ];
+    let mail = common::workspace_root().join("starter/mail");
+    let shots = tempfile::tempdir().unwrap();
+    let shot = shots.path().join("passkeys.png");
+    run_script_with(
+        "passkeys.mjs",
+        &env,
         &[mail.as_os_str(), email.as_ref(), shot.as_os_str()],
     );
     assert!(shot.is_file());

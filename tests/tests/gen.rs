@@ -453,7 +453,7 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
         .collect();
     let mut sorted = versions.clone();
     sorted.sort();
-    assert_eq!(sorted.len(), 10, "{sorted:?}");
+    assert_eq!(sorted.len(), 11, "{sorted:?}");
     assert!(sorted[0].ends_with("_early.up.sql"), "{sorted:?}");
     assert!(sorted[1].ends_with("_accounts.up.sql"), "{sorted:?}");
     assert!(sorted[2].ends_with("_identities.up.sql"), "{sorted:?}");
@@ -464,6 +464,7 @@ fn auth_turns_a_minimal_app_into_what_torn_new_makes() {
     assert!(sorted[7].ends_with("_two_factor.up.sql"), "{sorted:?}");
     assert!(sorted[8].ends_with("_devices.up.sql"), "{sorted:?}");
     assert!(sorted[9].ends_with("_api_tokens.up.sql"), "{sorted:?}");
+    assert!(sorted[10].ends_with("_passkeys.up.sql"), "{sorted:?}");
 
     // Again, and on an app that has accounts from the start: nothing changes.
     for app in [&mini, &full] {
@@ -522,6 +523,27 @@ fn generated_code_needs_no_rustfmt() {
             "--auth",
         ],
         &["gen", "model", "x", "n:int"],
+        &[
+            "gen",
+            "scaffold",
+            "gadget",
+            "name:string",
+            "weight:float?",
+            "active:bool",
+            "--api",
+        ],
+        &[
+            "gen",
+            "scaffold",
+            "stock_item",
+            "stock_keeping_unit_code:string",
+            "quantity_on_hand:int",
+            "expires_on:date?",
+            "category:references",
+            "is_discontinued:bool",
+            "--auth",
+            "--api",
+        ],
         &["gen", "oauth", "github"],
         &[
             "gen",

@@ -201,6 +201,28 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "title:string",
         "--auth",
     ]);
+    // JSON APIs: one for anyone, one whose rows belong to their owner (and point at the
+    // owner's own tasks).
+    torn(&[
+        "gen",
+        "scaffold",
+        "gadget",
+        "name:string",
+        "weight:float?",
+        "bought:date?",
+        "active:bool",
+        "--api",
+    ]);
+    torn(&[
+        "gen",
+        "scaffold",
+        "chore",
+        "title:string",
+        "minutes:int",
+        "task:references",
+        "--auth",
+        "--api",
+    ]);
     torn(&["gen", "mailer", "order_shipped"]);
     torn(&["gen", "channel", "room"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))

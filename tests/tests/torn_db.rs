@@ -23,9 +23,9 @@ fn db_commands(database_url: Option<&str>) {
     assert!(out.contains("pending  20261125000000  accounts"), "{out}");
     let (code, out) = db(&["migrate"]);
     assert_eq!(code, Some(0), "{out}");
-    // The template's nine: accounts, identities, security_stamp, chat, jobs, magic_links,
-    // two_factor, devices, api_tokens.
-    assert!(out.contains("applied 9 migration(s)"), "{out}");
+    // The template's ten: accounts, identities, security_stamp, chat, jobs, magic_links,
+    // two_factor, devices, api_tokens, passkeys.
+    assert!(out.contains("applied 10 migration(s)"), "{out}");
     assert!(db(&["migrate"]).1.contains("up to date"));
     // A new reversible migration.
     assert!(
@@ -51,7 +51,7 @@ fn db_commands(database_url: Option<&str>) {
     .unwrap();
     let (code, out) = db(&["migrate"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("applied 1 migration(s); 10 in all"), "{out}");
+    assert!(out.contains("applied 1 migration(s); 11 in all"), "{out}");
     assert!(
         db(&["status"])
             .1
@@ -77,7 +77,7 @@ fn db_commands(database_url: Option<&str>) {
     assert!(
         db(&["migrate"])
             .1
-            .contains("applied 1 migration(s); 11 in all")
+            .contains("applied 1 migration(s); 12 in all")
     );
     let (code, out) = db(&["rollback"]);
     assert_eq!(code, Some(2), "{out}");
@@ -94,7 +94,7 @@ fn db_commands(database_url: Option<&str>) {
     let (code, out) = db(&["reset"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("emptied") && out.contains("applied 11 migration(s)"),
+        out.contains("emptied") && out.contains("applied 12 migration(s)"),
         "{out}"
     );
     let mut prod = env.clone();

@@ -76,6 +76,7 @@ struct AccountLimits {
     password_max_length: usize,
     two_factor: bool,
     api_tokens: bool,
+    passkeys: bool,
 }
 
 /// What the templates read as `ctx.settings()`.
@@ -120,6 +121,19 @@ impl Ctx {
             r#"<input type="hidden" name="_xsrf" value="{}">"#,
             masked(&self.xsrf, self.xsrf_time)
         )
+    }
+
+    fn xsrf_token(&self) -> String {
+        masked(&self.xsrf, self.xsrf_time)
+    }
+
+    /// The app's address, as torn's `base_url` (an IP address, so no passkeys are offered).
+    fn base_url(&self) -> &'static str {
+        "http://127.0.0.1:8888"
+    }
+
+    fn passkeys_offered(&self) -> bool {
+        false
     }
 
     fn flashes(&self) -> Vec<FlashMessage> {
@@ -492,6 +506,7 @@ async fn main() {
                 password_max_length: 128,
                 two_factor: true,
                 api_tokens: true,
+                passkeys: true,
             },
         },
         statement: SESSION_AND_USER.replace("{table}", table),

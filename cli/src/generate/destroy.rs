@@ -129,8 +129,8 @@ fn plan_again(app: &AppDir, what: What) -> Result<Plan, CliError> {
         }
         What::Scaffold { name } => {
             let name = super::typed_name("model", &name)?;
-            let (fields, auth) = scaffold::recorded(app, &name)?;
-            scaffold::plan_for(app, &name, &fields, auth, now, true)
+            let (fields, kind) = scaffold::recorded(app, &name)?;
+            scaffold::plan_for(app, &name, &fields, kind, now, true)
         }
         What::Model { name } => {
             let name = super::typed_name("model", &name)?;

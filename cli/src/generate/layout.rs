@@ -132,16 +132,19 @@ pub fn let_else(indent: usize, pattern: &[String], value: &[String]) -> String {
     if one.len() <= 100 {
         return one;
     }
+    // A tuple value whose items take more than rustfmt's call width goes one item per line
+    // (a tuple pattern does not).
+    let narrow = |tuple: &str| tuple.len() - 2 <= CALL_WIDTH;
     let head = format!("{pad}let {pat} =");
     let next = format!("{pad}    {val}");
-    if head.len() <= 100 && next.len() <= 100 {
+    if head.len() <= 100 && next.len() <= 100 && narrow(&val) {
         return format!("{head}\n{next}\n{pad}else {{");
     }
     let mut out = format!("{pad}let (\n");
     for p in pattern {
         out.push_str(&format!("{pad}    {p},\n"));
     }
-    if format!("{pad}) = {val}").len() <= 100 {
+    if format!("{pad}) = {val}").len() <= 100 && narrow(&val) {
         out.push_str(&format!("{pad}) = {val}\n{pad}else {{"));
         return out;
     }

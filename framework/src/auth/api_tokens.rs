@@ -226,10 +226,12 @@ impl Accounts {
         Ok(deleted == 1)
     }
 
-    /// Delete every API token of the account (its address was confirmed for the first time:
-    /// whoever made them may not own it).
-    pub(super) async fn remove_api_tokens(&self, user_id: i64) -> Result<(), AuthError> {
-        self.delete_rows_of(&["api_tokens"], user_id).await
+    /// Delete every API token and passkey of the account (its address was confirmed for the
+    /// first time, or its password reset: whoever made them may not own it, and must not stay
+    /// in by them).
+    pub(super) async fn remove_keys(&self, user_id: i64) -> Result<(), AuthError> {
+        self.delete_rows_of(&["api_tokens", "passkeys"], user_id)
+            .await
     }
 
     /// The account a bearer token belongs to, and its scopes, while it is unexpired; its
@@ -354,22 +356,27 @@ impl Scopes {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScopeMissing(pub String);
 
-impl IntoResponse for ScopeMissing {
-    fn into_response(self) -> Response {
-        let scope = self.0;
-        let mut response = Error::new(
+impl From<ScopeMissing> for Error {
+    /// `403`, with `WWW-Authenticate: Bearer error="insufficient_scope"`: `scopes.require(…)?`
+    /// in a handler that answers `torn::Result`.
+    fn from(missing: ScopeMissing) -> Self {
+        let scope = missing.0;
+        let error = Error::new(
             StatusCode::FORBIDDEN,
             format!("This token may not do this: it needs the \"{scope}\" scope."),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&format!(
+        );
+        match HeaderValue::from_str(&format!(
             "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
         )) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+            Ok(value) => error.with_header(header::WWW_AUTHENTICATE, value),
+            Err(_) => error,
         }
-        response
+    }
+}
+
+impl IntoResponse for ScopeMissing {
+    fn into_response(self) -> Response {
+        Error::from(self).into_response()
     }
 }
 

@@ -56,6 +56,20 @@ pub enum AuthError {
     /// Two-factor log-in is not on, or its set-up was not begun (or ended meanwhile).
     #[error("Two-factor authentication is not set up. Start again.")]
     TwoFactorNotStarted,
+    /// Passkeys are off, or `base_url` is not a name browsers let passkeys belong to.
+    #[error("Passkeys are not available on this site.")]
+    PasskeysUnavailable,
+    /// A passkey answer that does not hold: another site's, another ceremony's, unknown, a
+    /// counter gone back, or a passkey that is registered already.
+    #[error("That passkey was not accepted. Try again, or use another way in.")]
+    PasskeyRefused,
+    /// No passkey ceremony of this account waits in this session (it took longer than five
+    /// minutes, or was finished already).
+    #[error("That took too long. Try again.")]
+    PasskeyExpired,
+    /// A passkey that cannot be added or renamed so (the message says why).
+    #[error("{0}")]
+    InvalidPasskey(String),
     /// A token that is unknown, used, expired, or for an address the account no longer has.
     #[error(
         "This link is not valid any more. Links work once, for a limited time; ask for a new one."

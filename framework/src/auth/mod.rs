@@ -45,6 +45,7 @@ mod extract;
 mod login;
 mod magic;
 mod otp;
+mod passkeys;
 mod preload;
 mod sessions;
 mod sudo;
@@ -65,6 +66,8 @@ pub(crate) use extract::request_user;
 pub use extract::{CurrentUser, MaybeUser, with_next};
 pub use magic::{LinkBrowser, LinkLogIn, MagicLink};
 pub use otp::RECOVERY_CODES;
+pub(crate) use passkeys::offered as passkeys_offered;
+pub use passkeys::{MAX_PASSKEYS, Passkey};
 pub(crate) use preload::ScopeLayer as PreloadLayer;
 pub use sessions::{DeviceSession, coarse_user_agent};
 pub(crate) use sessions::{RequestFrom, scope as request_scope};
@@ -310,10 +313,10 @@ impl Accounts {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        // A second factor or API tokens set up before: they would lock the owner out, or
-        // keep whoever made them in.
+        // A second factor, API tokens or passkeys set up before: they would lock the owner
+        // out, or keep whoever made them in.
         self.remove_two_factor(user_id).await?;
-        self.remove_api_tokens(user_id).await?;
+        self.remove_keys(user_id).await?;
         self.end_tokens(user_id).await?;
         self.log_out_everywhere(user_id, None).await?;
         Ok(())

@@ -38,6 +38,20 @@ impl Accounts {
         Ok(())
     }
 
+    /// Refuse ([`AuthError::SudoRequired`]) unless this session is logged in as `user`: a sudo
+    /// window is its session's user's only.
+    pub(super) async fn session_is(&self, session: &Session, user: &User) -> Result<(), AuthError> {
+        let id: Option<i64> = session
+            .get(super::USER_ID_KEY)
+            .await
+            .map_err(Error::internal)?;
+        if id == Some(user.id) {
+            Ok(())
+        } else {
+            Err(AuthError::SudoRequired)
+        }
+    }
+
     /// Allow a sensitive change by `user` on this session: with `password` (checked and
     /// throttled, inside the window too, and then the window opens), or without one inside the
     /// sudo window.

@@ -319,8 +319,9 @@ impl Accounts {
         }
         throttle::forget(&self.db, &throttle::account_key(&user.email)).await?;
         throttle::forget(&self.db, &throttle::reauth_key(user.id)).await?;
-        // A reset is how an account is taken back: tokens made meanwhile end with the sessions.
-        self.remove_api_tokens(user.id).await?;
+        // A reset is how an account is taken back: API tokens and passkeys made meanwhile end
+        // with the sessions.
+        self.remove_keys(user.id).await?;
         Ok(self.user(user.id).await?.unwrap_or(user))
     }
 

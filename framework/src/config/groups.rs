@@ -212,6 +212,10 @@ impl Default for SessionSettings {
 
 /// Passwords, verification and reset links (`settings.accounts`).
 #[derive(Clone, Debug, Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is a setting of its own"
+)]
 #[serde(default)]
 pub struct AccountSettings {
     /// Fewest characters in a new password (default 8).
@@ -242,6 +246,9 @@ pub struct AccountSettings {
     /// Offer personal API tokens on the account page (default on). Off, tokens made before
     /// still work until they expire or are revoked.
     pub api_tokens: bool,
+    /// Offer passkeys (`WebAuthn`) on the account and log-in pages (default on). They need
+    /// `base_url` to be a name: `https://…`, or `http://localhost…` in development.
+    pub passkeys: bool,
     /// The scopes an API token may have (default `["read", "write"]`); routes check them
     /// with the `Scopes` extractor.
     pub api_scopes: Vec<String>,
@@ -259,6 +266,7 @@ impl Default for AccountSettings {
             require_verified_email: false,
             two_factor: true,
             api_tokens: true,
+            passkeys: true,
             api_scopes: vec!["read".to_string(), "write".to_string()],
         }
     }

@@ -586,14 +586,15 @@ fn passwords_are_hidden_even_when_they_hold_an_at_sign() {
 #[test]
 fn two_factor_and_api_token_settings_are_read_and_checked() {
     let s = load("", &[]).unwrap();
-    assert!(s.accounts.two_factor && s.accounts.api_tokens);
+    assert!(s.accounts.two_factor && s.accounts.api_tokens && s.accounts.passkeys);
     assert_eq!(s.accounts.api_scopes, ["read", "write"]);
     let s = load(
-        "[default]\ntwo_factor = false\napi_tokens = false\napi_scopes = [\"notes:read\"]\n",
+        "[default]\ntwo_factor = false\napi_tokens = false\npasskeys = false\n\
+         api_scopes = [\"notes:read\"]\n",
         &[],
     )
     .unwrap();
-    assert!(!s.accounts.two_factor && !s.accounts.api_tokens);
+    assert!(!s.accounts.two_factor && !s.accounts.api_tokens && !s.accounts.passkeys);
     assert_eq!(s.accounts.api_scopes, ["notes:read"]);
     for bad in ["[]", "[\"\"]", "[\"read write\"]", "[\"a,b\"]"] {
         let err = load(&format!("[default]\napi_scopes = {bad}\n"), &[])

@@ -95,6 +95,16 @@ struct ApiTokenMade<'a> {
     tokens: &'a str,
 }
 
+/// `mail/passkey_changed.txt`: told when a passkey is added or removed.
+#[derive(Template)]
+#[template(path = "mail/passkey_changed.txt")]
+struct PasskeyChanged<'a> {
+    email: &'a str,
+    name: &'a str,
+    added: bool,
+    passkeys: &'a str,
+}
+
 /// The mail with the link that confirms an address; the link works for `lifetime`.
 pub fn verify(to: &str, link: &str, lifetime: Duration) -> askama::Result<Email> {
     let valid_for = &for_humans(lifetime);
@@ -189,6 +199,28 @@ pub fn api_token_made(to: &str, name: &str, tokens: &str) -> askama::Result<Emai
             email: to,
             name,
             tokens,
+        }
+        .render()?,
+        html: None,
+    })
+}
+
+/// The mail to an account that the passkey named `name` was `added` (or removed); `passkeys`
+/// is the page that lists them.
+pub fn passkey_changed(to: &str, name: &str, added: bool, passkeys: &str) -> askama::Result<Email> {
+    Ok(Email {
+        to: to.to_string(),
+        subject: if added {
+            "A passkey was added to your account"
+        } else {
+            "A passkey was removed from your account"
+        }
+        .to_string(),
+        text: PasskeyChanged {
+            email: to,
+            name,
+            added,
+            passkeys,
         }
         .render()?,
         html: None,

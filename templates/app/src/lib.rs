@@ -29,7 +29,7 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<greet::Greet>("greet", "/greet");
 {% unless minimal %}    // Accounts: sign-up, log-in, email verification, password reset and the account page, and
     // "Log in with …" for each provider configured (TORN_OAUTH_GITHUB_CLIENT_ID, …).
-    use handlers::{account, auth, magic, tokens, two_factor, verify};
+    use handlers::{account, auth, magic, passkeys, tokens, two_factor, verify};
     let accounts = torn::Accounts::new(db.clone(), app.settings().clone()).await?;
     let social = torn::SocialLogin::new(accounts.clone(), app.settings())?;
     // Durable jobs in the app's database (`torn jobs` shows the queues): mail from
@@ -60,6 +60,11 @@ pub async fn app(settings: Settings) -> torn::Result<App> {
         .handler::<account::AccountPassword>("account_password", "/account/password")
         .handler::<account::AccountSessions>("account_sessions", "/account/sessions")
         .handler::<two_factor::TwoFactor>("two_factor_settings", "/account/two-factor")
+        // Passkeys: added on the account page, logging in from the log-in page.
+        .handler::<passkeys::AccountPasskeys>("account_passkeys", "/account/passkeys")
+        .handler::<passkeys::PasskeyRegister>("passkey_register", "/account/passkeys/register")
+        .handler::<passkeys::PasskeyConfirm>("passkey_confirm", "/account/passkeys/confirm")
+        .handler::<passkeys::PasskeyLogIn>("passkey_login", "/auth/login/passkey")
         // Personal API tokens, and the JSON API that takes them (`Authorization: Bearer …`,
         // no XSRF token) as well as the logged-in session (XSRF-checked).
         .handler::<tokens::AccountTokens>("account_tokens", "/account/tokens")

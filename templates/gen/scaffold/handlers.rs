@@ -16,41 +16,7 @@ use crate::models::[[ name ]]::{[[ ty ]], [[ ty ]]Input};
 /// Rows per page of the list.
 const PER_PAGE: u32 = 20;
 
-/// What the form sends, as typed, so that it can be shown again with the messages.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct [[ ty ]]Form {
-[%- for f in fields %]
-    [[ f.column ]]: [% if f.kind == "bool" %]Option<String>[% else %]String[% endif %],
-[%- endfor %]
-}
-
-impl [[ ty ]]Form {
-    fn from_row(row: &[[ ty ]]) -> Self {
-        Self {
-[%- for f in fields %]
-            [[ f.column ]]: [% if f.kind == "bool" %]row.[[ f.column ]].then(|| "on".to_string())[% else if f.optional %]optional_to_form(&row.[[ f.column ]])[% else %]row.[[ f.column ]].to_form()[% endif %],
-[%- endfor %]
-        }
-    }
-
-    /// The typed values, or a message for each field that is not right.
-[[ check_signature ]]
-        let mut errors = FieldErrors::default();
-[%- for line in reads %]
-[[ line ]]
-[%- endfor %]
-[%- if !let_else.is_empty() %]
-[[ let_else ]]
-            return Ok(Err(errors));
-        };
-[%- endif %]
-        if !errors.is_empty() {
-            return Ok(Err(errors));
-        }
-        Ok(Ok([[ input_literal ]]))
-    }
-}
+[% include "scaffold/form_check.rs" %]
 
 /// `templates/[[ table ]]/index.html`.
 #[derive(Template)]

@@ -68,6 +68,8 @@ pub struct Scaffold {
     /// The fields as typed, and `--auth`.
     pub args: String,
     pub auth_flag: &'static str,
+    /// A JSON API (`--api`) rather than pages.
+    pub api: bool,
     /// Whether pages need a log-in and rows belong to their owner.
     pub auth: bool,
     /// The fields.
@@ -95,8 +97,22 @@ pub struct Scaffold {
     pub accounts_arg: &'static str,
     pub owner_arg: &'static str,
     pub user_param_new: &'static str,
+    // The JSON API's pieces (`--api`).
+    pub json_reads: Vec<String>,
+    pub json_outputs: Vec<String>,
+    pub scopes_use: &'static str,
+    pub require_read: &'static str,
+    pub require_write: &'static str,
+    pub update_row_api: String,
+    pub model_use: String,
+    pub index_get: String,
+    pub index_post: String,
+    pub show_get: String,
+    pub show_put: String,
+    pub show_delete: String,
     // The test's pieces.
     pub test_uses: Vec<String>,
+    pub api_test_uses: Vec<String>,
     pub accounts: bool,
     pub setup: Vec<String>,
     pub first: String,
@@ -106,6 +122,8 @@ pub struct Scaffold {
     pub mistyped: String,
     pub shown_first: Option<String>,
     pub shown_second: Option<String>,
+    pub shown_first_json: Option<(String, String)>,
+    pub shown_second_json: Option<(String, String)>,
     pub owner_id: &'static str,
     pub others_parent: bool,
 }
@@ -117,14 +135,19 @@ impl Scaffold {
         name: &str,
         fields: &[Field],
         auth: bool,
+        api: bool,
         owned: &[String],
         args: &[String],
     ) -> Result<Self, CliError> {
         let table = table_name(name);
         let ty = camel(name);
         let plural_ty = camel(&table);
-        let kinds = ["Index", "New", "Show", "Edit", "Delete"];
-        let routes = route_paths(name, &table)
+        let kinds: &[&str] = if api {
+            &["Index", "Show"]
+        } else {
+            &["Index", "New", "Show", "Edit", "Delete"]
+        };
+        let routes = route_paths(name, &table, api)
             .iter()
             .zip(kinds)
             .map(|((route, path), kind)| {
@@ -189,10 +212,11 @@ impl Scaffold {
             args: args.join(" "),
             auth_flag: if auth { " --auth" } else { "" },
             auth,
+            api,
             fields: fields.iter().map(FieldView::of).collect(),
             crate_name: app.crate_name.clone(),
             routes,
-            form_use: layout::use_list("torn::form", &form_imports(fields)),
+            form_use: layout::use_list("torn::form", &form_imports(fields, api)),
             input_literal: {
                 let mut items: Vec<String> = fields.iter().map(Field::column).collect();
                 if auth {
@@ -258,6 +282,81 @@ impl Scaffold {
             accounts_arg: if user_ref { ", &accounts" } else { "" },
             owner_arg: if auth { ", user.id" } else { "" },
             user_param_new: if auth { ", _user: CurrentUser" } else { "" },
+            json_reads: fields.iter().map(json_read).collect(),
+            json_outputs: fields.iter().map(json_output).collect(),
+            scopes_use: if auth {
+                "use torn::auth::Scopes;\n"
+            } else {
+                ""
+            },
+            require_read: if auth {
+                "        scopes.require(\"read\")?;\n"
+            } else {
+                ""
+            },
+            require_write: if auth {
+                "        scopes.require(\"write\")?;\n"
+            } else {
+                ""
+            },
+            model_use: layout::use_list(
+                &format!("crate::models::{name}"),
+                &[ty.as_str(), &format!("{ty}Input")],
+            ),
+            index_get: api_signature(
+                "get",
+                &[],
+                auth,
+                false,
+                "Query(q): Query<PageQuery>",
+                "Json<Value>",
+            ),
+            index_post: api_signature(
+                "post",
+                &["ctx: PageContext"],
+                auth,
+                user_ref,
+                "Json(body): Json<Value>",
+                "Response",
+            ),
+            show_get: api_signature(
+                "get",
+                &[],
+                auth,
+                false,
+                "Path(id): Path<i64>",
+                "Json<Value>",
+            ),
+            show_put: api_signature(
+                "put",
+                &[],
+                auth,
+                user_ref,
+                "Path(id): Path<i64>\u{0}Json(body): Json<Value>",
+                "Response",
+            ),
+            show_delete: api_signature(
+                "delete",
+                &[],
+                auth,
+                false,
+                "Path(id): Path<i64>",
+                "StatusCode",
+            ),
+            update_row_api: layout::chain(
+                8,
+                "let row = ",
+                &format!("{ty}::update(&db, id, &input)"),
+                &[".await?", ".ok_or_else(Error::not_found)?"],
+                ";",
+            ),
+            api_test_uses: super::super::model::sorted(
+                test.uses
+                    .iter()
+                    .cloned()
+                    .chain(["use serde_json::{Value, json};".to_string()])
+                    .collect(),
+            ),
             test_uses: test.uses,
             accounts: test.accounts,
             setup: test.setup,
@@ -268,6 +367,14 @@ impl Scaffold {
             mistyped: test.mistyped,
             shown_first: test.shown_first,
             shown_second: test.shown_second,
+            shown_first_json: test
+                .shown_json
+                .as_ref()
+                .map(|(n, v)| (format!("[first[{n}].0]"), format!("first[{v}].1"))),
+            shown_second_json: test
+                .shown_json
+                .as_ref()
+                .map(|(n, v)| (format!("[second[{n}].0]"), format!("second[{v}].1"))),
             owner_id: test.owner_id,
             others_parent: test.others_parent,
             name: name.to_string(),
@@ -279,18 +386,24 @@ impl Scaffold {
         })
     }
 
-    /// The names of the five routes.
+    /// The names of the routes (five for pages, two for `--api`).
     pub fn route_names(&self) -> Vec<String> {
-        route_paths(&self.name, &self.table)
+        route_paths(&self.name, &self.table, self.api)
             .into_iter()
             .map(|(route, _)| route)
             .collect()
     }
 }
 
-/// (route name, path) of the five routes.
-fn route_paths(name: &str, table: &str) -> [(String, String); 5] {
-    [
+/// (route name, path) of the routes: five for pages, two for `--api` (under `/api/`).
+fn route_paths(name: &str, table: &str, api: bool) -> Vec<(String, String)> {
+    if api {
+        return vec![
+            (table.to_string(), format!("/api/{table}")),
+            (name.to_string(), format!("/api/{table}/{{id}}")),
+        ];
+    }
+    vec![
         (table.to_string(), format!("/{table}")),
         (format!("new_{name}"), format!("/{table}/new")),
         (name.to_string(), format!("/{table}/{{id}}")),
@@ -299,12 +412,70 @@ fn route_paths(name: &str, table: &str) -> [(String, String); 5] {
     ]
 }
 
+/// The signature of an API handler: `first` parameters, then `db`, the accounts (for a
+/// reference to users), the user and the scopes (with `--auth`), then `last` (its parameters
+/// split at `\0`), answering `torn::Result<ret>`.
+fn api_signature(
+    method: &str,
+    first: &[&str],
+    auth: bool,
+    accounts: bool,
+    last: &str,
+    ret: &str,
+) -> String {
+    let mut params: Vec<&str> = first.to_vec();
+    params.push("db: Db");
+    if accounts {
+        params.push("accounts: Accounts");
+    }
+    if auth {
+        params.extend(["CurrentUser(user): CurrentUser", "scopes: Scopes"]);
+    }
+    params.extend(last.split('\u{0}'));
+    layout::signature(
+        4,
+        &format!("pub async fn {method}"),
+        &params,
+        &format!("torn::Result<{ret}>"),
+    )
+}
+
+/// Whether a field's JSON is its form text (dates, times and UUIDs).
+fn as_text(f: &Field) -> bool {
+    matches!(
+        f.ty,
+        FieldType::Date | FieldType::DateTime | FieldType::Uuid
+    )
+}
+
+/// How `from_json` reads a field: the form's text of it, or a message.
+fn json_read(f: &Field) -> String {
+    let c = f.column();
+    if f.ty == FieldType::Bool {
+        format!("            {c}: errors.checkbox_from_json(body, \"{c}\"),")
+    } else {
+        format!("            {c}: errors.text_from_json(body, \"{c}\"),")
+    }
+}
+
+/// A field of the row's JSON: numbers and booleans as themselves, text as text, dates, times
+/// and UUIDs as the form writes them.
+fn json_output(f: &Field) -> String {
+    let c = f.column();
+    match (as_text(f), f.optional) {
+        (false, _) => format!("        \"{c}\": row.{c},"),
+        (true, false) => format!("        \"{c}\": row.{c}.to_form(),"),
+        (true, true) => format!("        \"{c}\": row.{c}.as_ref().map(|v| v.to_form()),"),
+    }
+}
+
 /// What the handlers import from `torn::form`.
-fn form_imports(fields: &[Field]) -> Vec<&'static str> {
+fn form_imports(fields: &[Field], api: bool) -> Vec<&'static str> {
     let mut imports = vec!["FieldErrors"];
     let plain = |f: &Field| !f.optional && f.ty != FieldType::Bool;
     let optional = |f: &Field| f.optional && f.ty != FieldType::Bool;
-    if fields.iter().any(plain) {
+    // `to_form` writes a row's values back: into the form, or into the API's JSON.
+    if (!api && fields.iter().any(plain)) || (api && fields.iter().any(as_text)) {
         imports.push("FormValue as _");
     }
     if fields
@@ -325,7 +496,7 @@ fn form_imports(fields: &[Field]) -> Vec<&'static str> {
     {
         imports.push("optional_at_most");
     }
-    if fields.iter().any(optional) {
+    if !api && fields.iter().any(optional) {
         imports.push("optional_to_form");
     }
     if fields.iter().any(plain) {

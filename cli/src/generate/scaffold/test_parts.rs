@@ -38,6 +38,8 @@ pub(super) struct TestParts {
     pub(super) mistyped: String,
     pub(super) shown_first: Option<String>,
     pub(super) shown_second: Option<String>,
+    /// Where the first text field is in the lists of fields (for the API's JSON).
+    pub(super) shown_json: Option<(usize, usize)>,
     pub(super) owner_id: &'static str,
     pub(super) others_parent: bool,
 }
@@ -125,6 +127,7 @@ impl TestParts {
                 .unwrap_or_default(),
             shown_first: shown.map(|i| format!("first[{i}].1")),
             shown_second: shown.map(|i| format!("second[{i}].1")),
+            shown_json: shown.map(|i| (i, i)),
             others_parent: owned.iter().any(|m| *m != name),
         })
     }

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod home;
 {% unless minimal %}pub mod magic;
 pub mod mail;
+pub mod passkeys;
 pub mod tokens;
 pub mod two_factor;
 pub mod verify;

@@ -20,6 +20,11 @@
 /// The HTTP client the tests use, for a second browser (its own cookie jar).
 pub use reqwest;
 
+#[cfg(feature = "accounts")]
+mod passkey;
+#[cfg(feature = "accounts")]
+pub use passkey::SoftPasskey;
+
 use std::net::SocketAddr;
 
 use axum::http::HeaderMap;
