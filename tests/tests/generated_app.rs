@@ -223,6 +223,8 @@ fn generated_code_builds_passes_clippy_and_its_tests() {
         "--auth",
         "--api",
     ]);
+    // Checkboxes only: nothing to refuse.
+    torn(&["gen", "scaffold", "toggle", "enabled:bool", "--api"]);
     torn(&["gen", "mailer", "order_shipped"]);
     torn(&["gen", "channel", "room"]);
     let migrations: Vec<_> = std::fs::read_dir(app.join("migrations"))

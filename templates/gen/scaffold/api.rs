@@ -1,7 +1,8 @@
 //! `/api/[[ table ]]`: list, show, make, change and delete [[ plural ]] as JSON, made by
 //! `torn gen scaffold [[ name ]] [[ args ]][[ auth_flag ]] --api`.
 //!
-//! A row is an object with its fields, `id`, `created_at` and `updated_at`; the list is
+//! A row is an object with its fields, `id`, `created_at` and `updated_at` (ids are text:
+//! they are 63-bit numbers, more than JavaScript's numbers hold exactly); the list is
 //! `{"items": […], "page": 1, "pages": 3}` (`?page=N`, 20 a page, newest first). A row is made
 //! (`POST`, 201 with its `Location`) or changed (`PUT`, every field) from an object of its
 //! fields, numbers as numbers or text, checkboxes as `true` or `false`; one that is not right is
@@ -35,7 +36,7 @@ const PER_PAGE: u32 = 20;
 /// A row as JSON.
 fn to_json(row: &[[ ty ]]) -> Value {
     json!({
-        "id": row.id,
+        "id": row.id.to_string(),
 [%- for line in json_outputs %]
 [[ line ]]
 [%- endfor %]
@@ -86,7 +87,8 @@ impl [[ plural_ty ]]Index {
             Err(errors) => return Ok(invalid(&errors)),
         };
         let row = [[ ty ]]::create(&db, &input).await?;
-        let location = [(header::LOCATION, ctx.reverse_url("[[ name ]]", [row.id])?)];
+        let location = ctx.reverse_url("[[ name ]]", [row.id])?;
+        let location = [(header::LOCATION, location)];
         Ok((StatusCode::CREATED, location, Json(to_json(&row))).into_response())
     }
 }

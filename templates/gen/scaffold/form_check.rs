@@ -14,7 +14,7 @@ impl [[ ty ]]Form {
     fn from_json(body: &Value) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         if !body.is_object() {
-            errors.add("body", "must be a JSON object");
+            errors.add("_body", "must be a JSON object");
             return Err(errors);
         }
         let form = Self {
@@ -40,7 +40,7 @@ impl [[ ty ]]Form {
 
     /// The typed values, or a message for each field that is not right.
 [[ check_signature ]]
-        let mut errors = FieldErrors::default();
+        let [[ errors_mut ]]errors = FieldErrors::default();
 [%- for line in reads %]
 [[ line ]]
 [%- endfor %]

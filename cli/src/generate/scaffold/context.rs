@@ -105,6 +105,8 @@ pub struct Scaffold {
     pub require_write: &'static str,
     pub update_row_api: String,
     pub model_use: String,
+    /// `mut ` when `check` records messages (a field other than a checkbox).
+    pub errors_mut: &'static str,
     pub index_get: String,
     pub index_post: String,
     pub show_get: String,
@@ -299,6 +301,11 @@ impl Scaffold {
             } else {
                 ""
             },
+            errors_mut: if fields.iter().any(|f| f.ty != FieldType::Bool) {
+                "mut "
+            } else {
+                ""
+            },
             model_use: layout::use_list(
                 &format!("crate::models::{name}"),
                 &[ty.as_str(), &format!("{ty}Input")],
@@ -458,11 +465,13 @@ fn json_read(f: &Field) -> String {
     }
 }
 
-/// A field of the row's JSON: numbers and booleans as themselves, text as text, dates, times
-/// and UUIDs as the form writes them.
+/// A field of the row's JSON: numbers and booleans as themselves, text as text; dates, times
+/// and UUIDs as the form writes them, and ids and `bigint`s as text too (JavaScript's numbers
+/// hold 53 bits exactly).
 fn json_output(f: &Field) -> String {
     let c = f.column();
-    match (as_text(f), f.optional) {
+    let wide = matches!(f.ty, FieldType::BigInt | FieldType::References(_));
+    match (as_text(f) || wide, f.optional) {
         (false, _) => format!("        \"{c}\": row.{c},"),
         (true, false) => format!("        \"{c}\": row.{c}.to_form(),"),
         (true, true) => format!("        \"{c}\": row.{c}.as_ref().map(|v| v.to_form()),"),
@@ -475,7 +484,9 @@ fn form_imports(fields: &[Field], api: bool) -> Vec<&'static str> {
     let plain = |f: &Field| !f.optional && f.ty != FieldType::Bool;
     let optional = |f: &Field| f.optional && f.ty != FieldType::Bool;
     // `to_form` writes a row's values back: into the form, or into the API's JSON.
-    if (!api && fields.iter().any(plain)) || (api && fields.iter().any(as_text)) {
+    let text_in_json =
+        |f: &Field| as_text(f) || matches!(f.ty, FieldType::BigInt | FieldType::References(_));
+    if (!api && fields.iter().any(plain)) || (api && fields.iter().any(text_in_json)) {
         imports.push("FormValue as _");
     }
     if fields
