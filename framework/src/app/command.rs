@@ -1,4 +1,5 @@
-//! The command line of every torn app: `serve` (the default), `routes`, `db …` and `jobs …`.
+//! The command line of every torn app: `serve` (the default), `routes`, `db …`, `jobs …` and
+//! `accounts …`.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -21,10 +22,12 @@ where
     let command = args.first().map_or("serve", String::as_str);
     if matches!(command, "-h" | "--help" | "help") {
         println!(
-            "usage: <app> [serve | routes | db COMMAND | jobs COMMAND]\n\n  serve   run the server \
-             (default)\n  routes  list the routes\n  db      migrate | rollback [--steps N] | status \
-             | reset: the app's migrations against its database\n  jobs    queues | dead | retry ID \
-             | retry --all: the job queues in its database"
+            "usage: <app> [serve | routes | db COMMAND | jobs COMMAND | accounts COMMAND]\n\n  \
+             serve     run the server (default)\n  routes    list the routes\n  db        migrate \
+             | rollback [--steps N] | status | reset: the app's migrations against its database\n  \
+             jobs      queues | dead | retry ID | retry --all: the job queues in its database\n  \
+             accounts  show EMAIL | two-factor-off EMAIL: an account, and turning its two-factor \
+             log-in off for an owner who lost it"
         );
         return ExitCode::SUCCESS;
     }
@@ -43,10 +46,13 @@ where
         }
     };
     init_log(&settings);
+    if command == "accounts" {
+        return accounts(settings, &args[1..]).await;
+    }
     if !matches!(command, "serve" | "routes") || args.len() > 1 {
         eprintln!(
-            "error: unknown command {:?}; the app answers `serve` (the default), `routes`, `db` \
-             and `jobs`",
+            "error: unknown command {:?}; the app answers `serve` (the default), `routes`, `db`, \
+             `jobs` and `accounts`",
             args.join(" ")
         );
         return ExitCode::from(2);
@@ -119,6 +125,30 @@ async fn jobs(_args: &[String]) -> ExitCode {
         "error: this app's torn is built without jobs: add \"jobs\" to the features of torn in \
          the app's Cargo.toml"
     );
+    ExitCode::from(2)
+}
+
+/// `<app> accounts …`: an account of the app's database, for an operator.
+#[cfg(feature = "accounts")]
+async fn accounts(settings: Settings, args: &[String]) -> ExitCode {
+    use crate::auth::commands;
+    use crate::db::commands::CommandError;
+    let done = async {
+        let command = commands::parse(args)?;
+        let root = settings.root.clone();
+        let db = crate::db::commands::connect(&root, &|key| std::env::var(key).ok()).await?;
+        let accounts = crate::auth::Accounts::new(db, settings)
+            .await
+            .map_err(|e| CommandError::Failed(format!("the accounts: {e}")))?;
+        commands::run(&accounts, command).await
+    };
+    report(done.await)
+}
+
+/// `<app> accounts …` in an app whose torn has no accounts.
+#[cfg(not(feature = "accounts"))]
+async fn accounts(_settings: Settings, _args: &[String]) -> ExitCode {
+    eprintln!("error: this app's torn is built without accounts: `torn gen auth` adds them");
     ExitCode::from(2)
 }
 

@@ -39,6 +39,7 @@ use crate::with_db;
 
 mod address;
 mod api_tokens;
+pub(crate) mod commands;
 mod device;
 mod error;
 mod extract;

@@ -71,7 +71,7 @@ fn database_url(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Str
 }
 
 /// The app's database, as its settings name it for the profile in force.
-#[cfg(feature = "jobs")]
+#[cfg(any(feature = "jobs", feature = "accounts"))]
 pub(crate) async fn connect(
     root: &Path,
     env: &dyn Fn(&str) -> Option<String>,

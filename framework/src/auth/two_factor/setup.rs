@@ -200,7 +200,7 @@ impl Accounts {
 
     /// Delete the account's secret and recovery codes (turned off, or set up before the
     /// address was confirmed, by whoever it was).
-    pub(in crate::auth) async fn remove_two_factor(&self, user_id: i64) -> Result<(), AuthError> {
+    pub(crate) async fn remove_two_factor(&self, user_id: i64) -> Result<(), AuthError> {
         self.delete_rows_of(&["user_recovery_codes", "user_two_factor"], user_id)
             .await
     }
