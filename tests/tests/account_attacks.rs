@@ -516,11 +516,7 @@ async fn an_address_change_checked_before_every_session_ended_is_void(t: &Target
         .log_out_everywhere(loaded.id, None)
         .await
         .unwrap();
-    let session = torn::Session::new(
-        None,
-        std::sync::Arc::new(torn::session::Store::for_db(f.accounts.db())),
-        None,
-    );
+    let session = bare_session(&f);
     let refused = f
         .accounts
         .change_email(&loaded, PASSWORD, "elsewhere@example.com", &session)
@@ -594,11 +590,7 @@ async fn a_first_log_in_link_takes_the_account_from_whoever_signed_up_first(t: &
     }
     // Without a password, a session that holds the account cannot set one or move the
     // address (sudo mode has nothing to check): the owner goes through a reset mail.
-    let session = torn::Session::new(
-        None,
-        std::sync::Arc::new(torn::session::Store::for_db(f.accounts.db())),
-        None,
-    );
+    let session = bare_session(&f);
     for given in ["", "the squatter's password"] {
         let changed = f
             .accounts
@@ -611,15 +603,6 @@ async fn a_first_log_in_link_takes_the_account_from_whoever_signed_up_first(t: &
             .await;
         assert!(moved.is_err(), "{moved:?}");
     }
-}
-
-/// A session of its own, outside any request, for the account service's calls.
-fn bare_session(f: &Fixture) -> torn::Session {
-    torn::Session::new(
-        None,
-        Arc::new(torn::session::Store::for_db(f.accounts.db())),
-        None,
-    )
 }
 
 /// An API token works until its expiry, and not after; an account whose address nobody
@@ -744,11 +727,7 @@ async fn a_token_request_cannot_ride_the_cookies_it_carries(t: &Target) {
     // Another account's token, sent with Kim's cookies and no XSRF token.
     let eve_token = b.sign_up("eve@example.com", PASSWORD).await;
     let eve = f.accounts.verify_email(&eve_token).await.unwrap();
-    let session = torn::Session::new(
-        None,
-        Arc::new(torn::session::Store::for_db(f.accounts.db())),
-        None,
-    );
+    let session = bare_session(&f);
     let scopes = ["read".to_string()];
     let new = torn::auth::NewApiToken {
         name: "eve's",

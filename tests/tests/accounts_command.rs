@@ -29,6 +29,15 @@ fn accounts_command(database: &TestDatabase, args: &[&str]) -> (Option<i32>, Str
     )
 }
 
+/// A session of its own, outside any request, for the account service's calls.
+fn bare_session(accounts: &Accounts) -> torn::Session {
+    torn::Session::new(
+        None,
+        Arc::new(torn::session::Store::for_db(accounts.db())),
+        None,
+    )
+}
+
 #[tokio::test]
 async fn an_operator_turns_off_the_two_factor_log_in_of_an_owner_who_lost_it() {
     let database = TestDatabase::sqlite();
@@ -45,11 +54,7 @@ async fn an_operator_turns_off_the_two_factor_log_in_of_an_owner_who_lost_it() {
         panic!("a new account");
     };
     let ada = accounts.verify_email(&verify_token).await.unwrap();
-    let session = torn::Session::new(
-        None,
-        Arc::new(torn::session::Store::for_db(accounts.db())),
-        None,
-    );
+    let session = bare_session(&accounts);
     let setup = accounts
         .start_two_factor(&session, &ada, Some(PASSWORD), "starter")
         .await
@@ -79,11 +84,7 @@ async fn an_operator_turns_off_the_two_factor_log_in_of_an_owner_who_lost_it() {
     );
     assert!(!accounts.two_factor(&ada).await.unwrap().on);
     // A log-in asks for no code now.
-    let fresh = torn::Session::new(
-        None,
-        Arc::new(torn::session::Store::for_db(accounts.db())),
-        None,
-    );
+    let fresh = bare_session(&accounts);
     let step = accounts.log_in(&fresh, &ada, false).await.unwrap();
     assert_eq!(step, torn::auth::LogIn::Done);
     let (code, out, _) = accounts_command(&database, &["two-factor-off", "ada@example.com"]);

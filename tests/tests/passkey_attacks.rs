@@ -6,8 +6,6 @@
 mod accounts_app;
 mod common;
 
-use std::sync::Arc;
-
 use accounts_app::*;
 use torn::AuthError;
 use torn::test::SoftPasskey;
@@ -22,15 +20,6 @@ const ORIGIN: &str = "http://localhost:8888";
 
 async fn passkey_app(t: &Target) -> Fixture {
     app(t, |s| s.server.base_url = ORIGIN.to_string()).await
-}
-
-/// A session of its own, outside any request, for the account service's calls.
-fn bare_session(f: &Fixture) -> torn::Session {
-    torn::Session::new(
-        None,
-        Arc::new(torn::session::Store::for_db(f.accounts.db())),
-        None,
-    )
 }
 
 /// A confirmed account.

@@ -280,6 +280,15 @@ pub struct Target {
     pub redis: Option<String>,
 }
 
+/// A session of its own, outside any request, for the account service's calls.
+pub fn bare_session(f: &Fixture) -> torn::Session {
+    torn::Session::new(
+        None,
+        Arc::new(torn::session::Store::for_db(f.accounts.db())),
+        None,
+    )
+}
+
 pub async fn app(t: &Target, tune: impl FnOnce(&mut Settings)) -> Fixture {
     let db_url = t.db.as_str();
     let dir = tempfile::tempdir().unwrap();

@@ -87,6 +87,14 @@ fn decode(text: &str) -> Result<Vec<u8>, AuthError> {
         .map_err(|e| AuthError::Internal(Error::internal(format!("a stored passkey value: {e}"))))
 }
 
+/// A user handle as stored.
+fn user_handle(text: &str) -> Result<UserHandle64, AuthError> {
+    let bytes: [u8; 64] = decode(text)?
+        .try_into()
+        .map_err(|_| AuthError::Internal(Error::internal("a stored user handle")))?;
+    UserHandle64::decode(bytes).map_err(|e| broken("a user handle")(e.to_string()))
+}
+
 fn broken(what: &str) -> impl FnOnce(String) -> AuthError + '_ {
     move |e| AuthError::Internal(Error::internal(format!("{what}: {e}")))
 }
@@ -108,12 +116,7 @@ pub(super) fn registration(
     existing: &[Existing],
 ) -> Result<(serde_json::Value, Waiting), AuthError> {
     let handle = match existing.first() {
-        Some(e) => {
-            let bytes: [u8; 64] = decode(&e.user_handle)?
-                .try_into()
-                .map_err(|_| AuthError::Internal(Error::internal("a stored user handle")))?;
-            UserHandle64::decode(bytes).map_err(|e| broken("a user handle")(e.to_string()))?
-        }
+        Some(e) => user_handle(&e.user_handle)?,
         None => UserHandle64::new(),
     };
     let mut exclude = Vec::with_capacity(existing.len());
@@ -270,11 +273,7 @@ pub(super) fn check_assertion(
 ) -> Result<Option<String>, AuthError> {
     let state = DiscoverableAuthenticationServerState::decode(&decode(&waiting.state)?)
         .map_err(|e| broken("an authentication ceremony")(e.to_string()))?;
-    let handle_bytes: [u8; 64] = decode(&stored.user_handle)?
-        .try_into()
-        .map_err(|_| AuthError::Internal(Error::internal("a stored user handle")))?;
-    let handle =
-        UserHandle64::decode(handle_bytes).map_err(|e| broken("a user handle")(e.to_string()))?;
+    let handle = user_handle(&stored.user_handle)?;
     let key = StoredKey::decode(&decode(&stored.static_state)?)
         .map_err(|e| broken("a stored public key")(e.to_string()))?;
     let dynamic_bytes: [u8; 7] = decode(&stored.dynamic_state)?

@@ -69,6 +69,17 @@ struct Row {
     last_used_at: Option<i64>,
 }
 
+impl From<Row> for Passkey {
+    fn from(r: Row) -> Self {
+        Passkey {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct StoredRow {
     id: i64,
@@ -145,15 +156,7 @@ impl Accounts {
             .await
         });
         match rows {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .map(|r| Passkey {
-                    id: r.id,
-                    name: r.name,
-                    created_at: r.created_at,
-                    last_used_at: r.last_used_at,
-                })
-                .collect()),
+            Ok(rows) => Ok(rows.into_iter().map(Passkey::from).collect()),
             Err(e) if missing_table(&e) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
@@ -444,18 +447,16 @@ impl Accounts {
         id: i64,
     ) -> Result<Option<Passkey>, AuthError> {
         self.sudo(session, user, password).await?;
-        let found = self.passkeys(user).await?.into_iter().find(|p| p.id == id);
-        let Some(passkey) = found else {
-            return Ok(None);
-        };
-        let deleted = with_db!(&self.db, pool => {
-            sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
-                .bind(id)
-                .bind(user.id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+        let removed: Option<Row> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "DELETE FROM passkeys WHERE id = $1 AND user_id = $2 \
+                 RETURNING id, name, created_at, last_used_at",
+            )
+            .bind(id)
+            .bind(user.id)
+            .fetch_optional(pool)
+            .await
         })?;
-        Ok((deleted == 1).then_some(passkey))
+        Ok(removed.map(Passkey::from))
     }
 }
