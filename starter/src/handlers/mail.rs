@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use askama::Template;
 use torn::auth::for_humans;
-use torn::mail::Email;
+use torn::mail::{Email, Mailer};
 
 /// `mail/verify.txt` and `mail/verify.html`: confirm the address after sign-up or a change.
 #[derive(Template)]
@@ -225,4 +225,17 @@ pub fn passkey_changed(to: &str, name: &str, added: bool, passkeys: &str) -> ask
         .render()?,
         html: None,
     })
+}
+
+/// Queue a notice to an account (one of the mails above, as written): a mail that could not be
+/// written or queued is logged as being `about` what it tells, and the change it tells of
+/// stands.
+pub async fn notify(mailer: &Mailer, email: askama::Result<Email>, about: &str) {
+    let queued = match email {
+        Ok(email) => mailer.send_later(email).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = queued {
+        tracing::error!(error = %e, "could not mail {about}");
+    }
 }

@@ -78,13 +78,8 @@ async fn tell(ctx: &PageContext, mailer: &Mailer, user: &User, name: &str, added
         Ok(path) => format!("{}{path}", ctx.base_url()),
         Err(_) => ctx.base_url().to_string(),
     };
-    let queued = match super::mail::passkey_changed(&user.email, name, added, &list) {
-        Ok(email) => mailer.send_later(email).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = queued {
-        tracing::error!(error = %e, "could not mail that a passkey changed");
-    }
+    let email = super::mail::passkey_changed(&user.email, name, added, &list);
+    super::mail::notify(mailer, email, "that a passkey changed").await;
 }
 
 /// `/account/passkeys`.

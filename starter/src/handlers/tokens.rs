@@ -122,14 +122,8 @@ impl AccountTokens {
             Ok((secret, token)) => {
                 let list = format!("{}{}", page.ctx.base_url(), page.ctx.url("account_tokens")?);
                 // The token is shown once: a mail that cannot go does not hide it.
-                let queued = match super::mail::api_token_made(&page.user.email, &token.name, &list)
-                {
-                    Ok(email) => mailer.send_later(email).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                if let Err(e) = queued {
-                    tracing::error!(error = %e, "could not mail that an API token was made");
-                }
+                let email = super::mail::api_token_made(&page.user.email, &token.name, &list);
+                super::mail::notify(&mailer, email, "that an API token was made").await;
                 page.made = Some(secret);
                 Ok(Page(page).into_response())
             }

@@ -259,11 +259,7 @@ torn::handler!(TwoFactor => get, post);
 /// Mail the account that its two-factor authentication changed (`what`); a mail that cannot be
 /// written or queued is logged, and the change stands.
 async fn tell(mailer: &Mailer, user: &User, what: &str, forgot: &str) {
-    let queued = match mail::two_factor_changed(&user.email, what, forgot) {
-        Ok(email) => mailer.send_later(email).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = queued {
-        tracing::error!(error = %e, "could not mail that two-factor authentication was {what}");
-    }
+    let email = mail::two_factor_changed(&user.email, what, forgot);
+    let about = format!("that two-factor authentication was {what}");
+    mail::notify(mailer, email, &about).await;
 }
